@@ -1,0 +1,40 @@
+"""handcalc: backpropagation by hand — exact exercises, worksheets, answer keys and grading.
+
+The API is imported lazily so that ``handcalc --help`` does not pay for sympy.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+if TYPE_CHECKING:
+    from .api import generate as generate
+    from .api import solve as solve
+    from .errors import BudgetError as BudgetError
+    from .errors import DocumentError as DocumentError
+    from .errors import HandcalcError as HandcalcError
+    from .errors import SpecError as SpecError
+    from .problem import Problem as Problem
+    from .spec import Spec as Spec
+
+_EXPORTS = {
+    "generate": "api",
+    "solve": "api",
+    "Problem": "problem",
+    "Spec": "spec",
+    "HandcalcError": "errors",
+    "SpecError": "errors",
+    "DocumentError": "errors",
+    "BudgetError": "errors",
+}
+
+__all__ = [*_EXPORTS, "__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(import_module(f".{_EXPORTS[name]}", __name__), name)
+    raise AttributeError(f"module 'handcalc' has no attribute {name!r}")

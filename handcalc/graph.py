@@ -1,0 +1,88 @@
+"""The step graph: named cells, each computed by one exact op from other cells."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+
+from .matrix import Mat
+from .ops import Op
+
+PHASES = ("forward", "loss", "backward", "update")
+#: other names for cells: ``A0`` is the input ``X``, not a cell of its own
+ALIASES = {"A0": "X"}
+
+
+def resolve(name: str) -> str:
+    return ALIASES.get(name, name)
+
+
+@dataclass(frozen=True)
+class Step:
+    """How one cell is computed: ``name = op(*inputs)``."""
+
+    name: str
+    phase: str
+    op: Op
+    inputs: tuple[str, ...]
+    layer: int | None = None
+
+    @property
+    def formula(self) -> str:
+        return self.op.formula(self.name, *self.inputs)
+
+    @property
+    def words(self) -> str:
+        return self.op.words
+
+    def run(self, values: Mapping[str, Mat]) -> Mat:
+        """Compute this cell from ``values`` (a student's own values work as well as the key's)."""
+        return self.op(*(values[resolve(n)] for n in self.inputs))
+
+
+@dataclass(frozen=True)
+class Graph:
+    """Steps in topological order, and the names of the given cells they start from."""
+
+    given: tuple[str, ...]
+    steps: tuple[Step, ...]
+
+    @classmethod
+    def of(cls, given: Iterable[str], steps: Iterable[Step]) -> Graph:
+        """Order ``steps`` topologically (keeping their order where it is free) and check them."""
+        given = tuple(given)
+        pending = list(steps)
+        known = set(given) | set(ALIASES)
+        ordered: list[Step] = []
+        while pending:
+            ready = next((s for s in pending if all(resolve(n) in known for n in s.inputs)), None)
+            if ready is None:
+                missing = {n for s in pending for n in s.inputs if resolve(n) not in known}
+                raise ValueError(f"step graph: no step computes {sorted(missing)}")
+            if ready.name in known:
+                raise ValueError(f"step graph: cell {ready.name} is defined twice")
+            pending.remove(ready)
+            ordered.append(ready)
+            known.add(ready.name)
+        return cls(given, tuple(ordered))
+
+    def __getitem__(self, name: str) -> Step:
+        for step in self.steps:
+            if step.name == name:
+                return step
+        raise KeyError(name)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(s.name for s in self.steps)
+
+    def evaluate(
+        self,
+        given: Mapping[str, Mat],
+        finish: Callable[[str, Mat], Mat] = lambda name, value: value,
+    ) -> dict[str, Mat]:
+        """Every cell's value: the given ones, then each step in order (``finish`` touches each)."""
+        values = dict(given)
+        for step in self.steps:
+            values[step.name] = finish(step.name, step.run(values))
+        return values

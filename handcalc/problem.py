@@ -1,0 +1,179 @@
+"""A solved problem: spec, given values and every step's exact value; the exchange format."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import DocumentError, HandcalcError
+from .graph import Graph, Step, resolve
+from .matrix import Mat, expressions, rational, to_floats, to_fraction, to_strings
+from .spec import Spec
+from .values import format_decimal, parse_expression, parse_number
+
+FORMAT = "handcalc/problem@1"
+MAX_DOCUMENT_CHARS = 2_000_000
+
+
+@dataclass(frozen=True, eq=False)
+class Problem:
+    """A problem and its answer key. ``problem["dW2"]`` is a sympy matrix; ``problem.steps`` the
+    steps in the order a student works them."""
+
+    spec: Spec
+    graph: Graph
+    values: Mapping[str, Mat]
+    seed: int | None = None
+    kind: str = "mlp"
+
+    @property
+    def steps(self) -> tuple[Step, ...]:
+        return self.graph.steps
+
+    @property
+    def given(self) -> dict[str, Mat]:
+        return {name: self.values[name] for name in self.graph.given}
+
+    @property
+    def tables(self) -> dict[str, Mat]:
+        """The lookup tables the sheet prints in ``table`` mode (cell name → values)."""
+        return {s.name: self.values[s.name] for s in self.steps if s.op.tabulated}
+
+    def __getitem__(self, name: str) -> Any:
+        return self.value(name).to_Matrix().as_immutable()
+
+    def value(self, name: str) -> Mat:
+        """A cell's exact value as a sympy ``DomainMatrix``."""
+        try:
+            return self.values[resolve(name)]
+        except KeyError:
+            raise KeyError(f"no cell {name!r}; cells: {', '.join(self.values)}") from None
+
+    def text(self, name: str) -> list[list[str]]:
+        """A cell's entries as the exchange format writes them."""
+        value = self.value(name)
+        digits = self.graph[name].op.decimals if name in self.graph.names else None
+        if digits is not None and value.domain.is_QQ:
+            return [[format_decimal(to_fraction(x), digits) for x in row]
+                    for row in value.to_list()]
+        return to_strings(value)
+
+    def describe(self) -> str:
+        return self.spec.describe()
+
+    # --- the exchange format -------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {"format": FORMAT, "kind": self.kind}
+        if self.seed is not None:
+            doc["seed"] = self.seed
+        doc["spec"] = self.spec.to_dict()
+        doc["given"] = {name: (self.text(name)[0][0] if name == "lr" else self.text(name))
+                        for name in self.graph.given}
+        tables = self.tables
+        if tables:
+            doc["tables"] = {name: self.text(name) for name in tables}
+        doc["steps"] = [
+            {"name": s.name, "phase": s.phase, "formula": s.formula, "inputs": list(s.inputs),
+             "value": self.text(s.name), "approx": to_floats(self.values[s.name])}
+            for s in self.steps
+        ]
+        return doc
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, doc: str | bytes | Mapping[str, Any]) -> Problem:
+        """Read a solved document back (``solve`` fills in the steps of an authored one)."""
+        data = load_document(doc)
+        if "steps" not in data:
+            raise DocumentError("steps: missing; this is an authored problem: solve it first "
+                                "(handcalc solve FILE, or handcalc.solve(doc))")
+        spec, given, graph, seed, kind = read_header(data)
+        steps = data["steps"]
+        if not isinstance(steps, list) or [s.get("name") if isinstance(s, dict) else None
+                                           for s in steps] != list(graph.names):
+            raise DocumentError(f"steps: expected the steps {', '.join(graph.names)} in order")
+        values = dict(given)
+        for s in steps:
+            value = s.get("value")
+            shape = (len(value), len(value[0])) if isinstance(value, list) and value and \
+                isinstance(value[0], list) else None
+            values[s["name"]] = read_values(value, f"steps.{s['name']}.value", shape,
+                                            exact=spec.transcendental != "table")
+        return cls(spec, graph, values, seed, kind)
+
+    def __repr__(self) -> str:
+        head = f"Problem({self.kind}, seed={self.seed}): {self.describe()}"
+        lines = [head, "given:"]
+        lines += [f"  {name} = {_inline(self.text(name))}" for name in self.graph.given]
+        lines.append("steps:")
+        lines += [f"  {s.formula} = {_inline(self.text(s.name))}" for s in self.steps]
+        return "\n".join(lines)
+
+
+def _inline(rows: list[list[str]]) -> str:
+    if len(rows) == 1 and len(rows[0]) == 1:
+        return rows[0][0]
+    return "[" + "; ".join(" ".join(row) for row in rows) + "]"
+
+
+def load_document(doc: str | bytes | Mapping[str, Any]) -> dict[str, Any]:
+    if isinstance(doc, str | bytes):
+        if len(doc) > MAX_DOCUMENT_CHARS:
+            raise DocumentError(f"document: larger than {MAX_DOCUMENT_CHARS} characters")
+        try:
+            doc = json.loads(doc)
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise DocumentError(f"document: not valid JSON ({e})") from None
+    if not isinstance(doc, Mapping):
+        raise DocumentError(f"document: expected a JSON object, got {type(doc).__name__}")
+    fmt = doc.get("format", FORMAT)
+    if fmt != FORMAT:
+        raise DocumentError(f"format: {fmt!r} is not accepted; accepted: {FORMAT!r}")
+    known = {"format", "kind", "seed", "spec", "given", "tables", "steps"}
+    unknown = sorted(set(doc) - known)
+    if unknown:
+        raise DocumentError(f"document: unknown field {unknown[0]!r}; accepted fields: "
+                            f"{', '.join(sorted(known))}")
+    return dict(doc)
+
+
+def read_header(data: Mapping[str, Any]) -> tuple[Spec, dict[str, Mat], Graph, int | None, str]:
+    """Kind, seed, spec and given of a document, validated; the step graph they define."""
+    from .kinds import kind_module
+
+    kind = data.get("kind", "mlp")
+    module = kind_module(kind)
+    seed = data.get("seed")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+        raise DocumentError(f"seed: expected a whole number or nothing, got {seed!r}")
+    raw_given = data.get("given")
+    if raw_given is None:
+        raise DocumentError("given: missing; an authored problem needs spec and given")
+    options = data.get("spec", {})
+    if not isinstance(options, Mapping):
+        raise DocumentError(f"spec: expected an object of options, got {type(options).__name__}")
+    if isinstance(raw_given, Mapping):
+        options = module.infer_options(options, raw_given)
+    try:
+        spec = Spec.from_options(options)
+    except HandcalcError as e:
+        raise DocumentError(f"spec.{e}" if not str(e).startswith("unknown") else f"spec: {e}"
+                            ) from None
+    given = module.read_given(spec, raw_given)
+    return spec, given, module.build(spec), seed, kind
+
+
+def read_values(raw: Any, where: str, shape: tuple[int, int] | None, exact: bool) -> Mat:
+    if shape is None or not all(isinstance(r, list) and len(r) == shape[1] for r in raw):
+        raise DocumentError(f"{where}: expected a matrix (a list of rows)")
+    try:
+        return rational([[parse_number(v, where) for v in row] for row in raw])
+    except HandcalcError:
+        if not exact:
+            raise
+    return expressions([[parse_expression(v, where) for v in row] for row in raw])

@@ -1,0 +1,303 @@
+"""The three honest treatments of exp, log, sigmoid and tanh (DESIGN.md, "Conventions").
+
+- ``Table``: outputs rounded to ``digits`` decimals and printed as a lookup table; exact downstream.
+- ``Base``: b^z instead of e^z in the output softmax or sigmoid, the loss in log base b.
+- ``Exact``: sympy expressions, kept within a printable size budget.
+
+Each treatment is a class with the same methods, so the ops dispatch on it instead of branching.
+"""
+
+from __future__ import annotations
+
+import decimal
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any, ClassVar
+
+import sympy
+from sympy import QQ
+
+from .errors import BudgetError, SpecError
+from .matrix import Mat, elementwise, entry_text, expressions, to_fraction, to_sympy
+
+_CONTEXT = decimal.Context(prec=50)
+
+
+def _dec(q: Fraction) -> Decimal:
+    return _CONTEXT.divide(Decimal(q.numerator), Decimal(q.denominator))
+
+
+def _exp(q: Fraction) -> Decimal:
+    return _CONTEXT.exp(_dec(q))
+
+
+def _round(value: Decimal, digits: int) -> Fraction:
+    """Round half away from zero to ``digits`` decimals, exactly."""
+    quantum = Decimal(1).scaleb(-digits)
+    return Fraction(value.quantize(quantum, rounding=decimal.ROUND_HALF_UP, context=_CONTEXT))
+
+
+def _columns(m: Mat) -> list[list[Any]]:
+    return [list(col) for col in zip(*m.to_list(), strict=True)]
+
+
+def _from_columns(cols: list[list[Any]], exact: bool = False) -> Mat:
+    rows = [list(r) for r in zip(*cols, strict=True)]
+    if exact:
+        return expressions(rows)
+    from .matrix import rational
+
+    return rational(rows)
+
+
+class Treatment(ABC):
+    name: ClassVar[str]
+
+    @abstractmethod
+    def sigmoid(self, z: Mat) -> Mat: ...
+
+    @abstractmethod
+    def tanh(self, z: Mat) -> Mat: ...
+
+    @abstractmethod
+    def softmax(self, z: Mat) -> Mat: ...
+
+    @abstractmethod
+    def ce_loss(self, z: Mat, y: Mat, scale: Fraction) -> Mat: ...
+
+    @abstractmethod
+    def bce_loss(self, z: Mat, y: Mat, scale: Fraction) -> Mat: ...
+
+    @abstractmethod
+    def describe(self) -> str:
+        """One sentence for the sheet: which treatment is in force."""
+
+    def check_hidden(self, activation: str) -> None:
+        """Refuse hidden activations this treatment cannot keep exact."""
+
+    def finish(self, name: str, value: Mat) -> Mat:
+        """Last touch on every computed cell (tidying, budgets)."""
+        return value
+
+    @property
+    def loss_digits(self) -> int | None:
+        """Decimals the loss is printed with when it is a rounded value, else None."""
+        return None
+
+
+@dataclass(frozen=True)
+class Table(Treatment):
+    digits: int = 2
+    name: ClassVar[str] = "table"
+
+    def _rounded(self, fn: Any, z: Mat) -> Mat:
+        return elementwise(lambda x: _to_qq(_round(fn(to_fraction(x)), self.digits)), z)
+
+    def sigmoid(self, z: Mat) -> Mat:
+        return self._rounded(lambda q: 1 / (1 + _exp(-q)), z)
+
+    def tanh(self, z: Mat) -> Mat:
+        def tanh(q: Fraction) -> Decimal:
+            e2 = _exp(2 * q)
+            return (e2 - 1) / (e2 + 1)
+
+        return self._rounded(tanh, z)
+
+    def softmax(self, z: Mat) -> Mat:
+        unit = 10**self.digits
+        cols = []
+        for col in _columns(z):
+            qs = [to_fraction(x) for x in col]
+            top = max(qs)
+            exps = [_exp(q - top) for q in qs]
+            total = sum(exps, Decimal(0))
+            scaled = [_CONTEXT.divide(e * unit, total) for e in exps]
+            units = [int(s) for s in scaled]
+            # largest remainder: the column still sums to exactly 1
+            order = sorted(range(len(qs)), key=lambda i: (-(scaled[i] - units[i]), i))
+            for i in order[: unit - sum(units)]:
+                units[i] += 1
+            cols.append([Fraction(u, unit) for u in units])
+        return _from_columns(cols)
+
+    def ce_loss(self, z: Mat, y: Mat, scale: Fraction) -> Mat:
+        total = Decimal(0)
+        for zc, yc in zip(_columns(z), _columns(y), strict=True):
+            qs = [to_fraction(x) for x in zc]
+            top = max(qs)
+            lse = _dec(top) + _CONTEXT.ln(sum((_exp(q - top) for q in qs), Decimal(0)))
+            for q, t in zip(qs, yc, strict=True):
+                total += _dec(to_fraction(t)) * (lse - _dec(q))
+        return _scalar(_round(total * _dec(scale), self.digits))
+
+    def bce_loss(self, z: Mat, y: Mat, scale: Fraction) -> Mat:
+        total = Decimal(0)
+        for zr, yr in zip(z.to_list(), y.to_list(), strict=True):
+            for x, t in zip(zr, yr, strict=True):
+                q = to_fraction(x)
+                softplus = _dec(q) + _CONTEXT.ln(1 + _exp(-q)) if q > 0 else _CONTEXT.ln(1 + _exp(q))
+                total += softplus - _dec(to_fraction(t) * q)
+        return _scalar(_round(total * _dec(scale), self.digits))
+
+    def describe(self) -> str:
+        return (f"exp, sigmoid and tanh values are taken from the printed table, rounded to "
+                f"{self.digits} decimals; the loss is rounded to {self.digits} decimals")
+
+    @property
+    def loss_digits(self) -> int | None:
+        return self.digits
+
+
+@dataclass(frozen=True)
+class Base(Treatment):
+    base: int = 3
+    name: ClassVar[str] = "base"
+
+    def _powers(self, z: Mat) -> list[list[int]]:
+        out = []
+        for col in _columns(z):
+            qs = [to_fraction(x) for x in col]
+            bad = next((q for q in qs if q.denominator != 1), None)
+            if bad is not None:
+                raise BudgetError(
+                    f"transcendental 'base' writes {self.base}^z exactly only for integer z, but the "
+                    f"output pre-activation has {bad}; use transcendental 'table' or 'exact'"
+                )
+            out.append([int(q) for q in qs])
+        return out
+
+    def sigmoid(self, z: Mat) -> Mat:
+        b = self.base
+        cols = [[Fraction(b**k, b**k + 1) if k >= 0 else Fraction(1, 1 + b**-k) for k in col]
+                for col in self._powers(z)]
+        return _from_columns(cols)
+
+    def tanh(self, z: Mat) -> Mat:
+        raise SpecError("tanh has no exact base-b form; use transcendental 'table'")
+
+    def softmax(self, z: Mat) -> Mat:
+        cols = []
+        for col in self._powers(z):
+            low = min(col)
+            weights = [self.base ** (k - low) for k in col]
+            cols.append([Fraction(w, sum(weights)) for w in weights])
+        return _from_columns(cols)
+
+    def _log_loss(self, product: Fraction, scale: Fraction) -> Mat:
+        value = sympy.Rational(scale.numerator, scale.denominator) * sympy.log(
+            sympy.Rational(product.numerator, product.denominator)) / sympy.log(self.base)
+        return expressions([[value]])
+
+    def ce_loss(self, z: Mat, y: Mat, scale: Fraction) -> Mat:
+        product = Fraction(1)
+        for a, t in zip(_columns(self.softmax(z)), _columns(y), strict=True):
+            for p, w in zip(a, t, strict=True):
+                product /= to_fraction(p) ** int(to_fraction(w))
+        return self._log_loss(product, scale)
+
+    def bce_loss(self, z: Mat, y: Mat, scale: Fraction) -> Mat:
+        product = Fraction(1)
+        for ar, tr in zip(self.sigmoid(z).to_list(), y.to_list(), strict=True):
+            for p, t in zip(ar, tr, strict=True):
+                a = to_fraction(p)
+                product /= a if to_fraction(t) == 1 else 1 - a
+        return self._log_loss(product, scale)
+
+    def check_hidden(self, activation: str) -> None:
+        if activation in ("sigmoid", "tanh"):
+            raise SpecError(
+                f"a hidden {activation} cannot be exact with transcendental 'base' (its derivative "
+                f"would carry ln {self.base}); use transcendental 'table'"
+            )
+
+    def describe(self) -> str:
+        return (f"the output uses {self.base}^z in place of e^z, and the loss is measured in log base "
+                f"{self.base}, so every gradient is an exact fraction")
+
+
+@dataclass(frozen=True)
+class Exact(Treatment):
+    budget: int = 200
+    name: ClassVar[str] = "exact"
+
+    def sigmoid(self, z: Mat) -> Mat:
+        return elementwise(lambda x: 1 / (1 + sympy.exp(-to_sympy(x))), z, exact=True)
+
+    def tanh(self, z: Mat) -> Mat:
+        return elementwise(lambda x: sympy.tanh(to_sympy(x)), z, exact=True)
+
+    def softmax(self, z: Mat) -> Mat:
+        cols = []
+        for col in _columns(z):
+            exps = [sympy.exp(to_sympy(x)) for x in col]
+            total = sympy.Add(*exps)
+            cols.append([e / total for e in exps])
+        return _from_columns(cols, exact=True)
+
+    def ce_loss(self, z: Mat, y: Mat, scale: Fraction) -> Mat:
+        terms = []
+        for zc, yc in zip(_columns(z), _columns(y), strict=True):
+            lse = sympy.log(sympy.Add(*[sympy.exp(to_sympy(x)) for x in zc]))
+            terms += [to_sympy(t) * (lse - to_sympy(x)) for x, t in zip(zc, yc, strict=True)]
+        return expressions([[_sym(scale) * sympy.Add(*terms)]])
+
+    def bce_loss(self, z: Mat, y: Mat, scale: Fraction) -> Mat:
+        terms = [sympy.log(1 + sympy.exp(to_sympy(x))) - to_sympy(t) * to_sympy(x)
+                 for zr, yr in zip(z.to_list(), y.to_list(), strict=True)
+                 for x, t in zip(zr, yr, strict=True)]
+        return expressions([[_sym(scale) * sympy.Add(*terms)]])
+
+    def describe(self) -> str:
+        return ("values are exact expressions in e (decimals beside them); answers are accepted "
+                "as decimals within the stated tolerance")
+
+    def finish(self, name: str, value: Mat) -> Mat:
+        if value.domain == QQ:
+            return value
+        value = expressions([[_tidy(x) for x in row] for row in value.to_list()])
+        for i, row in enumerate(value.to_list()):
+            for j, x in enumerate(row):
+                size = len(entry_text(x))
+                if size > self.budget:
+                    raise BudgetError(
+                        f"in transcendental 'exact' mode cell {name}[{i + 1},{j + 1}] needs {size} "
+                        f"characters (the budget is {self.budget}); use transcendental 'table'"
+                    )
+        return value
+
+
+def _sym(q: Fraction) -> sympy.Expr:
+    return sympy.Rational(q.numerator, q.denominator)
+
+
+def _tidy(x: Any) -> Any:
+    """One fraction with an expanded numerator: (2*E + exp(2) - 1)/(1 + E + exp(2))."""
+    x = to_sympy(x)
+    if x.is_Rational or x.has(sympy.log):
+        return x
+    num, den = sympy.fraction(sympy.together(x))
+    return sympy.expand(num) / den
+
+
+def _to_qq(q: Fraction) -> Any:
+    return QQ(q.numerator, q.denominator)
+
+
+def _scalar(q: Fraction) -> Mat:
+    from .matrix import rational
+
+    return rational([[q]])
+
+
+def treatment(name: str, digits: int = 2, base: int = 3) -> Treatment:
+    """The treatment a spec names."""
+    match name:
+        case "table":
+            return Table(digits)
+        case "base":
+            return Base(base)
+        case "exact":
+            return Exact()
+    raise SpecError(f"transcendental: unknown {name!r}; accepted: table, base, exact")
