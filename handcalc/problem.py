@@ -82,8 +82,9 @@ class Problem:
         ]
         return doc
 
-    def to_json(self, indent: int | None = 2) -> str:
-        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
+    def to_json(self) -> str:
+        """The document as JSON text, one matrix per line (byte-identical for the same problem)."""
+        return dumps(self.to_dict())
 
     @classmethod
     def from_json(cls, doc: str | bytes | Mapping[str, Any]) -> Problem:
@@ -113,6 +114,21 @@ class Problem:
         lines.append("steps:")
         lines += [f"  {s.formula} = {_inline(self.text(s.name))}" for s in self.steps]
         return "\n".join(lines)
+
+
+def dumps(data: Any, indent: str = "") -> str:
+    """JSON with objects indented and every list of plain values (or of such lists) on one line."""
+    if isinstance(data, Mapping):
+        if not data:
+            return "{}"
+        inner = indent + "  "
+        items = [f"{inner}{json.dumps(k, ensure_ascii=False)}: {dumps(v, inner)}"
+                 for k, v in data.items()]
+        return "{\n" + ",\n".join(items) + "\n" + indent + "}"
+    if isinstance(data, list) and any(isinstance(v, Mapping) for v in data):
+        inner = indent + "  "
+        return "[\n" + ",\n".join(inner + dumps(v, inner) for v in data) + "\n" + indent + "]"
+    return json.dumps(data, ensure_ascii=False)
 
 
 def _inline(rows: list[list[str]]) -> str:

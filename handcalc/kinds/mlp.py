@@ -269,7 +269,7 @@ def _draw_layer(spec: Spec, rng: random.Random, a: np.ndarray, rows: int, last: 
             for _ in range(ROW_TRIES // BLOCK):
                 wc = np.array(rng.choices(weights, k=BLOCK * cols)).reshape(BLOCK, cols)
                 bc = np.array(rng.choices(biases, k=BLOCK))
-                good = np.flatnonzero(row_ok(spec, wc @ a + bc[:, None]))
+                good = np.flatnonzero(row_ok(spec, wc @ a + bc[:, None]) & (wc != 0).any(1))
                 if good.size:
                     w[i], b[i, 0] = wc[good[0]], bc[good[0]]
                     break

@@ -1,0 +1,137 @@
+"""The ``handcalc`` command line. Heavy imports (sympy) happen inside commands, so --help is fast."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+SPEC_OPTIONS = ("sizes", "activation", "loss", "batch", "reduction", "lr", "frozen", "slope",
+                "transcendental", "digits", "base", "weight_max", "input_max")
+
+
+def spec_options(fn: Any) -> Any:
+    """The spec options shared by the commands that make problems (all default to the spec's)."""
+    options = [
+        click.option("--sizes", metavar="N,N,…", help="Inputs, then units per layer [4,3,4,3]."),
+        click.option("--activation", type=click.Choice(
+            ["relu", "leaky_relu", "identity", "sigmoid", "tanh"]), help="Hidden activation [relu]."),
+        click.option("--loss", type=click.Choice(["softmax_ce", "sigmoid_bce", "mse"]),
+                     help="Output and loss [softmax_ce]."),
+        click.option("--batch", type=int, help="Samples (columns of X) [2]."),
+        click.option("--reduction", type=click.Choice(["sum", "mean"]),
+                     help="Loss over the batch [sum]."),
+        click.option("--lr", metavar="Q", help="Learning rate, exact: 1/10, 0.05 [1/10]."),
+        click.option("--frozen", metavar="L,…", help="Layers not trained, e.g. 1,2 [none]."),
+        click.option("--slope", metavar="Q", help="Leaky ReLU slope [1/10]."),
+        click.option("--transcendental", type=click.Choice(["table", "base", "exact"]),
+                     help="How exp/log/sigmoid/tanh are kept exact [table]."),
+        click.option("--digits", type=int, help="Decimals of table values [2]."),
+        click.option("--base", type=int, help="Base b written for e in base mode [3]."),
+        click.option("--weight-max", type=int, help="Largest |weight| drawn; biases stay within ±2 [3]."),
+        click.option("--input-max", type=int, help="Largest |input| drawn [3]."),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def _fail(error: Exception) -> click.ClickException:
+    return click.ClickException(str(error))
+
+
+def _emit(text: str, output: Path | None) -> None:
+    if output is None:
+        click.echo(text)
+    else:
+        output.write_text(text + "\n", encoding="utf-8")
+        click.echo(f"wrote {output}", err=True)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="handcalc")
+def cli() -> None:
+    """Backpropagation by hand: exact exercises, worksheets, answer keys and grading.
+
+    \b
+    handcalc generate --seed 7                    a problem and its answer key, as JSON
+    handcalc solve my_problem.json                solve a problem you typed yourself
+    handcalc COMMAND --help                       the options of a command
+    """
+
+
+@cli.command()
+@click.option("--seed", type=click.IntRange(0, 2**63 - 1), required=True,
+              help="The problem's seed: the same seed gives the same problem everywhere.")
+@click.option("--kind", default="mlp", show_default=True, help="Kind of exercise.")
+@spec_options
+@click.option("--format", "fmt", type=click.Choice(["json"]), default="json", show_default=True,
+              help="Output format.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write to FILE instead of standard output.")
+def generate(seed: int, kind: str, fmt: str, output: Path | None, **options: Any) -> None:
+    """Generate a problem from a seed and solve it exactly.
+
+    \b
+    Examples:
+      handcalc generate --seed 7
+      handcalc generate --seed 7 --sizes 2,3,2 --activation sigmoid --loss sigmoid_bce
+      handcalc generate --seed 3 --transcendental base --reduction mean -o p.json
+    """
+    from .api import generate as generate_problem
+    from .errors import HandcalcError
+
+    chosen = {k: v for k, v in options.items() if v is not None}
+    try:
+        problem = generate_problem(kind=kind, seed=seed, **chosen)
+    except HandcalcError as e:
+        raise _fail(e) from None
+    _emit(problem.to_json(), output)
+
+
+@cli.command()
+@click.argument("file", type=click.File("rb"))
+@click.option("--format", "fmt", type=click.Choice(["json"]), default="json", show_default=True,
+              help="Output format.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write to FILE instead of standard output.")
+def solve(file: Any, fmt: str, output: Path | None) -> None:
+    """Solve a problem document: your own numbers in, every step out.
+
+    FILE is JSON with "spec" and "given" (sizes and batch may be left out: they are read from
+    the matrices); "-" reads standard input.
+
+    \b
+    Example document:
+      {"spec": {"activation": "relu", "loss": "softmax_ce", "lr": "1/10"},
+       "given": {"X": [["1"], ["2"]], "W1": [["1", "-1"], ["2", "0"]], "b1": [["0"], ["1"]],
+                 "W2": [["1", "1"], ["-1", "2"]], "b2": [["0"], ["0"]], "Y": [["1"], ["0"]]}}
+    """
+    from .api import solve as solve_problem
+    from .errors import HandcalcError
+
+    try:
+        problem = solve_problem(file.read(10_000_001))
+    except HandcalcError as e:
+        raise _fail(e) from None
+    _emit(problem.to_json(), output)
+
+
+def main() -> None:
+    """Entry point: user errors are one line and exit 1; nothing prints a traceback."""
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(130)
+    except click.ClickException as e:
+        e.show()
+        sys.exit(e.exit_code)
+    except OSError as e:
+        click.echo(f"Error: {e.strerror or e}: {e.filename or ''}".rstrip(": "), err=True)
+        sys.exit(1)
+    except Exception as e:  # a bug of ours: still one line, and a way to report it
+        click.echo(f"Error: internal error ({type(e).__name__}: {e}); please report it", err=True)
+        sys.exit(70)

@@ -1,0 +1,1 @@
+"""The grading service (installed as handcalc.web): Flask app factory, blueprints, models."""
