@@ -65,7 +65,9 @@ class Problem:
 
     # --- the exchange format -------------------------------------------------------------------
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, answers: bool = True) -> dict[str, Any]:
+        """The exchange document; with ``answers=False`` the student's copy: every step's name,
+        formula, inputs and shape, but no value (lookup tables stay: the sheet prints them)."""
         doc: dict[str, Any] = {"format": FORMAT, "kind": self.kind}
         if self.seed is not None:
             doc["seed"] = self.seed
@@ -77,7 +79,8 @@ class Problem:
             doc["tables"] = {name: self.text(name) for name in tables}
         doc["steps"] = [
             {"name": s.name, "phase": s.phase, "formula": s.formula, "inputs": list(s.inputs),
-             "value": self.text(s.name), "approx": to_floats(self.values[s.name])}
+             **({"value": self.text(s.name), "approx": to_floats(self.values[s.name])} if answers
+                else {"shape": list(self.values[s.name].shape)})}
             for s in self.steps
         ]
         return doc
