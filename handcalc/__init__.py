@@ -17,12 +17,18 @@ if TYPE_CHECKING:
     from .errors import DocumentError as DocumentError
     from .errors import HandcalcError as HandcalcError
     from .errors import SpecError as SpecError
+    from .grading import CellGrade as CellGrade
+    from .grading import Report as Report
+    from .grading import grade as grade
     from .problem import Problem as Problem
     from .spec import Spec as Spec
 
 _EXPORTS = {
     "generate": "api",
     "solve": "api",
+    "grade": "grading",
+    "Report": "grading",
+    "CellGrade": "grading",
     "Problem": "problem",
     "Spec": "spec",
     "HandcalcError": "errors",

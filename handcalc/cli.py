@@ -58,6 +58,7 @@ def cli() -> None:
     \b
     handcalc generate --seed 7                    a problem and its answer key, as JSON
     handcalc solve my_problem.json                solve a problem you typed yourself
+    handcalc grade problem.json answers.json      grade a student's answers, cell by cell
     handcalc COMMAND --help                       the options of a command
     """
 
@@ -117,6 +118,42 @@ def solve(file: Any, fmt: str, output: Path | None) -> None:
     except HandcalcError as e:
         raise _fail(e) from None
     _emit(problem.to_json(), output)
+
+
+@cli.command()
+@click.argument("problem", type=click.File("rb"))
+@click.argument("answers", type=click.File("rb"))
+@click.option("--tolerance", type=click.FloatRange(0, 1, max_open=True), default=None,
+              help="Relative tolerance for irrational (exact-mode) entries [0.01].")
+@click.option("--carried-credit", type=click.FloatRange(0, 1), default=None,
+              help="Credit for an entry carried forward from your own earlier cells [1].")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write to FILE instead of standard output.")
+def grade(problem: Any, answers: Any, tolerance: float | None, carried_credit: float | None,
+          output: Path | None) -> None:
+    """Grade a student's ANSWERS on a solved PROBLEM; print the report as JSON.
+
+    PROBLEM is a solved problem document (from generate or solve); ANSWERS is
+    {"cells": {"Z1": [["2", "1"], ...], ...}}. Either may be "-" for standard input.
+
+    \b
+    Examples:
+      handcalc generate --seed 7 -o p.json
+      handcalc grade p.json answers.json
+      handcalc grade p.json answers.json --tolerance 0.001 --carried-credit 0.5
+    """
+    from .errors import HandcalcError
+    from .grading import DEFAULT_TOLERANCE
+    from .grading import grade as grade_answers
+
+    try:
+        report = grade_answers(
+            problem.read(10_000_001), answers.read(10_000_001),
+            tolerance=DEFAULT_TOLERANCE if tolerance is None else tolerance,
+            carried_credit=1.0 if carried_credit is None else carried_credit)
+    except HandcalcError as e:
+        raise _fail(e) from None
+    _emit(report.to_json(), output)
 
 
 def main() -> None:

@@ -1,0 +1,186 @@
+"""Reading a student's answers: ``{"cells": {"Z1": [["2", "1"], …]}}`` into exact matrices.
+
+A format error is kept apart from a wrong answer: a cell that cannot be read is reported with a
+message saying what is accepted, and is not graded. Only the envelope (not JSON, not an object, too
+large, unknown cell names) raises ``DocumentError``, since then nothing can be graded at all.
+
+Numbers go through ``values.parse_number``: nothing a student types is ever ``eval``-ed or
+sympified.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+from .errors import DocumentError, HandcalcError
+from .matrix import Mat, rational
+from .values import ACCEPTED, parse_number
+
+FORMAT = "handcalc/answers@1"
+MAX_ANSWER_CHARS = 200_000
+MAX_CELLS = 200
+MAX_ROWS = 32
+MAX_COLUMNS = 32
+
+#: statuses of one entry before it is compared with anything
+BLANK = "missing"
+UNREADABLE = "invalid"
+
+
+@dataclass(frozen=True)
+class CellAnswer:
+    """What a student wrote in one cell.
+
+    ``value`` is the exact matrix when every entry was read; otherwise ``None``, with ``entries``
+    (``Fraction`` for a readable entry, ``"missing"`` for a blank one, ``"invalid"`` for one that
+    does not parse) when the cell has the right shape, and ``problems`` saying what is wrong.
+    ``shape`` is the shape the student wrote (for diagnosing a transposed result)."""
+
+    name: str
+    shape: tuple[int, int] | None
+    entries: tuple[tuple[Fraction | str, ...], ...]
+    problems: tuple[str, ...] = ()
+    value: Mat | None = None
+    #: a wrongly shaped cell, read anyway (to recognise a transposed result); never graded
+    as_written: Mat | None = None
+
+    @property
+    def blank(self) -> bool:
+        """True when nothing was written: the cell is missing rather than malformed."""
+        return not self.problems and all(e == BLANK for row in self.entries for e in row)
+
+    @property
+    def readable(self) -> bool:
+        return self.value is not None
+
+
+def load_answers(doc: str | bytes | Mapping[str, Any]) -> dict[str, Any]:
+    """The ``cells`` object of an answers document (JSON text or parsed), checked for size."""
+    if isinstance(doc, str | bytes):
+        if len(doc) > MAX_ANSWER_CHARS:
+            raise DocumentError(f"answers: larger than {MAX_ANSWER_CHARS} characters")
+        try:
+            doc = json.loads(doc)
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise DocumentError(f"answers: not valid JSON ({e})") from None
+    if not isinstance(doc, Mapping):
+        raise DocumentError(
+            f"answers: expected a JSON object such as "
+            f'{{"cells": {{"Z1": [["2", "1"]]}}}}, got {type(doc).__name__}'
+        )
+    unknown = sorted(set(doc) - {"format", "cells"})
+    if unknown:
+        raise DocumentError(
+            f"answers: unknown field {unknown[0]!r}; accepted fields: cells, format"
+        )
+    if doc.get("format", FORMAT) != FORMAT:
+        raise DocumentError(
+            f"answers.format: {doc['format']!r} is not accepted; accepted: {FORMAT!r}"
+        )
+    cells = doc.get("cells")
+    if not isinstance(cells, Mapping):
+        raise DocumentError(
+            "answers.cells: expected an object of cell name → matrix (a list of "
+            'rows), such as {"Z1": [["2", "1"]]}'
+        )
+    if len(cells) > MAX_CELLS:
+        raise DocumentError(f"answers.cells: {len(cells)} cells is too many (at most {MAX_CELLS})")
+    bad = next((k for k in cells if not isinstance(k, str)), None)
+    if bad is not None:
+        raise DocumentError(f"answers.cells: cell names are strings, got {bad!r}")
+    return dict(cells)
+
+
+def check_names(cells: Iterable[str], graded: Iterable[str], ignored: Iterable[str]) -> None:
+    """Refuse cell names the problem does not have, naming the ones it does."""
+    graded, known = tuple(graded), set(graded) | set(ignored) | {"A0"}
+    unknown = sorted(set(cells) - known)
+    if unknown:
+        raise DocumentError(
+            f"answers.cells: unknown cell {unknown[0]!r}; this problem's cells are "
+            f"{', '.join(graded)}"
+        )
+
+
+def read_cell(name: str, raw: Any, shape: tuple[int, int]) -> CellAnswer:
+    """One cell as typed; a scalar cell (``loss``) may also be written as a plain number."""
+    if raw is None or raw == "" or raw == []:
+        return CellAnswer(name, None, _blank(shape))
+    if shape == (1, 1) and isinstance(raw, str | int | float) and not isinstance(raw, bool):
+        raw = [[raw]]
+    if not isinstance(raw, list) or not all(isinstance(row, list) for row in raw):
+        return CellAnswer(
+            name,
+            None,
+            (),
+            (
+                f"{name}: expected a matrix written as a list of rows, "
+                f'such as [["2", "1"], ["-1", "3/4"]]',
+            ),
+        )
+    if len(raw) > MAX_ROWS or any(len(row) > MAX_COLUMNS for row in raw):
+        return CellAnswer(
+            name, None, (), (f"{name}: too large (at most {MAX_ROWS} rows of {MAX_COLUMNS})",)
+        )
+    widths = {len(row) for row in raw}
+    written = (len(raw), widths.pop()) if len(widths) == 1 else None
+    if written != shape:
+        got = f"{written[0]} × {written[1]}" if written else "rows of different lengths"
+        return CellAnswer(
+            name,
+            written,
+            (),
+            (
+                f"{name}: expected a {shape[0]} × {shape[1]} matrix "
+                f"({shape[0]} rows of {shape[1]}), got {got}",
+            ),
+            as_written=_read_all(raw) if written else None,
+        )
+    entries: list[tuple[Fraction | str, ...]] = []
+    problems: list[str] = []
+    for i, row in enumerate(raw):
+        out: list[Fraction | str] = []
+        for j, text in enumerate(row):
+            where = f"{name}[{i + 1}][{j + 1}]"
+            if text is None or (isinstance(text, str) and not text.strip()):
+                out.append(BLANK)
+                continue
+            try:
+                out.append(parse_number(text, where))
+            except HandcalcError as e:
+                out.append(UNREADABLE)
+                problems.append(str(e))
+        entries.append(tuple(out))
+    blanks = [
+        f"[{i + 1}][{j + 1}]"
+        for i, row in enumerate(entries)
+        for j, e in enumerate(row)
+        if e == BLANK
+    ]
+    if blanks and len(blanks) < shape[0] * shape[1]:
+        problems.append(
+            f"{name}: entr{'y' if len(blanks) == 1 else 'ies'} {', '.join(blanks)} "
+            f"{'is' if len(blanks) == 1 else 'are'} blank; fill in every entry"
+        )
+    numbers = [[e for e in row if isinstance(e, Fraction)] for row in entries]
+    value = None if problems or blanks else rational(numbers)
+    return CellAnswer(name, shape, tuple(entries), tuple(problems), value)
+
+
+def _blank(shape: tuple[int, int]) -> tuple[tuple[str, ...], ...]:
+    return tuple((BLANK,) * shape[1] for _ in range(shape[0]))
+
+
+def _read_all(raw: list[list[Any]]) -> Mat | None:
+    """A wrongly shaped cell read anyway, so that a transposed result can still be recognised."""
+    try:
+        return rational([[parse_number(v) for v in row] for row in raw])
+    except HandcalcError:
+        return None
+
+
+__all__ = ["ACCEPTED", "FORMAT", "CellAnswer", "check_names", "load_answers", "read_cell"]

@@ -1,0 +1,501 @@
+"""Grading a student's answers cell by cell, with credit carried forward and mistakes diagnosed.
+
+``grade(problem, answers) -> Report``. Each cell a student works (every step except the lookup
+tables the sheet prints) is graded entry by entry:
+
+- against the key: exact rational equality where the key entry is rational; a relative
+  ``tolerance`` where it is irrational (``exact`` mode, the loss in ``base`` mode); the rounded
+  loss of ``table`` mode accepts any value that rounds to the printed decimal (within half a unit
+  of its last digit);
+- then, where an entry is wrong, against the step re-run on the student's *own* earlier cells (the
+  key fills in cells the student left blank or could not write; given cells and tables come from
+  the problem). An entry right given the student's own inputs is ``carried`` and earns
+  ``carried_credit`` (full credit by default). The guard against gaming: no credit is carried where
+  one of the student's inputs that differs from the key is not a real attempt (all zeros, or a copy
+  of a given matrix), or where those inputs make the step trivial (its result all zeros); the
+  feedback says so.
+- A wrong cell is compared with the step re-run under each common mistake (``mistakes.py``); every
+  match is named in ``diagnosis`` and explained in the feedback.
+
+Entry statuses: ``correct``, ``carried``, ``wrong``, ``missing`` (blank), ``invalid`` (does not
+parse). A cell's status, in this order:
+
+- ``missing``: nothing written (absent, or every entry blank); no score;
+- ``invalid``: the cell cannot be read as a whole (a wrong shape, an entry that does not parse,
+  some entries blank); it is not graded as wrong: readable entries of the right shape still earn
+  their credit against the key, and the message says what is accepted;
+- ``correct``: every entry correct;
+- ``carried``: every entry correct or carried, at least one carried;
+- ``wrong``: anything else (at least one entry wrong).
+
+A cell's score is its weight (1 unless ``weights`` says otherwise) times the mean credit of its
+entries. ``first_error`` is the first ``wrong`` cell in step order: where the chain of mistakes
+starts. Feedback never shows the key's values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+import sympy
+
+from .answers import CellAnswer, check_names, load_answers, read_cell
+from .errors import HandcalcError
+from .graph import Step, resolve
+from .matrix import Mat, entry_float, to_fraction
+from .mistakes import RESHAPING, Mistake, variants
+from .problem import Problem, dumps
+
+DEFAULT_TOLERANCE = 1e-2
+REPORT_FORMAT = "handcalc/report@1"
+STATUSES = ("correct", "carried", "wrong", "missing", "invalid")
+
+#: an exact entry is a Fraction; an irrational one (exact mode, a logarithm) is its float
+Number = Fraction | float
+
+
+@dataclass(frozen=True)
+class CellGrade:
+    """The grade of one cell: its status, each entry's status, score, feedback and diagnosis."""
+
+    name: str
+    status: str
+    entries: tuple[tuple[str, ...], ...]
+    score: float
+    max_score: float
+    feedback: str
+    diagnosis: tuple[str, ...] = ()
+    #: the student's earlier cells a carried entry follows from
+    carried_from: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "score": _round(self.score),
+            "max_score": _round(self.max_score),
+            "entries": [list(r) for r in self.entries],
+            "feedback": self.feedback,
+            "diagnosis": list(self.diagnosis),
+            "carried_from": list(self.carried_from),
+        }
+
+
+@dataclass(frozen=True)
+class Report:
+    """A graded submission. ``report["dZ2"]`` is a cell's grade; ``to_dict()`` is the JSON."""
+
+    score: float
+    max_score: float
+    first_error: str | None
+    tolerance: float
+    carried_credit: float
+    cells: tuple[CellGrade, ...]
+    notes: tuple[str, ...] = field(default=())
+
+    def __getitem__(self, name: str) -> CellGrade:
+        for cell in self.cells:
+            if cell.name == name:
+                return cell
+        raise KeyError(f"no graded cell {name!r}; cells: {', '.join(c.name for c in self.cells)}")
+
+    @property
+    def statuses(self) -> dict[str, str]:
+        return {c.name: c.status for c in self.cells}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": REPORT_FORMAT,
+            "score": _round(self.score),
+            "max_score": _round(self.max_score),
+            "first_error": self.first_error,
+            "tolerance": self.tolerance,
+            "carried_credit": self.carried_credit,
+            "cells": {c.name: c.to_dict() for c in self.cells},
+            "notes": list(self.notes),
+        }
+
+    def to_json(self) -> str:
+        """The report as JSON text, one matrix of entry statuses per line."""
+        return dumps(self.to_dict())
+
+
+def grade(
+    problem: Problem | Mapping[str, Any] | str | bytes,
+    answers: Mapping[str, Any] | str | bytes,
+    *,
+    tolerance: float = DEFAULT_TOLERANCE,
+    carried_credit: float = 1.0,
+    weights: Mapping[str, float] | None = None,
+) -> Report:
+    """Grade ``answers`` (``{"cells": {"Z1": [["2", "1"], …]}}``, parsed or JSON) on ``problem``.
+
+    ``tolerance`` is relative, for irrational key entries; ``carried_credit`` (0 to 1) is what an
+    entry carried forward earns; ``weights`` maps cell names to their weight (default 1 each).
+
+    >>> from handcalc import generate
+    >>> p = generate(seed=7, sizes=[2, 2, 2])
+    >>> key = {"cells": {s.name: p.text(s.name) for s in p.steps}}
+    >>> grade(p, key).score == grade(p, key).max_score
+    True
+    """
+    if not isinstance(problem, Problem):
+        problem = Problem.from_json(problem)
+    _check_options(tolerance, carried_credit)
+    raw = load_answers(answers)
+    tables = problem.tables
+    graded = [s for s in problem.steps if s.name not in tables]
+    check_names(raw, [s.name for s in graded], [*problem.graph.given, *tables])
+    cell_weights = _weights(weights, [s.name for s in graded])
+    notes = [
+        f"{name}: given on the sheet, not graded"
+        for name in raw
+        if name not in cell_weights and raw[name] not in (None, "", [])
+    ]
+    grader = _Grader(problem, tolerance, Fraction(carried_credit))
+    cells = [
+        grader.grade_step(step, raw.get(step.name), cell_weights[step.name]) for step in graded
+    ]
+    first_error = next((c.name for c in cells if c.status == "wrong"), None)
+    return Report(
+        score=sum(c.score for c in cells),
+        max_score=sum(c.max_score for c in cells),
+        first_error=first_error,
+        tolerance=tolerance,
+        carried_credit=float(carried_credit),
+        cells=tuple(cells),
+        notes=tuple(notes),
+    )
+
+
+# --- the grader --------------------------------------------------------------------------------
+
+
+class _Grader:
+    """Walks the steps in order, keeping the student's own values for credit carried forward."""
+
+    def __init__(self, problem: Problem, tolerance: float, carried_credit: Fraction) -> None:
+        self.problem = problem
+        self.tolerance = tolerance
+        self.carried_credit = carried_credit
+        self.key = problem.values
+        #: the student's own values where readable; the key's (and the given cells) elsewhere
+        self.own: dict[str, Mat] = dict(problem.values)
+        #: the student's readable cells that are not all correct: inputs that can carry credit
+        self.attempts: set[str] = set()
+        #: where the chain of mistakes behind a cell starts
+        self.origin: dict[str, str] = {}
+        self.givens = {**problem.given, **problem.tables}
+
+    def grade_step(self, step: Step, raw: Any, weight: float) -> CellGrade:
+        name = step.name
+        key = self.key[name]
+        answer = read_cell(name, raw, key.shape)
+        if answer.blank:
+            blank = tuple(tuple("missing" for _ in row) for row in answer.entries)
+            return CellGrade(name, "missing", blank, 0.0, weight, "No answer.")
+        expected = _numbers(key)
+        half_unit = _half_unit(step, key)
+        # a wrongly shaped cell has no entries to line up with the key's
+        statuses = (
+            [
+                [_status(e, x, half_unit, self.tolerance) for e, x in zip(row, xrow, strict=True)]
+                for row, xrow in zip(answer.entries, expected, strict=True)
+            ]
+            if answer.entries
+            else []
+        )
+        messages: list[str] = []
+        carried_from: tuple[str, ...] = ()
+        wrong = [
+            (i, j) for i, row in enumerate(statuses) for j, s in enumerate(row) if s == "wrong"
+        ]
+        if wrong and answer.value is not None:
+            carried_from, guard = self._carry(
+                step, answer.value, expected, statuses, wrong, half_unit
+            )
+            messages += guard
+        status = _cell_status(answer, statuses)
+        diagnosis: tuple[Mistake, ...] = ()
+        if status == "wrong" or answer.as_written is not None:
+            # a cell done right on the student's own inputs is no mistake, so carried cells skip
+            diagnosis = self._diagnose(step, answer, expected, half_unit)
+        if answer.value is not None:
+            self.own[name] = answer.value
+            if status != "correct":
+                self.attempts.add(name)
+        if status == "wrong":
+            self.origin[name] = name
+        elif status == "carried":
+            origins = [self.origin.get(n, n) for n in carried_from]
+            self.origin[name] = min(origins, key=self._order) if origins else name
+        credit = sum(
+            (
+                Fraction(1)
+                if s == "correct"
+                else self.carried_credit
+                if s == "carried"
+                else Fraction(0)
+            )
+            for row in statuses
+            for s in row
+        )
+        total = sum(len(row) for row in statuses)
+        score = weight * float(credit / total) if total else 0.0
+        feedback = self._feedback(name, status, answer, statuses, carried_from, diagnosis, messages)
+        return CellGrade(
+            name,
+            status,
+            tuple(tuple(r) for r in statuses),
+            score,
+            weight,
+            feedback,
+            tuple(m.code for m in diagnosis),
+            carried_from,
+        )
+
+    # --- credit carried forward ------------------------------------------------------------
+
+    def _carry(
+        self,
+        step: Step,
+        value: Mat,
+        expected: list[list[Number]],
+        statuses: list[list[str]],
+        wrong: list[tuple[int, int]],
+        half_unit: Fraction | None,
+    ) -> tuple[tuple[str, ...], list[str]]:
+        """Mark wrong entries that are right given the student's own inputs; say why not if not."""
+        inputs = tuple(dict.fromkeys(resolve(n) for n in step.inputs))
+        mine = tuple(n for n in inputs if n in self.attempts)
+        if not mine:
+            return (), []
+        for n in mine:
+            why = self._degenerate(n)
+            if why:
+                return (), [
+                    f"No credit is carried forward from your {n}: {why}, which does not "
+                    f"count as an attempt."
+                ]
+        try:
+            result = step.run(self.own)
+        except (ValueError, ArithmeticError):
+            return (), []  # the step cannot be done on these values (e.g. a base-b power)
+        if result.is_zero_matrix and not self.key[step.name].is_zero_matrix:
+            return (), [
+                f"No credit is carried forward: your {', '.join(mine)} make this step "
+                f"trivial (all zeros)."
+            ]
+        own = _numbers(result)
+        carried = False
+        written = _numbers(value)
+        for i, j in wrong:
+            tolerant = isinstance(expected[i][j], float) or isinstance(own[i][j], float)
+            if _matches(written[i][j], own[i][j], half_unit, self.tolerance, tolerant):
+                statuses[i][j] = "carried"
+                carried = True
+        return (mine if carried else ()), []
+
+    def _degenerate(self, name: str) -> str | None:
+        value, key = self.own[name], self.key[name]
+        if value.is_zero_matrix and not key.is_zero_matrix:
+            return "it is all zeros"
+        for given, g in self.givens.items():
+            if g.shape == value.shape and _same(g, value) and not _same(g, key):
+                return f"it is a copy of the given {given}"
+        return None
+
+    def _order(self, name: str) -> int:
+        names = self.problem.graph.names
+        return names.index(name) if name in names else -1
+
+    # --- diagnosis -------------------------------------------------------------------------
+
+    def _diagnose(
+        self,
+        step: Step,
+        answer: CellAnswer,
+        expected: list[list[Number]],
+        half_unit: Fraction | None,
+    ) -> tuple[Mistake, ...]:
+        """Mistakes whose result equals what the student wrote (on their inputs or the key's)."""
+        written = answer.value if answer.value is not None else answer.as_written
+        if written is None:
+            return ()
+        mine = _numbers(written)
+        found: dict[str, Mistake] = {}
+        sources = (
+            [self.own]
+            if all(_same(self.own[resolve(n)], self.key[resolve(n)]) for n in step.inputs)
+            else [self.own, self.key]
+        )
+        for values in sources:
+            for mistake, result in variants(step, values):
+                if mistake.code in found or result.shape != written.shape:
+                    continue
+                if answer.value is None and mistake.code not in RESHAPING:
+                    continue
+                candidate = _numbers(result)
+                if all(
+                    _matches(s, c, half_unit, self.tolerance, _irrational(c, expected, i, j))
+                    for i, (srow, crow) in enumerate(zip(mine, candidate, strict=True))
+                    for j, (s, c) in enumerate(zip(srow, crow, strict=True))
+                ):
+                    found[mistake.code] = mistake
+        return tuple(found.values())
+
+    # --- feedback --------------------------------------------------------------------------
+
+    def _feedback(
+        self,
+        name: str,
+        status: str,
+        answer: CellAnswer,
+        statuses: list[list[str]],
+        carried_from: tuple[str, ...],
+        diagnosis: tuple[Mistake, ...],
+        messages: list[str],
+    ) -> str:
+        parts: list[str] = []
+        flat = [s for row in statuses for s in row]
+        if status == "correct":
+            parts.append("Correct.")
+        elif status == "carried":
+            start = self.origin.get(name, name)
+            parts.append(
+                f"Not what the key says, but right given your own "
+                f"{', '.join(carried_from)}: credit carried forward (the first error "
+                f"in the chain is in {start})."
+            )
+        elif status == "invalid":
+            parts += [m if m.endswith(".") else m + "." for m in answer.problems]
+            parts.append(
+                "This cell is not graded as wrong: write it in the accepted form and submit again."
+            )
+        else:
+            n_wrong = flat.count("wrong")
+            parts.append(
+                f"{n_wrong} of {len(flat)} entr{'y is' if len(flat) == 1 else 'ies are'} wrong."
+                if len(flat) > 1
+                else "Wrong."
+            )
+            if "carried" in flat:
+                parts.append(
+                    f"{flat.count('carried')} follow from your own "
+                    f"{', '.join(carried_from)} (carried forward)."
+                )
+        parts += [m.feedback for m in diagnosis]
+        parts += messages
+        return " ".join(parts)
+
+
+# --- entries -----------------------------------------------------------------------------------
+
+
+def _numbers(m: Mat) -> list[list[Number]]:
+    """Entries as Fractions, or floats where irrational (exact-mode expressions, logarithms)."""
+    if m.domain.is_QQ:
+        return [[to_fraction(x) for x in row] for row in m.to_list()]
+    return [[_number(x) for x in row] for row in m.to_list()]
+
+
+def _number(x: Any) -> Number:
+    if isinstance(x, sympy.Basic):
+        return Fraction(int(x.p), int(x.q)) if x.is_Rational else entry_float(x)
+    return to_fraction(x)
+
+
+def _irrational(c: Number, expected: list[list[Number]], i: int, j: int) -> bool:
+    if isinstance(c, float):
+        return True
+    inside = i < len(expected) and j < len(expected[i])
+    return inside and isinstance(expected[i][j], float)
+
+
+def _matches(
+    student: Number, expected: Number, half_unit: Fraction | None, tolerance: float, tolerant: bool
+) -> bool:
+    if tolerant or isinstance(expected, float):
+        target = float(expected)
+        return abs(float(student) - target) <= tolerance * abs(target)
+    if half_unit is not None:
+        return abs(Fraction(student) - expected) <= half_unit
+    return student == expected
+
+
+def _status(
+    entry: Fraction | str, expected: Number, half_unit: Fraction | None, tolerance: float
+) -> str:
+    if isinstance(entry, str):
+        return entry  # missing or invalid: not compared
+    return "correct" if _matches(entry, expected, half_unit, tolerance, False) else "wrong"
+
+
+def _half_unit(step: Step, key: Mat) -> Fraction | None:
+    """Half a unit of the last printed digit, for cells the sheet prints rounded."""
+    digits = step.op.decimals
+    if digits is None or not key.domain.is_QQ:
+        return None
+    return Fraction(1, 2 * 10**digits)
+
+
+def _cell_status(answer: CellAnswer, statuses: list[list[str]]) -> str:
+    if answer.problems or answer.value is None:
+        return "invalid"
+    flat = {s for row in statuses for s in row}
+    if flat == {"correct"}:
+        return "correct"
+    if flat <= {"correct", "carried"}:
+        return "carried"
+    return "wrong"
+
+
+def _same(a: Mat, b: Mat) -> bool:
+    if a.shape != b.shape:
+        return False
+    if a.domain == b.domain:
+        return bool(a == b)
+    return _numbers(a) == _numbers(b)
+
+
+def _round(x: float) -> float:
+    return round(x, 6)
+
+
+# --- options -----------------------------------------------------------------------------------
+
+
+def _check_options(tolerance: float, carried_credit: float) -> None:
+    if (
+        isinstance(tolerance, bool)
+        or not isinstance(tolerance, int | float)
+        or not (0 <= tolerance < 1)
+    ):
+        raise HandcalcError(
+            f"tolerance: {tolerance!r} is not accepted; accepted: a relative "
+            f"tolerance from 0 to below 1, such as 0.01"
+        )
+    if (
+        isinstance(carried_credit, bool)
+        or not isinstance(carried_credit, int | float | Fraction)
+        or not 0 <= carried_credit <= 1
+    ):
+        raise HandcalcError(
+            f"carried_credit: {carried_credit!r} is not accepted; accepted: a "
+            f"number from 0 (no credit) to 1 (full credit)"
+        )
+
+
+def _weights(weights: Mapping[str, float] | None, names: Iterable[str]) -> dict[str, float]:
+    out = dict.fromkeys(names, 1.0)
+    for name, w in (weights or {}).items():
+        if name not in out:
+            raise HandcalcError(f"weights: no graded cell {name!r}; graded cells: {', '.join(out)}")
+        if isinstance(w, bool) or not isinstance(w, int | float) or not 0 <= w <= 1000:
+            raise HandcalcError(
+                f"weights.{name}: {w!r} is not accepted; accepted: a number from 0 to 1000"
+            )
+        out[name] = float(w)
+    return out
