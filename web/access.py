@@ -1,0 +1,177 @@
+"""Who may do what: tokens to students and practice sessions, the instructor's token, limits.
+
+Shared by the JSON API and the pages; each raises an ``HTTPException`` with a message, which the
+app turns into JSON or a page.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from flask import abort, current_app, request
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from werkzeug.datastructures import WWWAuthenticate
+from werkzeug.exceptions import TooManyRequests, Unauthorized
+
+from handcalc import HandcalcError, Problem
+
+from . import db, service
+from .models import Assignment, PracticeSession, Student, Submission
+from .tokens import BadToken, read_practice_token, read_student_token, variant_seed
+
+
+def secret() -> str:
+    value: str = current_app.config["SECRET_KEY"]
+    return value
+
+
+def limit(kind: str, key: str) -> None:
+    """429 when ``key`` has used up its requests of this minute."""
+    allowed, wait = current_app.extensions["handcalc.limits"][kind].allow(key)
+    if not allowed:
+        raise TooManyRequests(
+            f"too many requests this minute; try again in {wait} s", retry_after=wait
+        )
+
+
+# --- practice ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Practice:
+    id: int
+    kind: str
+    spec: dict[str, Any]
+    seed: int
+
+    @property
+    def problem(self) -> Problem:
+        return service.problem_for(self.kind, self.spec, self.seed)
+
+
+def practice(token: str) -> Practice:
+    try:
+        practice_id = read_practice_token(secret(), token)
+    except BadToken as e:
+        abort(403, str(e))
+    found = _practice(current_app.config["DATABASE_URL"], practice_id)
+    if found is None:
+        abort(404, "practice session not found (was the database reset?)")
+    return found
+
+
+@lru_cache(maxsize=4096)
+def _practice_row(url: str, practice_id: int) -> Practice | None:
+    row = db.session().get(PracticeSession, practice_id)
+    return None if row is None else Practice(row.id, row.kind, row.spec, row.seed)
+
+
+def _practice(url: str, practice_id: int) -> Practice | None:
+    # sessions never change once made, so a found one is kept; a missing one is asked again
+    found = _practice_row(url, practice_id)
+    if found is None:
+        _practice_row.cache_clear()
+    return found
+
+
+def new_practice(spec: dict[str, Any], seed: int, kind: str = "mlp") -> tuple[str, Problem]:
+    from .tokens import practice_token
+
+    problem = service.problem_for(kind, spec, seed)  # fails before anything is stored
+    row = PracticeSession(kind=kind, spec_json=service.canonical(spec), seed=seed)
+    session = db.session()
+    session.add(row)
+    session.commit()
+    return practice_token(secret(), row.id), problem
+
+
+# --- students ---------------------------------------------------------------------------------
+
+
+def student(token: str) -> Student:
+    try:
+        key = read_student_token(secret(), token)
+    except BadToken as e:
+        abort(403, str(e))
+    row = db.session().get(Student, key.student_id)
+    if row is None or row.assignment_id != key.assignment_id:
+        abort(404, "this link's student is not on the roster any more")
+    return row
+
+
+def student_problem(row: Student) -> Problem:
+    assignment = row.assignment
+    seed = variant_seed(secret(), assignment.id, row.name)
+    return service.problem_for(assignment.kind, assignment.spec, seed)
+
+
+def attempts_used(row: Student) -> int:
+    used = db.session().scalar(
+        select(func.count()).select_from(Submission).where(Submission.student_id == row.id)
+    )
+    return int(used or 0)
+
+
+def submit(row: Student, token: str, answers: dict[str, Any]) -> Submission:
+    """Grade and store one submission; committed before this returns (409 when none is left)."""
+    limit("check", token)
+    used = attempts_used(row)
+    allowed = row.assignment.max_attempts
+    if used >= allowed:
+        abort(409, f"no attempts left: all {allowed} used")
+    try:
+        report = service.grade(student_problem(row), answers)
+    except HandcalcError as e:
+        abort(400, str(e))
+    submission = Submission(
+        student_id=row.id,
+        attempt=used + 1,
+        answers_json=json.dumps(answers, ensure_ascii=False),
+        report_json=json.dumps(report, ensure_ascii=False),
+        score=service.number(report.get("score")),
+        max_score=service.number(report.get("max_score")),
+    )
+    session = db.session()
+    session.add(submission)
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        abort(
+            409,
+            "another submission of yours was stored at the same moment; reload and "
+            "check how many attempts are left",
+        )
+    return submission
+
+
+# --- instructor -------------------------------------------------------------------------------
+
+
+def instructor_token_ok(given: str | None) -> bool:
+    expected: str = current_app.config["INSTRUCTOR_TOKEN"]
+    return bool(given) and hmac.compare_digest(str(given).encode(), expected.encode())
+
+
+def bearer() -> None:
+    """401 unless ``Authorization: Bearer <instructor token>``."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer" or not instructor_token_ok(value.strip()):
+        raise Unauthorized(
+            "instructor endpoints need the header Authorization: Bearer "
+            "<HANDCALC_INSTRUCTOR_TOKEN>",
+            www_authenticate=WWWAuthenticate("Bearer"),
+        )
+
+
+def assignment(assignment_id: int) -> Assignment:
+    row = db.session().get(Assignment, assignment_id) if 0 < assignment_id < 2**31 else None
+    if row is None:
+        abort(404, f"no assignment {assignment_id}")
+    return row

@@ -1,0 +1,122 @@
+"""The Flask app factory: ``create_app()`` for gunicorn, ``create_app({...})`` for tests.
+
+Production: ``gunicorn -w 2 -b 0.0.0.0:8000 'handcalc.web.app:create_app()'`` with
+``HANDCALC_SECRET_KEY``, ``HANDCALC_INSTRUCTOR_TOKEN`` and (optionally) ``HANDCALC_DATABASE_URL``
+set; one machine: ``handcalc serve``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, Response, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from . import db
+from .config import from_env
+from .limits import RateLimiter
+
+log = logging.getLogger(__name__)
+csrf = CSRFProtect()
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """The app: configuration from ``HANDCALC_*`` environment variables (see ``config``), then
+    ``test_config`` on top (which may set ``HANDCALC_MODE`` and any Flask setting)."""
+    app = Flask(
+        __name__,
+        instance_path=os.environ.get("HANDCALC_INSTANCE") or None,
+        instance_relative_config=True,
+    )
+    test_config = dict(test_config or {})
+    mode = test_config.pop("HANDCALC_MODE", None)
+    app.config.from_mapping(from_env(Path(app.instance_path), mode=mode))
+    app.config.update(test_config)
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+
+    app.extensions["handcalc.limits"] = {
+        "check": RateLimiter(app.config["CHECKS_PER_MINUTE"]),
+        "practice": RateLimiter(app.config["PRACTICE_PER_MINUTE"]),
+    }
+    db.init_app(app)
+    csrf.init_app(app)
+
+    from . import api, instructor, practice, student
+
+    app.register_blueprint(api.health)
+    app.register_blueprint(api.bp)
+    csrf.exempt(api.health)
+    csrf.exempt(api.bp)  # the API takes bearer and URL tokens, never cookies
+    app.register_blueprint(practice.bp)
+    app.register_blueprint(student.bp)
+    app.register_blueprint(instructor.bp)
+
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected)
+    app.after_request(_headers)
+    return app
+
+
+def wants_json() -> bool:
+    return request.path.startswith(("/api/", "/healthz")) or (
+        request.accept_mimetypes.best == "application/json"
+    )
+
+
+def error_response(code: int, message: str, headers: Mapping[str, str] | None = None) -> Response:
+    if wants_json():
+        response = jsonify({"error": {"code": code, "message": message}})
+    else:
+        response = Response(
+            render_template("error.html", code=code, message=message), mimetype="text/html"
+        )
+    response.status_code = code
+    for key, value in (headers or {}).items():
+        response.headers[key] = value
+    return response
+
+
+def _http_error(error: HTTPException) -> Response:
+    code = error.code or 500
+    message = error.description or error.name
+    if isinstance(error, CSRFError):
+        message = (
+            "this form has expired or was not sent from this site; reload the page and "
+            "send it again"
+        )
+    elif code == 413:
+        message = (
+            f"request body larger than {request.max_content_length} bytes; a worksheet's "
+            "answers are far smaller"
+        )
+    headers = {
+        k: v for k, v in error.get_headers() if k.lower() in ("retry-after", "www-authenticate")
+    }
+    return error_response(code, message, headers)
+
+
+def _unexpected(error: Exception) -> Response:
+    if isinstance(error, HTTPException):  # pragma: no cover - routed above
+        return _http_error(error)
+    log.exception("internal error on %s %s", request.method, request.path)
+    return error_response(500, InternalServerError.description)
+
+
+def _headers(response: Response) -> Response:
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "no-referrer")  # tokens live in page URLs
+    if response.mimetype == "text/html":
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+            "script-src 'self'; "
+            "form-action 'self'; frame-ancestors 'none'",
+        )
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response

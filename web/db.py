@@ -1,0 +1,77 @@
+"""The database: one SQLAlchemy engine per app, one session per request, tables made on start."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, current_app, g
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from .models import Base
+
+EXTENSION = "handcalc.db"
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    # WAL lets readers and the one writer go on together; synchronous=FULL makes every commit
+    # durable before we acknowledge it; a writer waits for the lock rather than failing.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[1] if "///" in url else ""
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def create_tables(engine: Engine) -> None:
+    """Create missing tables; two gunicorn workers starting together may race, so retry."""
+    for attempt in range(5):
+        try:
+            Base.metadata.create_all(engine)
+            return
+        except OperationalError:
+            if attempt == 4:
+                raise
+            time.sleep(0.2 * (attempt + 1))
+
+
+def init_app(app: Flask) -> None:
+    engine = make_engine(app.config["DATABASE_URL"])
+    create_tables(engine)
+    app.extensions[EXTENSION] = sessionmaker(engine, expire_on_commit=False)
+    app.teardown_appcontext(close_session)
+
+
+def engine_of(app: Flask) -> Engine:
+    bind = app.extensions[EXTENSION].kw["bind"]
+    assert isinstance(bind, Engine)
+    return bind
+
+
+def session() -> Session:
+    """This request's session (opened on first use, closed when the request ends)."""
+    if "db_session" not in g:
+        g.db_session = current_app.extensions[EXTENSION]()
+    db: Session = g.db_session
+    return db
+
+
+def close_session(_error: BaseException | None = None) -> None:
+    db = g.pop("db_session", None)
+    if db is not None:
+        db.close()
