@@ -21,7 +21,11 @@ if TYPE_CHECKING:
     from .grading import Report as Report
     from .grading import grade as grade
     from .problem import Problem as Problem
+    from .render import render_html as render_html
+    from .render import render_pdf as render_pdf
     from .spec import Spec as Spec
+    from .verify import check_code as check_code
+    from .verify import verification_code as verification_code
 
 _EXPORTS = {
     "generate": "api",
@@ -35,6 +39,10 @@ _EXPORTS = {
     "SpecError": "errors",
     "DocumentError": "errors",
     "BudgetError": "errors",
+    "render_html": "render",
+    "render_pdf": "render",
+    "verification_code": "verify",
+    "check_code": "verify",
 }
 
 __all__ = [*_EXPORTS, "__version__"]

@@ -110,6 +110,12 @@ class Problem:
                                             exact=spec.transcendental != "table")
         return cls(spec, graph, values, seed, kind)
 
+    def _repr_html_(self) -> str:
+        """Jupyter shows a problem as its answer key's by-hand grids."""
+        from .render import grid_html
+
+        return grid_html(self)
+
     def __repr__(self) -> str:
         head = f"Problem({self.kind}, seed={self.seed}): {self.describe()}"
         lines = [head, "given:"]

@@ -1,0 +1,79 @@
+"""How numbers look on paper: a real minus sign, fractions as fractions, ``e²/(1 + e + e²)``.
+
+The exchange format spells values for machines (``"-3/4"``, ``"exp(2)/(1 + E + exp(2))"``); these
+functions spell the same values for a printed sheet. They never change a value, only its glyphs.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import sympy
+
+MINUS = "\u2212"
+_SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+_SUBSCRIPT = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+
+_EXP_INT = re.compile(r"exp\((-?\d+)\)")
+_POWER_INT = re.compile(r"\*\*(-?\d+)")
+_E_CONSTANT = re.compile(r"\bE\b")
+
+
+def number(text: str) -> str:
+    """A value as the exchange format writes it, spelled for print: ``-3/4`` → ``−3/4``."""
+    if _looks_numeric(text):
+        return text.replace("-", MINUS)
+    return expression(text)
+
+
+def expression(text: str) -> str:
+    """An ``exact``-mode expression spelled the way it is written by hand: ``e²/(1 + e + e²)``."""
+    out = _EXP_INT.sub(lambda m: "e" + m.group(1).translate(_SUPERSCRIPT), text)
+    out = out.replace("exp(", "e^(")
+    out = _POWER_INT.sub(lambda m: m.group(1).translate(_SUPERSCRIPT), out)
+    out = _E_CONSTANT.sub("e", out)
+    out = out.replace("log(", "ln(")
+    out = re.sub(r"(\d)\*(?=[a-zA-Z(])", r"\1", out)  # 2*e⁴ → 2e⁴, as by hand
+    return out.replace("*", "·").replace("-", MINUS)
+
+
+def approx(value: float) -> str:
+    """A decimal beside an exact expression: two decimals, or two significant digits if tiny."""
+    text = f"{value:.2f}" if value == 0 or abs(value) >= 0.095 else f"{value:.2g}"
+    if text in ("-0.00", "-0"):
+        text = text[1:]
+    return text.replace("-", MINUS)
+
+
+def entry(x: Any) -> str:
+    """One entry of a value matrix (a QQ element or a sympy expression), for print."""
+    from .matrix import entry_text
+
+    return number(entry_text(x))
+
+
+def is_expression(x: Any) -> bool:
+    return isinstance(x, sympy.Basic) and not x.is_Rational
+
+
+def subscript(name: str) -> str:
+    """``W12`` → ``W₁₂``, ``W1_new`` → ``W₁ new``: a cell name as a label on the sheet."""
+    base, _, suffix = name.partition("_")
+    m = re.fullmatch(r"([A-Za-z]+)(\d*)", base)
+    label = m.group(1) + m.group(2).translate(_SUBSCRIPT) if m else base
+    return f"{label} {suffix}" if suffix else label
+
+
+def formula(text: str) -> str:
+    """Cell names in a formula with subscripts: ``Z3 = W3·A2 + b3`` → ``Z₃ = W₃·A₂ + b₃``."""
+    return re.sub(r"\b[A-Za-z]+\d+(?:_new)?\b", lambda m: subscript(m.group(0)), text)
+
+
+def signed(text: str) -> str:
+    """A printed number as a factor inside a sum: negatives in parentheses, ``(−1)``."""
+    return f"({text})" if text.startswith(MINUS) else text
+
+
+def _looks_numeric(text: str) -> bool:
+    return re.fullmatch(r"-?\d+(?:/\d+|\.\d+)?", text) is not None
