@@ -1,0 +1,259 @@
+"""The HTML pages: practice, the student's worksheet, the instructor's dashboard; CSRF; no JS."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask.testing import FlaskClient
+from web_support import SPEC, TOKEN, csrf_of, key_answers, negate, student_problem
+
+import handcalc
+
+
+def form_of(answers: dict[str, Any]) -> dict[str, str]:
+    return {
+        f"{name}[{i}][{j}]": v
+        for name, rows in answers["cells"].items()
+        for i, row in enumerate(rows)
+        for j, v in enumerate(row)
+    }
+
+
+def sign_in(client: FlaskClient) -> None:
+    page = client.get("/instructor/login").get_data(as_text=True)
+    r = client.post("/instructor/login", data={"token": TOKEN, "csrf_token": csrf_of(page)})
+    assert r.status_code == 303
+
+
+# --- practice ---------------------------------------------------------------------------------
+
+
+def test_practice_page_round_trip(client: FlaskClient) -> None:
+    page = client.get("/")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert 'name="sizes"' in html and 'name="seed"' in html
+    r = client.post(
+        "/practice",
+        data={
+            "csrf_token": csrf_of(html),
+            "sizes": "2,2,2",
+            "activation": "relu",
+            "loss": "softmax_ce",
+            "seed": "5",
+        },
+    )
+    assert r.status_code == 302
+    sheet = client.get(r.headers["Location"])
+    html = sheet.get_data(as_text=True)
+    assert 'name="Z1[0][0]"' in html and 'name="W2_new[1][1]"' in html
+    problem = handcalc.generate(seed=5, **SPEC)
+    answers = key_answers(problem)
+    answers["cells"]["Z1"] = negate(answers["cells"]["Z1"])
+    checked = client.post(
+        r.headers["Location"], data={"csrf_token": csrf_of(html), **form_of(answers)}
+    )
+    assert checked.status_code == 200
+    html = checked.get_data(as_text=True)
+    assert 'class="mat mat-blank cell-wrong" id="cell-Z1"' in html
+    assert "cell-correct" in html
+    assert "First error in the chain" in html
+    # what was typed stays in the boxes
+    assert f'name="Z1[0][0]" value="{answers["cells"]["Z1"][0][0]}"' in html
+
+
+def test_practice_options_errors_are_shown_on_the_page(client: FlaskClient) -> None:
+    html = client.get("/").get_data(as_text=True)
+    r = client.post("/practice", data={"csrf_token": csrf_of(html), "sizes": "2,99"})
+    assert r.status_code == 400
+    assert "sizes" in r.get_data(as_text=True)
+    r = client.post("/practice", data={"csrf_token": csrf_of(html), "seed": "-4"})
+    assert r.status_code == 400 and "seed" in r.get_data(as_text=True)
+
+
+def test_forms_need_a_csrf_token(client: FlaskClient, practice: Any, student_token: str) -> None:
+    for path in ("/practice", f"/p/{practice[0]}", f"/s/{student_token}", "/instructor/login"):
+        r = client.post(path, data={"sizes": "2,2,2", "token": TOKEN})
+        assert r.status_code == 400, path
+        assert "expired or was not sent from this site" in r.get_data(as_text=True)
+    assert client.get(f"/api/v1/s/{student_token}").json["attempts"]["used"] == 0
+
+
+def test_pages_work_without_javascript_and_send_safe_headers(client: FlaskClient) -> None:
+    r = client.get("/")
+    assert "script-src 'self'" in r.headers["Content-Security-Policy"]
+    assert r.headers["X-Frame-Options"] == "DENY"
+    assert r.headers["Referrer-Policy"] == "no-referrer"
+    # a real form post, no script needed; the script only adds conveniences
+    assert '<form method="post"' in r.get_data(as_text=True)
+    assert client.get("/static/app.js").status_code == 200
+    assert client.get("/static/style.css").status_code == 200
+
+
+# --- the student's page -----------------------------------------------------------------------
+
+
+def test_student_page_submit_and_marks(
+    client: FlaskClient, assignment: int, student_token: str
+) -> None:
+    page = client.get(f"/s/{student_token}")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "Homework 1" in html and "ada" in html
+    assert "Submit attempt 1 of 2" in html
+    problem = student_problem(assignment, "ada")
+    answers = key_answers(problem)
+    for cell in ("dZ2", "dW2"):  # a sign mistake, then worked on correctly from it
+        answers["cells"][cell] = negate(answers["cells"][cell])
+    answers["cells"]["Z1"][0][0] = "two"
+    r = client.post(f"/s/{student_token}", data={"csrf_token": csrf_of(html), **form_of(answers)})
+    assert r.status_code == 303
+    html = client.get(r.headers["Location"]).get_data(as_text=True)
+    assert "Attempt 1 saved and graded. 1 attempt left." in html
+    assert 'cell-correct" id="cell-Z2"' in html
+    assert 'cell-wrong" id="cell-dZ2"' in html
+    assert 'cell-carried" id="cell-dW2"' in html
+    assert 'cell-invalid" id="cell-Z1"' in html
+    assert "Y − A instead of A − Y" in html  # the diagnosis, in words
+    assert 'class="m-wrong"' in html and 'class="m-carried"' in html
+    assert "Submit attempt 2 of 2" in html
+    stored = client.get(f"/api/v1/s/{student_token}").json
+    assert stored["last"]["cells"]["dZ2"] == answers["cells"]["dZ2"]
+
+
+def test_student_page_after_the_last_attempt(client: FlaskClient, student_token: str) -> None:
+    for _ in range(2):
+        html = client.get(f"/s/{student_token}").get_data(as_text=True)
+        assert (
+            client.post(f"/s/{student_token}", data={"csrf_token": csrf_of(html)}).status_code
+            == 303
+        )
+    html = client.get(f"/s/{student_token}").get_data(as_text=True)
+    assert "All 2 attempts used" in html
+    assert "readonly" in html and "Submit attempt" not in html
+    r = client.post(f"/s/{student_token}", data={"csrf_token": csrf_of(html)})
+    assert r.status_code == 409
+    assert "no attempts left" in r.get_data(as_text=True)
+
+
+def test_tampered_link_is_403_page(client: FlaskClient, student_token: str) -> None:
+    r = client.get(f"/s/{student_token}x")
+    assert r.status_code == 403
+    assert r.mimetype == "text/html"
+    assert "not one of ours" in r.get_data(as_text=True)
+
+
+# --- the instructor's pages -------------------------------------------------------------------
+
+
+def test_instructor_pages_need_sign_in(client: FlaskClient, assignment: int) -> None:
+    for path in (
+        "/instructor/",
+        f"/instructor/assignments/{assignment}",
+        f"/instructor/assignments/{assignment}/grades.csv",
+    ):
+        r = client.get(path)
+        assert r.status_code == 302
+        assert "/instructor/login" in r.headers["Location"]
+    page = client.get("/instructor/login").get_data(as_text=True)
+    r = client.post("/instructor/login", data={"token": "guess", "csrf_token": csrf_of(page)})
+    assert r.status_code == 401
+    assert "not the instructor token" in r.get_data(as_text=True)
+    assert client.get("/instructor/").status_code == 302
+
+
+def test_instructor_login_does_not_redirect_elsewhere(client: FlaskClient) -> None:
+    page = client.get("/instructor/login").get_data(as_text=True)
+    r = client.post(
+        "/instructor/login?next=//evil.example/instructor",
+        data={"token": TOKEN, "csrf_token": csrf_of(page)},
+    )
+    assert r.headers["Location"] == "/instructor/"
+
+
+def test_instructor_dashboard_flow(client: FlaskClient) -> None:
+    sign_in(client)
+    html = client.get("/instructor/").get_data(as_text=True)
+    assert "No assignments yet" in html
+    r = client.post(
+        "/instructor/assignments",
+        data={
+            "csrf_token": csrf_of(html),
+            "title": "Quiz 2",
+            "sizes": "2,2,2",
+            "activation": "relu",
+            "loss": "softmax_ce",
+            "reduction": "sum",
+            "transcendental": "table",
+            "batch": "2",
+            "lr": "1/10",
+            "max_attempts": "4",
+        },
+    )
+    assert r.status_code == 303
+    page = client.get(r.headers["Location"]).get_data(as_text=True)
+    assert "Quiz 2" in page and "4 attempts" in page and "No students yet" in page
+    aid = int(re.search(r"/instructor/assignments/(\d+)", r.headers["Location"])[1])
+    r = client.post(
+        f"/instructor/assignments/{aid}/roster",
+        data={"csrf_token": csrf_of(page), "students": "ada\nalan, grace\n\n"},
+    )
+    assert r.status_code == 303
+    page = client.get(f"/instructor/assignments/{aid}").get_data(as_text=True)
+    links = re.findall(r'href="(/s/[^"]+)"', page)
+    assert len(links) == 3
+    # a student submits; the gradebook and the statistics show it
+    html = client.get(links[0]).get_data(as_text=True)
+    problem = student_problem(
+        aid,
+        "ada",
+        {
+            "sizes": [2, 2, 2],
+            "activation": "relu",
+            "loss": "softmax_ce",
+            "reduction": "sum",
+            "transcendental": "table",
+            "batch": 2,
+            "lr": "1/10",
+        },
+    )
+    form = form_of(key_answers(problem))
+    assert client.post(links[0], data={"csrf_token": csrf_of(html), **form}).status_code == 303
+    page = client.get(f"/instructor/assignments/{aid}").get_data(as_text=True)
+    assert 'class="dot-correct"' in page
+    assert "Mean score 100 %" in page
+    csv_text = client.get(f"/instructor/assignments/{aid}/grades.csv").get_data(as_text=True)
+    assert csv_text.splitlines()[1].startswith("ada,1,")
+    key = client.get(f"/instructor/assignments/{aid}/key/ada")
+    assert key.status_code == 200 and key.json["given"] == problem.to_dict()["given"]
+    # sign out: the pages are closed again
+    page = client.get("/instructor/").get_data(as_text=True)
+    assert client.post("/instructor/logout", data={"csrf_token": csrf_of(page)}).status_code == 303
+    assert client.get("/instructor/").status_code == 302
+
+
+def test_instructor_form_errors_are_flashed(client: FlaskClient) -> None:
+    sign_in(client)
+    html = client.get("/instructor/").get_data(as_text=True)
+    r = client.post(
+        "/instructor/assignments",
+        data={"csrf_token": csrf_of(html), "title": "", "sizes": "2,2"},
+        follow_redirects=True,
+    )
+    assert "title" in r.get_data(as_text=True)
+    r = client.post(
+        "/instructor/assignments",
+        data={"csrf_token": csrf_of(html), "title": "T", "sizes": "2,2", "max_attempts": "0"},
+        follow_redirects=True,
+    )
+    assert "attempts" in r.get_data(as_text=True)
+
+
+def test_changing_the_token_signs_instructors_out(make_app: Any) -> None:
+    app = make_app()
+    client = app.test_client()
+    sign_in(client)
+    assert client.get("/instructor/").status_code == 200
+    app.config["INSTRUCTOR_TOKEN"] = "a-brand-new-token-1234"
+    assert client.get("/instructor/").status_code == 302
