@@ -26,7 +26,7 @@ TOKEN = "t" * 24
 def test_production_refuses_to_start_without_real_secrets(
     tmp_path: Path, env: dict[str, str]
 ) -> None:
-    with pytest.raises(ConfigError, match="HANDCALC_(SECRET_KEY|INSTRUCTOR_TOKEN)"):
+    with pytest.raises(ConfigError, match=r"HANDCALC_(SECRET_KEY|INSTRUCTOR_TOKEN)"):
         from_env(tmp_path, env)
     assert not list(tmp_path.iterdir())
 

@@ -75,6 +75,7 @@ ODD_TEXT = [
     "1" * 400,
 ]
 
+QUIET = [HealthCheck.function_scoped_fixture]
 json_values = st.recursive(
     st.none()
     | st.booleans()
