@@ -15,7 +15,10 @@ from typing import Any
 
 from flask import Flask, Response, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from jinja2 import ChoiceLoader, PrefixLoader
 from werkzeug.exceptions import HTTPException, InternalServerError
+
+from handcalc import render
 
 from . import db
 from .config import from_env
@@ -56,10 +59,22 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(student.bp)
     app.register_blueprint(instructor.bp)
 
+    # the printed sheet's templates (its grid partial) under "sheet/", next to the app's own
+    app.jinja_env.loader = ChoiceLoader(
+        [app.jinja_env.loader, PrefixLoader({"sheet": render.template_loader()})]  # type: ignore[list-item]
+    )
+    app.add_url_rule("/assets/grid.css", "grid_css", _grid_css)
+
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected)
     app.after_request(_headers)
     return app
+
+
+def _grid_css() -> Response:
+    response = Response(render.grid_css(), mimetype="text/css")
+    response.cache_control.max_age = 3600
+    return response
 
 
 def wants_json() -> bool:

@@ -1,14 +1,17 @@
 """HTML forms: the worksheet grid's fields back into answers, practice options into a spec, and
-the page model of a worksheet (given matrices, then each blank with its answers and marks)."""
+the page model of a worksheet (the printed sheet's layout, what was written, the marks)."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from handcalc import Problem
+from handcalc.grading import DEFAULT_TOLERANCE
+from handcalc.layout import build_sheet
 
 from . import service
 
@@ -34,9 +37,9 @@ PHASE_TITLES = {
 
 
 def answers_from_form(form: Mapping[str, str], problem: Problem) -> dict[str, Any]:
-    """Every blank cell of ``problem`` as rows of text, from fields named ``cell[i][j]``
+    """Every cell of the sheet's boxes as rows of text, from fields named ``cell[i][j]``
     (fields that are not on the sheet are ignored; entries not sent are empty)."""
-    shapes = {name: problem.values[name].shape for name in service.blanks(problem)}
+    shapes = {name: problem.values[name].shape for name in inputs(problem)}
     cells = {name: [["" for _ in range(m)] for _ in range(n)] for name, (n, m) in shapes.items()}
     for key, value in form.items():
         match = FIELD.match(key)
@@ -47,6 +50,19 @@ def answers_from_form(form: Mapping[str, str], problem: Problem) -> dict[str, An
         if i < n and j < m:
             cells[match[1]][i][j] = value[: service.MAX_ENTRY_CHARS]
     return {"cells": cells}
+
+
+@lru_cache(maxsize=1024)
+def layout(problem: Problem) -> Any:
+    """The printed sheet's layout of ``problem`` (problems are cached, so this is per problem)."""
+    return build_sheet(problem)
+
+
+def inputs(problem: Problem) -> list[str]:
+    """The cells with boxes on the sheet: the graded ones, and any the layout adds (a table's
+    cell may have boxes too; the grader notes it as given)."""
+    names = service.blanks(problem)
+    return names + [n for n in layout(problem).inputs if n not in names]
 
 
 def spec_from_form(form: Mapping[str, str]) -> dict[str, Any]:
@@ -68,27 +84,25 @@ def _rows(raw: Any, n: int, m: int) -> list[list[str]]:
     ]
 
 
-@dataclass
-class Blank:
+@dataclass(frozen=True)
+class Mark:
     name: str
-    formula: str
-    phase: str
-    rows: list[list[str]]
-    marks: list[list[str]] | None = None
-    status: str | None = None
-    feedback: str = ""
-    diagnosis: list[str] = field(default_factory=list)
+    status: str
+    feedback: str
+    diagnosis: tuple[str, ...]
 
 
 @dataclass
-class Sheet:
-    """What a worksheet page shows: the given values, then every blank by phase."""
+class Page:
+    """What a worksheet page shows: the printed sheet's layout in form mode, what the student
+    wrote, and the marks of the last check."""
 
     title: str
-    describe: str
-    given: list[tuple[str, list[list[str]]]]
-    tables: list[tuple[str, list[list[str]]]]
-    phases: list[tuple[str, list[Blank]]]
+    layout: Any
+    answers: dict[str, list[list[str]]]
+    marks: dict[str, list[list[str]]]
+    feedback: dict[str, str]
+    cells: list[Mark]
     notes: list[str]
 
 
@@ -97,57 +111,30 @@ def sheet(
     title: str,
     answers: Mapping[str, Any] | None = None,
     report: Mapping[str, Any] | None = None,
-) -> Sheet:
-    doc = service.student_copy(problem)
-    given = [
-        (name, value if isinstance(value, list) else [[value]])
-        for name, value in doc["given"].items()
-    ]
-    tables = list((doc.get("tables") or {}).items())
-    cells = (answers or {}).get("cells", {})
-    marks = service.marks(report)
-    phases: dict[str, list[Blank]] = {}
-    blanks = set(service.blanks(problem))
-    for step in doc["steps"]:
-        if step["name"] not in blanks:
-            continue
-        n, m = step["shape"]
-        rows = _rows(cells.get(step["name"]), n, m)
-        mark = marks.get(step["name"], {})
-        entries = mark.get("entries")
-        phases.setdefault(step["phase"], []).append(
-            Blank(
-                step["name"],
-                step["formula"],
-                step["phase"],
-                rows,
-                entries if isinstance(entries, list) else None,
-                mark.get("status"),
-                str(mark.get("feedback") or ""),
-                list(mark.get("diagnosis") or []),
-            )
-        )
-    spec = problem.spec
-    notes = [f"Reduction over the batch: {spec.reduction}."]
-    if spec.transcendental == "table":
+) -> Page:
+    sent = (answers or {}).get("cells") or {}
+    written = {name: _rows(sent.get(name), *problem.values[name].shape) for name in inputs(problem)}
+    marks: dict[str, list[list[str]]] = {}
+    feedback: dict[str, str] = {}
+    cells = []
+    for name, cell in service.marks(report).items():
+        entries = cell.get("entries")
+        if isinstance(entries, list):
+            marks[name] = entries
+        status = str(cell.get("status") or "")
+        text = str(cell.get("feedback") or "")
+        if text:
+            feedback[name] = f"{name}: {status}. {text}"
+        cells.append(Mark(name, status, text, tuple(cell.get("diagnosis") or ())))
+    notes = []
+    if problem.spec.transcendental == "exact":
         notes.append(
-            f"Lookup tables give activations rounded to {spec.digits} decimals; work "
-            "exactly from them."
+            f"Irrational values: type a decimal (or an expression such as exp(2)/(1 + "
+            f"E)); it is graded within a relative tolerance of "
+            f"{100 * DEFAULT_TOLERANCE:g} %."
         )
-    elif spec.transcendental == "base":
-        notes.append(f"Write {spec.base}^z for e^z; the loss is in log base {spec.base}.")
-    else:
-        tolerance = (report or {}).get("tolerance")
-        notes.append(
-            "Irrational cells: type a decimal; it is graded with a relative tolerance"
-            + (f" of {tolerance}." if tolerance else ".")
-        )
-    notes.append("Type integers, fractions (-3/4) or decimals (0.75).")
-    return Sheet(
-        title,
-        problem.describe(),
-        given,
-        tables,
-        [(PHASE_TITLES.get(p, p.title()), b) for p, b in phases.items()],
-        notes,
+    notes.append(
+        "Type integers, fractions (-3/4) or decimals (0.75). Cells that follow "
+        "correctly from your own earlier values get credit carried forward."
     )
+    return Page(title, layout(problem), written, marks, feedback, cells, notes)

@@ -26,8 +26,8 @@ def test_answers_from_form() -> None:
     assert cells["Z1"] == [["", " 3/4"], ["", ""]]
     assert cells["dW2"] == [["", ""], ["-2", ""]]
     assert "nope" not in cells
-    assert "A2" not in cells  # a lookup table: printed, not filled in
-    assert set(cells) == {s.name for s in PROBLEM.steps if s.name not in PROBLEM.tables}
+    assert cells["A2"] == [["0.5", ""], ["", ""]]  # a table value copied into its box
+    assert set(cells) == set(forms.inputs(PROBLEM)) >= set(forms.service.blanks(PROBLEM))
 
 
 def test_spec_from_form_keeps_defaults_for_blanks() -> None:
@@ -36,31 +36,29 @@ def test_spec_from_form_keeps_defaults_for_blanks() -> None:
     ) == {"sizes": "2,3,2", "activation": "tanh"}
 
 
-def test_sheet_model() -> None:
-    sheet = forms.sheet(
-        PROBLEM,
-        "T",
-        {"cells": {"Z1": [["1", 2], ["x"]], "loss": "0.5"}},
-        {
-            "cells": {
-                "Z1": {
-                    "status": "wrong",
-                    "entries": [["wrong", "correct"], ["missing", "missing"]],
-                    "feedback": "f",
-                    "diagnosis": ["bias_forgotten"],
-                }
+def test_page_model() -> None:
+    report = {
+        "cells": {
+            "Z1": {
+                "status": "wrong",
+                "entries": [["wrong", "correct"], ["missing", "missing"]],
+                "feedback": "f",
+                "diagnosis": ["bias_forgotten"],
             }
-        },
-    )
-    blanks = {b.name: b for _, bs in sheet.phases for b in bs}
-    assert blanks["Z1"].rows == [["1", "2"], ["x", ""]]
-    assert blanks["Z1"].status == "wrong" and blanks["Z1"].feedback == "f"
-    assert blanks["loss"].rows == [["0.5"]]
-    assert [title for title, _ in sheet.phases] == [
-        "Forward pass",
-        "Loss",
-        "Backward pass",
-        "Update",
-    ]
-    assert "A2" not in blanks and [n for n, _ in sheet.tables] == ["A2"]
-    assert [n for n, _ in sheet.given][:3] == ["X", "W1", "b1"]
+        }
+    }
+    page = forms.sheet(PROBLEM, "T", {"cells": {"Z1": [["1", 2], ["x"]], "loss": "0.5"}}, report)
+    assert page.answers["Z1"] == [["1", "2"], ["x", ""]]
+    assert page.answers["loss"] == [["0.5"]]
+    assert page.answers["dW1"] == [["", ""], ["", ""]]
+    assert page.marks == {"Z1": report["cells"]["Z1"]["entries"]}
+    assert page.feedback == {"Z1": "Z1: wrong. f"}
+    assert page.cells == [forms.Mark("Z1", "wrong", "f", ("bias_forgotten",))]
+    # the printed sheet's layout, with a box for every graded cell
+    assert set(forms.service.blanks(PROBLEM)) <= set(page.layout.inputs)
+    assert page.layout is forms.layout(PROBLEM)
+
+
+def test_exact_mode_states_the_tolerance() -> None:
+    problem = handcalc.generate(seed=3, sizes=[2, 2], loss="sigmoid_bce", transcendental="exact")
+    assert any("tolerance of 1 %" in n for n in forms.sheet(problem, "T").notes)

@@ -56,8 +56,9 @@ def test_practice_page_round_trip(client: FlaskClient) -> None:
     )
     assert checked.status_code == 200
     html = checked.get_data(as_text=True)
-    assert 'class="mat mat-blank cell-wrong" id="cell-Z1"' in html
-    assert "cell-correct" in html
+    assert 'id="mark-Z1" class="mark mark-wrong"' in html
+    assert 'id="mark-A1" class="mark mark-correct"' in html
+    assert '<td class="mark-wrong"' in html and '<td class="mark-correct"' in html
     assert "First error in the chain" in html
     # what was typed stays in the boxes
     assert f'name="Z1[0][0]" value="{answers["cells"]["Z1"][0][0]}"' in html
@@ -111,12 +112,12 @@ def test_student_page_submit_and_marks(
     assert r.status_code == 303
     html = client.get(r.headers["Location"]).get_data(as_text=True)
     assert "Attempt 1 saved and graded. 1 attempt left." in html
-    assert 'cell-correct" id="cell-Z2"' in html
-    assert 'cell-wrong" id="cell-dZ2"' in html
-    assert 'cell-carried" id="cell-dW2"' in html
-    assert 'cell-invalid" id="cell-Z1"' in html
+    assert 'id="mark-Z2" class="mark mark-correct"' in html
+    assert 'id="mark-dZ2" class="mark mark-wrong"' in html
+    assert 'id="mark-dW2" class="mark mark-carried"' in html
+    assert 'id="mark-Z1" class="mark mark-invalid"' in html
     assert "Y − A instead of A − Y" in html  # the diagnosis, in words
-    assert 'class="m-wrong"' in html and 'class="m-carried"' in html
+    assert '<td class="mark-wrong"' in html and '<td class="mark-carried"' in html
     assert "Submit attempt 2 of 2" in html
     stored = client.get(f"/api/v1/s/{student_token}").json
     assert stored["last"]["cells"]["dZ2"] == answers["cells"]["dZ2"]
@@ -131,7 +132,7 @@ def test_student_page_after_the_last_attempt(client: FlaskClient, student_token:
         )
     html = client.get(f"/s/{student_token}").get_data(as_text=True)
     assert "All 2 attempts used" in html
-    assert "readonly" in html and "Submit attempt" not in html
+    assert 'class="sheet closed"' in html and "Submit attempt" not in html
     r = client.post(f"/s/{student_token}", data={"csrf_token": csrf_of(html)})
     assert r.status_code == 409
     assert "no attempts left" in r.get_data(as_text=True)
