@@ -11,6 +11,7 @@ sympified.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
@@ -18,13 +19,15 @@ from typing import Any
 
 from .errors import DocumentError, HandcalcError
 from .matrix import Mat, rational
-from .values import ACCEPTED, parse_number
+from .values import ACCEPTED, parse_expression, parse_number
 
 FORMAT = "handcalc/answers@1"
 MAX_ANSWER_CHARS = 200_000
 MAX_CELLS = 200
 MAX_ROWS = 32
 MAX_COLUMNS = 32
+MAX_EXPRESSION_CHARS = 400  # the solver keeps a cell within 200
+MAX_MAGNITUDE = 1e12
 
 #: statuses of one entry before it is compared with anything
 BLANK = "missing"
@@ -106,8 +109,11 @@ def check_names(cells: Iterable[str], graded: Iterable[str], ignored: Iterable[s
         )
 
 
-def read_cell(name: str, raw: Any, shape: tuple[int, int]) -> CellAnswer:
-    """One cell as typed; a scalar cell (``loss``) may also be written as a plain number."""
+def read_cell(name: str, raw: Any, shape: tuple[int, int], irrational: bool = False) -> CellAnswer:
+    """One cell as typed; a scalar cell (``loss``) may also be written as a plain number.
+
+    Where the key is ``irrational`` (exact mode, a logarithm) an entry may also be written as an
+    expression such as ``exp(2)/(1 + E)``; it is graded by its decimal value, like a decimal."""
     if raw is None or raw == "" or raw == []:
         return CellAnswer(name, None, _blank(shape))
     if shape == (1, 1) and isinstance(raw, str | int | float) and not isinstance(raw, bool):
@@ -152,8 +158,15 @@ def read_cell(name: str, raw: Any, shape: tuple[int, int]) -> CellAnswer:
             try:
                 out.append(parse_number(text, where))
             except HandcalcError as e:
-                out.append(UNREADABLE)
-                problems.append(str(e))
+                try:
+                    if not irrational:
+                        raise
+                    out.append(read_expression(text, where))
+                except HandcalcError:
+                    out.append(UNREADABLE)
+                    problems.append(
+                        str(e) + (" or an expression such as exp(2)/(1 + E)" if irrational else "")
+                    )
         entries.append(tuple(out))
     blanks = [
         f"[{i + 1}][{j + 1}]"
@@ -169,6 +182,48 @@ def read_cell(name: str, raw: Any, shape: tuple[int, int]) -> CellAnswer:
     numbers = [[e for e in row if isinstance(e, Fraction)] for row in entries]
     value = None if problems or blanks else rational(numbers)
     return CellAnswer(name, shape, tuple(entries), tuple(problems), value)
+
+
+def read_expression(text: Any, where: str) -> Fraction:
+    """An exact-mode expression typed by a student, as the (binary) fraction of its float value.
+
+    The expression is read by the safe parser of ``values`` and evaluated with ``math``, never by
+    sympy's evalf: a nested ``tanh(exp(exp(20)))`` must cost microseconds, not a third of a second.
+    """
+    if not isinstance(text, str) or len(text) > MAX_EXPRESSION_CHARS:
+        raise DocumentError(
+            f"{where}: not an expression of at most {MAX_EXPRESSION_CHARS} characters"
+        )
+    value = _evaluate(parse_expression(text, where))
+    if not math.isfinite(value) or abs(value) > MAX_MAGNITUDE:
+        raise DocumentError(f"{where}: {text!r} is too large")
+    return Fraction(value)
+
+
+def _evaluate(x: Any) -> float:
+    import sympy
+
+    try:
+        if x.is_Rational:
+            return int(x.p) / int(x.q)
+        if x is sympy.E:
+            return math.e
+        args = [_evaluate(a) for a in x.args]
+        if isinstance(x, sympy.Add):
+            return math.fsum(args)
+        if isinstance(x, sympy.Mul):
+            return math.prod(args)
+        if isinstance(x, sympy.Pow):
+            value = args[0] ** args[1]
+            if isinstance(value, complex):
+                raise ValueError("complex")
+            return float(value)
+        for fn, real in ((sympy.exp, math.exp), (sympy.log, math.log), (sympy.tanh, math.tanh)):
+            if isinstance(x, fn):
+                return real(args[0])
+    except (ValueError, OverflowError, ZeroDivisionError):
+        raise DocumentError("the expression has no real value of a sensible size") from None
+    raise DocumentError(f"cannot evaluate {x}")
 
 
 def _blank(shape: tuple[int, int]) -> tuple[tuple[str, ...], ...]:

@@ -3,8 +3,9 @@
 ``grade(problem, answers) -> Report``. Each cell a student works (every step except the lookup
 tables the sheet prints) is graded entry by entry:
 
-- against the key: exact rational equality where the key entry is rational; a relative
-  ``tolerance`` where it is irrational (``exact`` mode, the loss in ``base`` mode); the rounded
+- against the key: exact rational equality where the key is rational; a relative ``tolerance``
+  for every entry of a cell whose key holds irrational expressions (``exact`` mode, the loss in
+  ``base`` mode: the student types decimals from a calculator there); the rounded
   loss of ``table`` mode accepts any value that rounds to the printed decimal (within half a unit
   of its last digit);
 - then, where an entry is wrong, against the step re-run on the student's *own* earlier cells (the
@@ -192,7 +193,7 @@ class _Grader:
     def grade_step(self, step: Step, raw: Any, weight: float) -> CellGrade:
         name = step.name
         key = self.key[name]
-        answer = read_cell(name, raw, key.shape)
+        answer = read_cell(name, raw, key.shape, irrational=not key.domain.is_QQ)
         if answer.blank:
             blank = tuple(tuple("missing" for _ in row) for row in answer.entries)
             return CellGrade(name, "missing", blank, 0.0, weight, "No answer.")
@@ -272,8 +273,10 @@ class _Grader:
         mine = tuple(n for n in inputs if n in self.attempts)
         if not mine:
             return (), []
+        # only where a chain of mistakes starts: a cell carried from earlier ones is derived, and
+        # a small derived matrix may equal a given one (a 2 × 1 A2 and b1) by coincidence
         for n in mine:
-            why = self._degenerate(n)
+            why = self._degenerate(n) if self.origin.get(n) == n else None
             if why:
                 return (), [
                     f"No credit is carried forward from your {n}: {why}, which does not "
@@ -395,16 +398,17 @@ class _Grader:
 
 
 def _numbers(m: Mat) -> list[list[Number]]:
-    """Entries as Fractions, or floats where irrational (exact-mode expressions, logarithms)."""
+    """Entries as Fractions, or as floats in a cell of expressions (exact mode, a logarithm).
+
+    Every entry of such a cell is a float, the rational ones too: the student works it with a
+    calculator, so 1/3 there is typed as 0.3333 and graded with the tolerance."""
     if m.domain.is_QQ:
         return [[to_fraction(x) for x in row] for row in m.to_list()]
     return [[_number(x) for x in row] for row in m.to_list()]
 
 
 def _number(x: Any) -> Number:
-    if isinstance(x, sympy.Basic):
-        return Fraction(int(x.p), int(x.q)) if x.is_Rational else entry_float(x)
-    return to_fraction(x)
+    return entry_float(x) if isinstance(x, sympy.Basic) else to_fraction(x)
 
 
 def _irrational(c: Number, expected: list[list[Number]], i: int, j: int) -> bool:

@@ -1,0 +1,465 @@
+"""Grading: reading answers, exact and tolerant grading, credit carried forward and its guard."""
+
+from __future__ import annotations
+
+import json
+import time
+from fractions import Fraction
+
+import pytest
+from hypothesis import HealthCheck, given, reject, settings
+from hypothesis import strategies as st
+from students import (
+    graded_steps,
+    key_answers,
+    problems,
+    shifted,
+    student,
+    text,
+    zeros_like,
+)
+
+import handcalc
+from handcalc import Report, grade
+from handcalc.answers import read_cell
+from handcalc.errors import DocumentError, HandcalcError
+from handcalc.matrix import entry_float, rational, to_fraction
+from handcalc.problem import Problem
+
+FAST = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+EXACT = settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@pytest.fixture(scope="module")
+def problem() -> Problem:
+    return handcalc.generate(seed=7)
+
+
+# --- reading answers ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("typed", "value"),
+    [
+        ("2", Fraction(2)),
+        ("-3", Fraction(-3)),
+        ("+4", Fraction(4)),
+        ("-3/4", Fraction(-3, 4)),
+        ("6/8", Fraction(3, 4)),
+        ("0.75", Fraction(3, 4)),
+        (".5", Fraction(1, 2)),
+        ("-1.25e-1", Fraction(-1, 8)),
+        ("2E1", Fraction(20)),
+        ("\u22122", Fraction(-2)),  # the unicode minus a word processor puts in
+        ("\u2212 3/4", Fraction(-3, 4)),
+        ("  7  ", Fraction(7)),
+        ("- 3", Fraction(-3)),
+        (" 3 / 4 ", Fraction(3, 4)),
+        (5, Fraction(5)),  # a JSON number
+        (0.5, Fraction(1, 2)),
+    ],
+)
+def test_accepted_forms(typed: object, value: Fraction) -> None:
+    cell = read_cell("Z1", [[typed]], (1, 1))
+    assert cell.problems == ()
+    assert cell.value is not None
+    assert to_fraction(cell.value.to_list()[0][0]) == value
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "abc",
+        "1/0",
+        "2x",
+        "3/4/5",
+        "1e99",
+        "9" * 41,
+        "1234567890123/2",
+        "0x10",
+        "1_000",
+        "nan",
+        "inf",
+        "exp(2)",
+        "2 3",
+        "--2",
+        "1/-2",
+        "3.4.5",
+        ".",
+        "e5",
+        True,
+        {"a": 1},
+        [1],
+    ],
+)
+def test_refused_forms_are_invalid_not_wrong(problem: Problem, typed: object) -> None:
+    rows = problem.text("Z1")
+    rows = [row[:] for row in rows]
+    rows[0][0] = typed  # type: ignore[call-overload]
+    report = grade(problem, {"cells": {"Z1": rows}})
+    cell = report["Z1"]
+    assert cell.status == "invalid"
+    assert cell.entries[0][0] == "invalid"
+    assert report.first_error is None  # a format error is not a wrong answer
+    assert "Z1[1][1]" in cell.feedback
+    assert "accepted" in cell.feedback or "expected" in cell.feedback
+    # the other entries still earn their credit: the student loses only the unreadable one
+    n = len(rows) * len(rows[0])
+    assert cell.score == pytest.approx((n - 1) / n)
+
+
+def test_blank_cells(problem: Problem) -> None:
+    shape = problem.value("Z1").shape
+    for blank in (
+        None,
+        "",
+        [],
+        [[""] * shape[1] for _ in range(shape[0])],
+        [[None] * shape[1] for _ in range(shape[0])],
+    ):
+        cell = grade(problem, {"cells": {"Z1": blank}})["Z1"]
+        assert cell.status == "missing" and cell.score == 0
+        assert {s for row in cell.entries for s in row} == {"missing"}
+    assert grade(problem, {"cells": {}})["Z1"].status == "missing"
+    partly = [row[:] for row in problem.text("Z1")]
+    partly[1][0] = " "
+    cell = grade(problem, {"cells": {"Z1": partly}})["Z1"]
+    assert cell.status == "invalid" and cell.entries[1][0] == "missing"
+    assert "blank" in cell.feedback
+
+
+def test_wrong_shape_is_a_format_error(problem: Problem) -> None:
+    rows, cols = problem.value("Z1").shape
+    for raw, got in (
+        ([["1"] * cols] * (rows + 1), f"{rows + 1} × {cols}"),
+        ([["1"] * cols, ["1"]], "rows of different lengths"),
+        ("3", "a matrix"),
+        ({"a": 1}, "a matrix"),
+    ):
+        cell = grade(problem, {"cells": {"Z1": raw}})["Z1"]
+        assert cell.status == "invalid" and cell.score == 0 and cell.entries == ()
+        assert got in cell.feedback
+        assert (
+            f"expected a {rows} × {cols} matrix" in cell.feedback or "list of rows" in cell.feedback
+        )
+
+
+def test_scalar_loss_may_be_a_plain_number(problem: Problem) -> None:
+    (loss,) = problem.text("loss")[0]
+    assert grade(problem, {"cells": {"loss": loss}})["loss"].status == "correct"
+    assert grade(problem, {"cells": {"loss": [[loss]]}})["loss"].status == "correct"
+
+
+def test_the_envelope(problem: Problem) -> None:
+    answers = key_answers(problem)
+    assert grade(problem, json.dumps(answers)).score == grade(problem, answers).score
+    assert grade(problem, json.dumps(answers).encode()).score == grade(problem, answers).score
+    assert grade(problem, {"format": "handcalc/answers@1", **answers}).score > 0
+    for bad, message in (
+        ("{not json", "not valid JSON"),
+        ("[1, 2]", "expected a JSON object"),
+        ({"cell": {}}, "unknown field 'cell'"),
+        ({"cells": [1]}, "answers.cells"),
+        ({"cells": {"z1": [["1"]]}}, "unknown cell 'z1'"),
+        ({"cells": {f"c{i}": 1 for i in range(201)}}, "too many"),
+        ({"format": "other", "cells": {}}, "answers.format"),
+        ("x" * 200_001, "larger than"),
+    ):
+        with pytest.raises(DocumentError, match=message):
+            grade(problem, bad)  # type: ignore[arg-type]
+    with pytest.raises(DocumentError) as e:
+        grade(problem, {"cells": {"Z9": [["1"]]}})
+    assert "Z1, A1, Z2" in str(e.value)  # the message names the cells there are
+
+
+def test_given_and_table_cells_are_not_graded(problem: Problem) -> None:
+    tables = problem.tables
+    assert tables  # the default problem prints its softmax as a table
+    cells = {"W1": problem.text("W1"), **{name: problem.text(name) for name in tables}}
+    report = grade(problem, {"cells": cells})
+    assert {c.name for c in report.cells} == set(graded_steps(problem))
+    assert not set(tables) & {c.name for c in report.cells}
+    assert any("W1" in note for note in report.notes)
+
+
+def test_options_are_checked(problem: Problem) -> None:
+    answers = key_answers(problem)
+    for options, message in (
+        ({"tolerance": -0.1}, "tolerance"),
+        ({"tolerance": 1.0}, "tolerance"),
+        ({"tolerance": "0.1"}, "tolerance"),
+        ({"carried_credit": 1.5}, "carried_credit"),
+        ({"weights": {"Q": 1}}, "no graded cell 'Q'"),
+        ({"weights": {"A3": 1}}, "no graded cell 'A3'"),  # a table
+        ({"weights": {"Z1": -1}}, "weights.Z1"),
+    ):
+        with pytest.raises(HandcalcError, match=message):
+            grade(problem, answers, **options)  # type: ignore[arg-type]
+
+
+# --- grading against the key ---------------------------------------------------------------------
+
+
+@FAST
+@given(problems())
+def test_the_key_scores_full_marks(problem: Problem) -> None:
+    report = grade(problem, key_answers(problem))
+    assert report.max_score == len(graded_steps(problem))
+    assert report.score == report.max_score
+    assert report.first_error is None
+    assert all(c.status == "correct" and c.diagnosis == () for c in report.cells)
+    # and through the exchange format, as the CLI and the web service get it
+    assert grade(problem.to_json(), json.dumps(key_answers(problem))).score == report.score
+
+
+@EXACT
+@given(problems(exact=True))
+def test_the_key_scores_full_marks_in_exact_mode(problem: Problem) -> None:
+    for decimals in (False, True):  # the expressions, or their decimals
+        report = grade(problem, key_answers(problem, decimals=decimals))
+        assert report.score == report.max_score, report.statuses
+
+
+@FAST
+@given(problems(), st.data())
+def test_partial_credit_per_entry(problem: Problem, data: st.DataObject) -> None:
+    name = data.draw(st.sampled_from(graded_steps(problem)))
+    value = problem.value(name)
+    if not value.domain.is_QQ:
+        return  # the base-mode loss: tolerant, covered below
+    i = data.draw(st.integers(0, value.shape[0] - 1))
+    j = data.draw(st.integers(0, value.shape[1] - 1))
+    answers = key_answers(problem)
+    answers["cells"][name] = text(shifted(value, Fraction(1), (i, j)))
+    report = grade(problem, answers)
+    cell = report[name]
+    n = value.shape[0] * value.shape[1]
+    assert cell.entries[i][j] == "wrong"
+    assert sum(s == "correct" for row in cell.entries for s in row) == n - 1
+    assert cell.status == "wrong" and cell.score == pytest.approx((n - 1) / n)
+    assert report.first_error == name
+    assert report.score == pytest.approx(report.max_score - 1 / n)
+
+
+def test_weights_and_carried_credit(problem: Problem) -> None:
+    answers = key_answers(problem)
+    report = grade(problem, answers, weights={"dW1": 3, "loss": 0})
+    assert report.max_score == len(graded_steps(problem)) + 2 - 1
+    assert report["dW1"].max_score == 3 and report.score == report.max_score
+
+
+def test_rounded_loss_accepts_what_rounds_to_the_printed_decimal(problem: Problem) -> None:
+    (printed,) = problem.text("loss")[0]
+    value = Fraction(printed)
+    for typed, status in (
+        (printed, "correct"),
+        (printed + "0", "correct"),
+        (str(float(value + Fraction(4, 1000))), "correct"),
+        (str(float(value - Fraction(5, 1000))), "correct"),
+        (str(float(value + Fraction(1, 100))), "wrong"),
+        (str(float(value - Fraction(6, 1000))), "wrong"),
+    ):
+        assert grade(problem, {"cells": {"loss": typed}})["loss"].status == status, typed
+
+
+@EXACT
+@given(problems(exact=True, loss="softmax_ce"))
+def test_tolerance_for_irrational_cells(problem: Problem) -> None:
+    irrational = [n for n in graded_steps(problem) if not problem.value(n).domain.is_QQ]
+    assert irrational  # exact mode always has some: the softmax, sigmoid or the loss
+    name = irrational[0]
+    value = problem.value(name)
+
+    def scaled(factor: float) -> list[list[str]]:
+        return [[f"{entry_float(x) * factor:.10g}" for x in row] for row in value.to_list()]
+
+    def status(factor: float, tolerance: float) -> str:
+        answers = key_answers(problem)
+        answers["cells"][name] = scaled(factor)
+        report = grade(problem, answers, tolerance=tolerance)
+        assert report.tolerance == tolerance and report.to_dict()["tolerance"] == tolerance
+        return report[name].status
+
+    if all(entry_float(x) == 0 for row in value.to_list() for x in row):
+        return
+    assert status(1.004, 0.01) == "correct"
+    assert status(1.05, 0.01) == "wrong"
+    assert status(1.05, 0.1) == "correct"
+    assert status(1.004, 0.001) == "wrong"
+
+
+def test_expressions_only_where_the_key_is_irrational() -> None:
+    problem = handcalc.generate(seed=3, sizes=[2, 2, 2], transcendental="exact")
+    answers = key_answers(problem)
+    rational_cell = next(n for n in graded_steps(problem) if problem.value(n).domain.is_QQ)
+    answers["cells"][rational_cell] = [["exp(1)"] * len(r) for r in problem.text(rational_cell)]
+    assert grade(problem, answers)[rational_cell].status == "invalid"
+    irrational = next(n for n in graded_steps(problem) if not problem.value(n).domain.is_QQ)
+    for nasty in (
+        "tanh(exp(exp(20)))",
+        "exp(exp(exp(exp(9))))",
+        "log(0)",
+        "log(-1)",
+        "(-1)**(1/2)",
+        "(1+E)**64**64",
+        "exp(" * 60 + "1" + ")" * 60,
+        "x" * 500,
+        "__import__('os')",
+    ):
+        answers = key_answers(problem)
+        answers["cells"][irrational] = [[nasty] * len(r) for r in problem.text(irrational)]
+        start = time.perf_counter()
+        assert grade(problem, answers)[irrational].status == "invalid", nasty
+        assert time.perf_counter() - start < 1  # generous: it takes milliseconds
+
+
+# --- credit carried forward ----------------------------------------------------------------------
+
+
+@FAST
+@given(problems())
+def test_an_early_slip_carries_forward(problem: Problem) -> None:
+    """A slip in Z1, then every later cell done right from it: Z1 wrong, the rest carried."""
+    z1 = problem.value("Z1")
+    where = max(
+        ((i, j) for i in range(z1.shape[0]) for j in range(z1.shape[1])),
+        key=lambda ij: to_fraction(z1.to_list()[ij[0]][ij[1]]),
+    )  # keeps the ReLU mask
+    try:
+        answers, own = student(problem, {"Z1": lambda own: shifted(own["Z1"], Fraction(1), where)})
+    except HandcalcError:
+        reject()  # base mode: the slip leaves the output off the integers, where 3^z is exact
+    report = grade(problem, answers)
+    assert report.first_error == "Z1"
+    assert report["Z1"].status == "wrong"
+    carried = []
+    for c in report.cells[1:]:
+        # off the key exactly where the student's own values differ from it (in table mode a
+        # hidden sigmoid's table stops the slip: everything after it is plain correct)
+        differs = own[c.name].to_list() != problem.value(c.name).to_list()
+        if not problem.value(c.name).domain.is_QQ:  # the base-mode loss: within the tolerance?
+            assert c.status in ("correct", "carried"), (c.name, c.feedback)
+            continue
+        assert c.status == ("carried" if differs else "correct"), (c.name, c.feedback)
+        if differs:
+            carried.append(c)
+            assert "first error in the chain is in Z1" in c.feedback
+            assert c.carried_from and c.score == c.max_score
+    assert report.score == pytest.approx(report.max_score - 1 + report["Z1"].score)
+    half = grade(problem, answers, carried_credit=0.5)
+    assert half.carried_credit == 0.5
+    for c in carried:
+        flat = [s for row in c.entries for s in row]
+        expected = (flat.count("correct") + flat.count("carried") / 2) / len(flat)
+        assert half[c.name].score == pytest.approx(expected)
+        assert half[c.name].score < c.score
+
+
+@FAST
+@given(problems())
+def test_a_slip_copied_over_from_the_key_is_only_one_error(problem: Problem) -> None:
+    answers, _ = student(problem, {"Z1": lambda own: shifted(own["Z1"])}, carry_on=False)
+    report = grade(problem, answers)
+    assert report.first_error == "Z1"
+    assert [c.name for c in report.cells if c.status != "correct"] == ["Z1"]
+
+
+@FAST
+@given(problems())
+def test_missing_inputs_fall_back_to_the_key(problem: Problem) -> None:
+    answers = key_answers(problem)
+    for name in graded_steps(problem)[:2]:
+        del answers["cells"][name]
+    report = grade(problem, answers)
+    assert [c.status for c in report.cells[:2]] == ["missing", "missing"]
+    assert all(c.status == "correct" for c in report.cells[2:])
+    assert report.first_error is None
+
+
+# --- the guard against gaming --------------------------------------------------------------------
+
+
+@FAST
+@given(problems())
+def test_zeros_carry_no_credit(problem: Problem) -> None:
+    n = problem.spec.layers
+    answers, _ = student(problem, {f"dZ{n}": lambda own: zeros_like(own[f"dZ{n}"])})
+    report = grade(problem, answers)
+    after = graded_steps(problem)
+    after = after[after.index(f"dZ{n}") + 1 :]
+    users = [s.name for s in problem.steps if s.name in after and f"dZ{n}" in s.inputs]
+    for name in users:
+        cell = report[name]
+        if not problem.value(name).is_zero_matrix:
+            assert cell.status == "wrong", name
+            assert f"from your dZ{n}: it is all zeros" in cell.feedback
+    assert report.first_error == f"dZ{n}"
+
+
+@FAST
+@given(problems(sizes=[2, 2, 2]))
+def test_a_copied_given_carries_no_credit(problem: Problem) -> None:
+    """dW2 := W2 (a copy of the given weights) does not earn W2_new = W2 − lr·W2."""
+    if 2 not in problem.spec.trainable:
+        return
+    answers, _ = student(problem, {"dW2": lambda own: own["W2"]})
+    report = grade(problem, answers)
+    assert report["dW2"].status == "wrong"
+    assert report["W2_new"].status == "wrong"
+    assert "copy of the given W2" in report["W2_new"].feedback
+
+
+@FAST
+@given(problems(activation="relu", min_layers=2))
+def test_inputs_that_make_a_step_trivial_carry_no_credit(problem: Problem) -> None:
+    """Z1 all negative (a real attempt, not zeros) makes ReLU(Z1) = 0: not worth carried credit."""
+
+    def negative(own: dict) -> object:
+        return rational([[-abs(to_fraction(x)) - 1 for x in row] for row in own["Z1"].to_list()])
+
+    answers, _ = student(problem, {"Z1": negative})
+    report = grade(problem, answers)
+    assert report["A1"].status == "wrong"
+    assert "trivial" in report["A1"].feedback
+
+
+# --- the report ----------------------------------------------------------------------------------
+
+
+def test_report_json(problem: Problem) -> None:
+    n = problem.spec.layers
+    answers, _ = student(problem, {f"dZ{n}": lambda own: shifted(own[f"dZ{n}"])})
+    report = grade(problem, answers)
+    assert isinstance(report, Report)
+    data = json.loads(report.to_json())
+    assert data == json.loads(json.dumps(report.to_dict()))
+    assert set(data) == {
+        "format",
+        "score",
+        "max_score",
+        "first_error",
+        "tolerance",
+        "carried_credit",
+        "cells",
+        "notes",
+    }
+    assert list(data["cells"]) == graded_steps(problem)  # step order
+    for cell in data["cells"].values():
+        assert set(cell) == {
+            "status",
+            "score",
+            "max_score",
+            "entries",
+            "feedback",
+            "diagnosis",
+            "carried_from",
+        }
+        assert cell["status"] in ("correct", "carried", "wrong", "missing", "invalid")
+    assert data["first_error"] == f"dZ{n}"
+    # the report never shows the key: no fraction of a cell the student got wrong appears
+    for c in report.cells:
+        if c.status != "correct":
+            for row in problem.text(c.name):
+                for entry in row:
+                    if "/" in entry or "." in entry:
+                        assert entry not in c.feedback
