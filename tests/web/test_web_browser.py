@@ -1,0 +1,121 @@
+"""In a real browser (Debian's Chromium, driven by Playwright) against a live server on
+127.0.0.1: a student fills the worksheet, submits, and sees every cell marked."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from web_support import SECRET, SPEC, TOKEN, key_answers, negate, student_problem
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(),
+    reason="needs Debian's chromium (/usr/bin/chromium); scripts/setup.sh installs it",
+)
+
+
+@pytest.fixture
+def live(tmp_path: Path) -> Iterator[tuple[str, Any]]:
+    from handcalc.web.app import create_app
+    from werkzeug.serving import make_server
+
+    app = create_app(
+        {
+            "HANDCALC_MODE": "testing",
+            "SECRET_KEY": SECRET,
+            "INSTRUCTOR_TOKEN": TOKEN,
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'live.sqlite3'}",
+        }
+    )
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}", app
+    finally:
+        server.shutdown()
+        thread.join(10)
+
+
+@pytest.fixture
+def page(live: tuple[str, Any]) -> Iterator[Any]:
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            yield browser.new_page()
+        finally:
+            browser.close()
+
+
+def test_student_fills_submits_and_sees_marks(live: tuple[str, Any], page: Any) -> None:
+    base, app = live
+    client = app.test_client()
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    aid = client.post(
+        "/api/v1/assignments", headers=auth, json={"title": "Browser homework", "spec": SPEC}
+    ).json["id"]
+    link = client.post(
+        f"/api/v1/assignments/{aid}/roster", headers=auth, json={"students": ["ada"]}
+    ).json["links"]["ada"]
+    answers = key_answers(student_problem(aid, "ada"))
+    for cell in ("dZ2", "dW2"):  # Y − A, then dW2 worked on correctly from it
+        answers["cells"][cell] = negate(answers["cells"][cell])
+    answers["cells"]["Z1"][0][0] = "two"
+
+    page.goto(base + link)
+    assert page.title().startswith("Browser homework")
+    for name, rows in answers["cells"].items():
+        for i, row in enumerate(rows):
+            for j, value in enumerate(row):
+                page.fill(f'input[name="{name}[{i}][{j}]"]', value)
+    page.click("button[type=submit]")
+    page.wait_for_selector("#summary")
+
+    def status(cell: str) -> str:
+        classes: str = page.get_attribute(f"#mark-{cell}", "class")
+        return classes.split("mark-")[-1]
+
+    assert status("Z2") == "correct"
+    assert status("Z1") == "invalid"
+    assert status("dZ2") == "wrong"
+    assert status("dW2") == "carried"
+    assert "Y − A instead of A − Y" in page.inner_text("#mark-dZ2")
+    # the boxes of the grid carry the marks, in the colours of the statuses
+    assert page.locator('td.mark-wrong input[name^="dZ2["]').count() >= 1
+    assert page.locator('td.mark-carried input[name^="dW2["]').count() >= 1
+    assert page.locator('td.mark-invalid input[name="Z1[0][0]"]').count() == 1
+    colours = page.evaluate("""() => ['correct', 'carried', 'wrong'].map(s =>
+        getComputedStyle(document.querySelector('td.mark-' + s)).backgroundColor)""")
+    assert len(set(colours)) == 3
+    # what was typed is still in the boxes, and the attempt is stored
+    assert page.input_value('input[name="Z1[0][0]"]') == "two"
+    assert "Attempt 1 saved and graded" in page.inner_text("main")
+    stored = client.get(f"/api/v1{link}").json
+    assert stored["attempts"]["used"] == 1
+    assert stored["last"]["report"]["cells"]["dW2"]["status"] == "carried"
+
+
+def test_practice_in_the_browser(live: tuple[str, Any], page: Any) -> None:
+    base, _ = live
+    page.goto(base + "/")
+    page.fill('input[name="sizes"]', "2,2,2")
+    page.fill('input[name="seed"]', "4")
+    page.click("button[type=submit]")
+    page.wait_for_selector('input[name="Z1[0][0]"]')
+    page.click("button[type=submit]")  # nothing typed: every cell missing, no error
+    page.wait_for_selector("#summary")
+    assert page.get_attribute("#mark-Z1", "class") == "mark mark-missing"
