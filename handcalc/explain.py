@@ -13,7 +13,17 @@ from typing import Any
 
 from .graph import Step, resolve
 from .layout import printed
-from .notation import MINUS, approx, formula, is_expression, number, signed, subscript
+from .notation import (
+    MINUS,
+    approx,
+    expression,
+    formula,
+    is_expression,
+    number,
+    power,
+    signed,
+    subscript,
+)
 from .ops import (
     Activate,
     Activation,
@@ -70,6 +80,14 @@ class _Cells:
         return self._cache[name]
 
     def at(self, name: str, i: int, j: int) -> str:
+        """An entry as an operand: its printed value (a decimal, without ≈, for an expression)."""
+        return self(name)[i][j].removeprefix("≈")
+
+    def result(self, name: str, i: int, j: int) -> str:
+        """An entry as a result: exact expressions in full, then their decimal."""
+        x = self.problem.value(name).to_list()[i][j]
+        if is_expression(x):
+            return f"{expression(self.problem.text(name)[i][j])} ≈ {approx(float(x))}"
         return self(name)[i][j]
 
 
@@ -109,7 +127,7 @@ def _at(name: str, i: int, j: int) -> str:
 @singledispatch
 def explain(op: Op, step: Step, cells: _Cells, i: int, j: int) -> list[str]:
     """The substituted lines for entry ``i, j`` of ``step`` (an op without its own: the value)."""
-    return [f"{_at(step.name, i, j)} = {cells.at(step.name, i, j)}"]
+    return [f"{_at(step.name, i, j)} = {cells.result(step.name, i, j)}"]
 
 
 @explain.register
@@ -123,7 +141,7 @@ def _(op: Affine, step: Step, cells: _Cells, i: int, j: int) -> list[str]:
     return [
         f"{_at(step.name, i, j)} = {symbols}",
         f"{_at(step.name, i, j)} = {numbers} + {signed(cells.at(b, i, 0))} = "
-        f"{cells.at(step.name, i, j)}",
+        f"{cells.result(step.name, i, j)}",
     ]
 
 
@@ -131,10 +149,9 @@ def _(op: Affine, step: Step, cells: _Cells, i: int, j: int) -> list[str]:
 def _(op: Activate, step: Step, cells: _Cells, i: int, j: int) -> list[str]:
     (z,) = step.inputs
     rule = activation_rule(op.activation, cells.at(z, i, j))
-    return [
-        f"{_at(step.name, i, j)} = {rule} = {cells.at(step.name, i, j)}"
-        + (" (from the table)" if op.tabulated else "")
-    ]
+    value = cells.result(step.name, i, j)
+    shown = f"{rule} = {value}" if rule != value else value
+    return [f"{_at(step.name, i, j)} = {shown}" + (" (from the table)" if op.tabulated else "")]
 
 
 @singledispatch
@@ -151,15 +168,7 @@ def _(activation: ReLU, z: str) -> str:
 @activation_rule.register
 def _(activation: LeakyReLU, z: str) -> str:
     slope = activation.slope
-    return (
-        z
-        if not z.startswith(MINUS)
-        else (
-            f"{slope.numerator}/{slope.denominator}·{signed(z)}"
-            if slope.denominator != 1
-            else f"{slope}·{signed(z)}"
-        )
-    )
+    return z if _positive(z) else f"{slope.numerator}/{slope.denominator}·{signed(z)}"
 
 
 @activation_rule.register
@@ -178,8 +187,7 @@ def _(activation: Tanh, z: str) -> str:
 
 
 def _power(treatment: Any, exponent: str) -> str:
-    base = str(treatment.base) if isinstance(treatment, Base) else "e"
-    return f"{base}^{signed(exponent)}"
+    return power(str(treatment.base) if isinstance(treatment, Base) else "e", exponent)
 
 
 def _negate(text: str) -> str:
@@ -191,7 +199,7 @@ def _(op: Softmax, step: Step, cells: _Cells, i: int, j: int) -> list[str]:
     (z,) = step.inputs
     column = [row[j] for row in cells(z)]
     total = " + ".join(_power(op.treatment, t) for t in column)
-    value = cells.at(step.name, i, j)
+    value = cells.result(step.name, i, j)
     rounding = " (rounded, from the table)" if isinstance(op.treatment, Table) else ""
     return [
         f"{_at(step.name, i, j)} = {_power(op.treatment, column[i])}/({total}) = {value}{rounding}"
@@ -205,7 +213,7 @@ def _(op: Loss, step: Step, cells: _Cells, i: int, j: int) -> list[str]:
     targets = cells(y)
     mean = f"(1/{len(targets[0])})·" if op.factor != 1 else ""
     log = f"log_{op.treatment.base}" if isinstance(op.treatment, Base) else "ln"
-    outputs = cells(a)
+    outputs = [[t.removeprefix("≈") for t in row] for row in cells(a)]
     match op.loss:
         case "softmax_ce":
             terms = [
@@ -231,7 +239,7 @@ def _(op: Loss, step: Step, cells: _Cells, i: int, j: int) -> list[str]:
             diffs = " + ".join(f"({outputs[r][c]} − {signed(targets[r][c])})²" for r, c in terms)
             return [
                 f"L = ½·{mean}Σ (A − Y)²",
-                f"L = ½·{mean}({diffs}) = {cells.at(step.name, 0, 0)}",
+                f"L = ½·{mean}({diffs}) = {cells.result(step.name, 0, 0)}",
             ]
     note = ""
     if isinstance(op.treatment, Table):
@@ -243,7 +251,7 @@ def _(op: Loss, step: Step, cells: _Cells, i: int, j: int) -> list[str]:
         note = ""
     return [
         f"L = −{mean}({symbols})",
-        f"L = −{mean}({numbers}) = {cells.at(step.name, 0, 0)}{note}",
+        f"L = −{mean}({numbers}) = {cells.result(step.name, 0, 0)}{note}",
     ]
 
 
@@ -257,7 +265,7 @@ def _(op: OutputGrad, step: Step, cells: _Cells, i: int, j: int) -> list[str]:
     difference = f"{cells.at(a, i, j)} − {signed(cells.at(y, i, j))}"
     if op.factor != 1:
         difference = f"({difference})/{op.factor.denominator}"
-    return [f"{_at(step.name, i, j)} = {difference} = {cells.at(step.name, i, j)}"]
+    return [f"{_at(step.name, i, j)} = {difference} = {cells.result(step.name, i, j)}"]
 
 
 @explain.register
@@ -270,15 +278,15 @@ def _(op: WeightGrad, step: Step, cells: _Cells, i: int, j: int) -> list[str]:
     )
     return [
         f"{_at(step.name, i, j)} = {symbols}",
-        f"{_at(step.name, i, j)} = {numbers} = {cells.at(step.name, i, j)}",
+        f"{_at(step.name, i, j)} = {numbers} = {cells.result(step.name, i, j)}",
     ]
 
 
 @explain.register
 def _(op: BiasGrad, step: Step, cells: _Cells, i: int, j: int) -> list[str]:
     (dz,) = step.inputs
-    numbers = " + ".join(signed(t) for t in cells(dz)[i])
-    return [f"{_at(step.name, i, 0)} = {numbers} = {cells.at(step.name, i, 0)}"]
+    numbers = " + ".join(signed(cells.at(dz, i, c)) for c in range(len(cells(dz)[i])))
+    return [f"{_at(step.name, i, 0)} = {numbers} = {cells.result(step.name, i, 0)}"]
 
 
 @explain.register
@@ -289,7 +297,7 @@ def _(op: InputGrad, step: Step, cells: _Cells, i: int, j: int) -> list[str]:
     numbers = " + ".join(f"{signed(cells.at(w, r, i))}·{signed(cells.at(dz, r, j))}" for r in rows)
     return [
         f"{_at(step.name, i, j)} = {symbols}",
-        f"{_at(step.name, i, j)} = {numbers} = {cells.at(step.name, i, j)}",
+        f"{_at(step.name, i, j)} = {numbers} = {cells.result(step.name, i, j)}",
     ]
 
 
@@ -298,11 +306,12 @@ def _(op: ActivationGrad, step: Step, cells: _Cells, i: int, j: int) -> list[str
     da, source = step.inputs
     x = cells.at(source, i, j)
     derivative = op.activation.derivative(cells.problem.value(source)).to_list()[i][j]
-    factor = "≈" + approx(float(derivative)) if is_expression(derivative) else _entry(derivative)
-    why = derivative_rule(op.activation, x, subscript(source) + f"[{i + 1},{j + 1}]")
+    factor = approx(float(derivative)) if is_expression(derivative) else _entry(derivative)
+    why = derivative_rule(op.activation, x, f"{_at(source, i, j)} = {x}")
     return [
-        f"{_at(step.name, i, j)} = {signed(cells.at(da, i, j))}·{signed(factor)} = "
-        f"{cells.at(step.name, i, j)}   ({why} = {factor})"
+        f"{_at(step.name, i, j)} = {_at(da, i, j)}·f′ = "
+        f"{signed(cells.at(da, i, j))}·{signed(factor)} = {cells.result(step.name, i, j)}",
+        f"  where f′ = {factor}: {why}",
     ]
 
 
@@ -314,18 +323,26 @@ def _entry(x: Any) -> str:
 
 @singledispatch
 def derivative_rule(activation: Activation, x: str, where: str) -> str:
-    """Why f′ has the value it has at ``x`` (the entry of Z or A it is read from)."""
-    return f"{activation.name}′({x})"
+    """Why f′ has the value it has at ``x``; ``where`` names the entry of Z or A it is read from."""
+    return f"{activation.name}′ at {where}"
+
+
+def _positive(x: str) -> bool:
+    return not x.startswith(MINUS) and x.strip("0./") != ""
 
 
 @derivative_rule.register
 def _(activation: ReLU, x: str, where: str) -> str:
-    return f"relu′({x}) is 1 if {where} > 0, else 0"
+    return (
+        f"relu′ is 1 where {where} > 0"
+        if _positive(x)
+        else (f"relu′ is 0 where {where} ≤ 0 (ReLU′(0) = 0)")
+    )
 
 
 @derivative_rule.register
 def _(activation: LeakyReLU, x: str, where: str) -> str:
-    return f"leaky_relu′({x}) is 1 if {where} > 0, else the slope"
+    return f"1 where {where} > 0" if _positive(x) else f"the slope where {where} ≤ 0"
 
 
 @derivative_rule.register
@@ -335,12 +352,12 @@ def _(activation: Identity, x: str, where: str) -> str:
 
 @derivative_rule.register
 def _(activation: Sigmoid, x: str, where: str) -> str:
-    return f"σ′ = {x}·(1 − {x})"
+    return f"σ′ = A·(1 − A) with {where}: {x}·(1 − {x})"
 
 
 @derivative_rule.register
 def _(activation: Tanh, x: str, where: str) -> str:
-    return f"tanh′ = 1 − {signed(x)}²"
+    return f"tanh′ = 1 − A² with {where}: 1 − {signed(x)}²"
 
 
 @explain.register
@@ -350,5 +367,5 @@ def _(op: Update, step: Step, cells: _Cells, i: int, j: int) -> list[str]:
     return [
         f"{_at(step.name, i, j)} = {_at(p, i, j)} − lr·{_at(grad, i, j)} = "
         f"{cells.at(p, i, j)} − {rate}·{signed(cells.at(grad, i, j))} = "
-        f"{cells.at(step.name, i, j)}"
+        f"{cells.result(step.name, i, j)}"
     ]

@@ -113,7 +113,7 @@ class Block:
     def lines(self, show: bool, chars: int) -> str:
         """The block's rows as text, each entry centred in ``chars`` characters (blank: spaces)."""
         if not show:
-            return "\n".join(" " * (chars * self.cols) for _ in range(self.rows))
+            return ""  # a blank block is its background alone: no text to lay out
         return "\n".join("".join(t.center(chars) for t in row) for row in self.texts)
 
 
@@ -130,6 +130,26 @@ class Grid:
     blocks: tuple[Block, ...]
     #: update grids print long fractions: their entries are this many units wide
     scale: float = 1.0
+
+
+    def label_rows(self, width: float, pt: float) -> list[tuple[float, str]]:
+        """The blocks' labels as lines of monospace text, one line per height at which labels
+        sit, each label shifted right to its block's column (``width`` mm per unit, font ``pt``):
+        a handful of text boxes instead of one per label."""
+        char = pt * MONO_MM_PER_PT
+        rows: dict[float, list[Block]] = {}
+        for b in self.blocks:
+            if b.label:
+                rows.setdefault(b.y, []).append(b)
+        out = []
+        for y, blocks in sorted(rows.items()):
+            line = ""
+            for b in sorted(blocks, key=lambda b: b.x):
+                column = round(b.x * width / char)
+                gap = column - len(line)
+                line += " " * max(gap, 1 if line else 0) + b.label
+            out.append((y, line))
+        return out
 
 
 @dataclass(frozen=True)

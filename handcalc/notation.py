@@ -65,6 +65,13 @@ def subscript(name: str) -> str:
     return f"{label} {suffix}" if suffix else label
 
 
+def power(base: str, exponent: str) -> str:
+    """``e³``, ``3⁻²`` for a printed whole-number exponent; ``e^(1/2)`` otherwise."""
+    if re.fullmatch(f"{MINUS}?\\d+", exponent):
+        return base + exponent.replace(MINUS, "-").translate(_SUPERSCRIPT)
+    return f"{base}^({exponent})"
+
+
 def formula(text: str) -> str:
     """Cell names in a formula with subscripts: ``Z3 = W3·A2 + b3`` → ``Z₃ = W₃·A₂ + b₃``."""
     return re.sub(r"\b[A-Za-z]+\d+(?:_new)?\b", lambda m: subscript(m.group(0)), text)
