@@ -131,7 +131,6 @@ class Grid:
     #: update grids print long fractions: their entries are this many units wide
     scale: float = 1.0
 
-
     def label_rows(self, width: float, pt: float) -> list[tuple[float, str]]:
         """The blocks' labels as lines of monospace text, one line per height at which labels
         sit, each label shifted right to its block's column (``width`` mm per unit, font ``pt``):
