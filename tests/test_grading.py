@@ -35,6 +35,11 @@ def problem() -> Problem:
     return handcalc.generate(seed=7)
 
 
+@pytest.fixture(scope="module")
+def exact_problem() -> Problem:
+    return handcalc.generate(seed=7, transcendental="exact")
+
+
 # --- reading answers ---------------------------------------------------------------------------
 
 
@@ -463,3 +468,53 @@ def test_report_json(problem: Problem) -> None:
                 for entry in row:
                     if "/" in entry or "." in entry:
                         assert entry not in c.feedback
+
+
+# --- nothing a student sends crashes the grader --------------------------------------------------
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=50),
+    lambda inner: (
+        st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
+    max_leaves=30,
+)
+ENTRY = st.one_of(
+    st.text(alphabet="0123456789-+./eE \u2212()*xp", max_size=45),
+    st.integers(-(10**30), 10**30),
+    st.floats(),
+    JSON,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.data())
+def test_any_answers_give_a_report_or_a_document_error(
+    problem: Problem, exact_problem: Problem, data: st.DataObject
+) -> None:
+    names = [*graded_steps(problem), "W1", "A0", "A3"]
+    cells = data.draw(
+        st.dictionaries(
+            st.sampled_from(names),
+            st.one_of(JSON, st.lists(st.lists(ENTRY, max_size=4), max_size=5)),
+            max_size=6,
+        )
+    )
+    for graded in (problem, exact_problem):
+        try:
+            report = grade(graded, {"cells": cells})
+        except DocumentError:
+            continue
+        assert 0 <= report.score <= report.max_score
+        json.dumps(report.to_dict())
+        assert set(report.to_dict()) >= {"score", "max_score", "first_error", "cells"}
+
+
+@settings(max_examples=100, deadline=None)
+@given(JSON)
+def test_any_document_gives_a_report_or_a_document_error(problem: Problem, doc: object) -> None:
+    for answers in (doc, {"cells": doc}, json.dumps(doc)):
+        try:
+            grade(problem, answers)  # type: ignore[arg-type]
+        except DocumentError:
+            pass
