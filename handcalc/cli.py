@@ -50,6 +50,48 @@ def _emit(text: str, output: Path | None) -> None:
         click.echo(f"wrote {output}", err=True)
 
 
+FORMATS = ["json", "html", "pdf"]
+
+
+def sheet_options(fn: Any) -> Any:
+    """How a problem is printed: which sheet, which paper, which secret signs its code."""
+    options = [
+        click.option("--key", "mode", flag_value="key",
+                     help="The answer key (html/pdf) instead of the worksheet."),
+        click.option("--solutions", "mode", flag_value="solutions",
+                     help="Worked solutions (html/pdf) instead of the worksheet."),
+        click.option("--paper", type=click.Choice(["a4", "letter"]), default="a4",
+                     show_default=True, help="Paper size of html/pdf sheets."),
+        click.option("--secret", envvar="HANDCALC_SECRET_KEY", metavar="TEXT",
+                     help="Secret for the verification code [env HANDCALC_SECRET_KEY]."),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def _emit_problem(problem: Any, fmt: str, mode: str | None, paper: str, secret: str | None,
+                  output: Path | None) -> None:
+    """JSON as before; html and pdf are the worksheet, the key or the worked solutions."""
+    if fmt == "json":
+        _emit(problem.to_json(), output)
+        return
+    from .render import render_html, render_pdf
+
+    mode = mode or "worksheet"
+    if fmt == "html":
+        _emit(render_html(problem, mode, paper, secret=secret), output)
+        return
+    pdf = render_pdf(problem, mode, paper, secret=secret)
+    if output is None:
+        if sys.stdout.isatty():
+            raise click.UsageError("a PDF is not for the terminal: add -o FILE.pdf")
+        sys.stdout.buffer.write(pdf)
+    else:
+        output.write_bytes(pdf)
+        click.echo(f"wrote {output}", err=True)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="handcalc")
 def cli() -> None:
@@ -57,6 +99,8 @@ def cli() -> None:
 
     \b
     handcalc generate --seed 7                    a problem and its answer key, as JSON
+    handcalc generate --seed 7 --format pdf -o w.pdf      the worksheet (--key: the answer key)
+    handcalc batch roster.csv --out sheets/       a worksheet and a key for every student
     handcalc solve my_problem.json                solve a problem you typed yourself
     handcalc grade problem.json answers.json      grade a student's answers, cell by cell
     handcalc COMMAND --help                       the options of a command
@@ -68,11 +112,13 @@ def cli() -> None:
               help="The problem's seed: the same seed gives the same problem everywhere.")
 @click.option("--kind", default="mlp", show_default=True, help="Kind of exercise.")
 @spec_options
-@click.option("--format", "fmt", type=click.Choice(["json"]), default="json", show_default=True,
-              help="Output format.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="json", show_default=True,
+              help="Output format: the JSON document, or a printable sheet.")
+@sheet_options
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Write to FILE instead of standard output.")
-def generate(seed: int, kind: str, fmt: str, output: Path | None, **options: Any) -> None:
+def generate(seed: int, kind: str, fmt: str, mode: str | None, paper: str, secret: str | None,
+             output: Path | None, **options: Any) -> None:
     """Generate a problem from a seed and solve it exactly.
 
     \b
@@ -80,6 +126,9 @@ def generate(seed: int, kind: str, fmt: str, output: Path | None, **options: Any
       handcalc generate --seed 7
       handcalc generate --seed 7 --sizes 2,3,2 --activation sigmoid --loss sigmoid_bce
       handcalc generate --seed 3 --transcendental base --reduction mean -o p.json
+      handcalc generate --seed 7 --format pdf -o worksheet.pdf
+      handcalc generate --seed 7 --format pdf --key --paper letter -o key.pdf
+      handcalc generate --seed 7 --format html --solutions -o solutions.html
     """
     from .api import generate as generate_problem
     from .errors import HandcalcError
@@ -89,16 +138,18 @@ def generate(seed: int, kind: str, fmt: str, output: Path | None, **options: Any
         problem = generate_problem(kind=kind, seed=seed, **chosen)
     except HandcalcError as e:
         raise _fail(e) from None
-    _emit(problem.to_json(), output)
+    _emit_problem(problem, fmt, mode, paper, secret, output)
 
 
 @cli.command()
 @click.argument("file", type=click.File("rb"))
-@click.option("--format", "fmt", type=click.Choice(["json"]), default="json", show_default=True,
-              help="Output format.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="json", show_default=True,
+              help="Output format: the solved JSON document, or a printable sheet.")
+@sheet_options
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Write to FILE instead of standard output.")
-def solve(file: Any, fmt: str, output: Path | None) -> None:
+def solve(file: Any, fmt: str, mode: str | None, paper: str, secret: str | None,
+          output: Path | None) -> None:
     """Solve a problem document: your own numbers in, every step out.
 
     FILE is JSON with "spec" and "given" (sizes and batch may be left out: they are read from
@@ -109,6 +160,11 @@ def solve(file: Any, fmt: str, output: Path | None) -> None:
       {"spec": {"activation": "relu", "loss": "softmax_ce", "lr": "1/10"},
        "given": {"X": [["1"], ["2"]], "W1": [["1", "-1"], ["2", "0"]], "b1": [["0"], ["1"]],
                  "W2": [["1", "1"], ["-1", "2"]], "b2": [["0"], ["0"]], "Y": [["1"], ["0"]]}}
+
+    \b
+    Examples:
+      handcalc solve mine.json -o solved.json
+      handcalc solve mine.json --format pdf --key -o key.pdf
     """
     from .api import solve as solve_problem
     from .errors import HandcalcError
@@ -117,7 +173,7 @@ def solve(file: Any, fmt: str, output: Path | None) -> None:
         problem = solve_problem(file.read(10_000_001))
     except HandcalcError as e:
         raise _fail(e) from None
-    _emit(problem.to_json(), output)
+    _emit_problem(problem, fmt, mode, paper, secret, output)
 
 
 @cli.command()
@@ -154,6 +210,63 @@ def grade(problem: Any, answers: Any, tolerance: float | None, carried_credit: f
     except HandcalcError as e:
         raise _fail(e) from None
     _emit(report.to_json(), output)
+
+
+@cli.command()
+@click.argument("roster", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Directory for the PDFs (created if missing).")
+@click.option("--kind", default="mlp", show_default=True, help="Kind of exercise.")
+@spec_options
+@click.option("--paper", type=click.Choice(["a4", "letter"]), default="a4", show_default=True,
+              help="Paper size.")
+@click.option("--secret", envvar="HANDCALC_SECRET_KEY", metavar="TEXT",
+              help="Secret that derives each student's variant and code "
+                   "[env HANDCALC_SECRET_KEY].")
+@click.option("--workers", type=click.IntRange(1, 256), default=None,
+              help="Processes [all cores].")
+def batch(roster: Path, out: Path, kind: str, paper: str, secret: str | None,
+          workers: int | None, **options: Any) -> None:
+    """A worksheet and an answer key for every student of ROSTER, and one class key.
+
+    ROSTER is a CSV file (UTF-8) with a header line naming an "id" column and, optionally, a
+    "name" column. Each student gets their own variant, derived from their ID and the secret
+    (HMAC), so the same roster and secret give the same sheets again and nobody can guess a
+    classmate's problem. Writes OUT/ID-worksheet.pdf, OUT/ID-key.pdf and OUT/class-key.pdf.
+
+    \b
+    Examples:
+      export HANDCALC_SECRET_KEY='a long random phrase only you know'
+      handcalc batch roster.csv --out sheets/
+      handcalc batch roster.csv --out sheets/ --sizes 2,3,2 --reduction mean --paper letter
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    from .batch import make_batch, read_roster
+    from .errors import HandcalcError
+
+    chosen = {k: v for k, v in options.items() if v is not None}
+    if not secret:
+        click.echo("warning: no secret (set HANDCALC_SECRET_KEY or --secret); variants and codes "
+                   "use the development key, which anyone can reproduce", err=True)
+    try:
+        students = read_roster(roster)
+        with Progress("[progress.description]{task.description}", BarColumn(),
+                      MofNCompleteColumn(), TimeRemainingColumn(),
+                      console=_stderr_console()) as bar:
+            task = bar.add_task("sheets", total=len(students))
+            done = make_batch(students, out, kind=kind, secret=secret, paper=paper,
+                              workers=workers, progress=lambda _: bar.advance(task), **chosen)
+    except HandcalcError as e:
+        raise _fail(e) from None
+    click.echo(f"wrote {2 * len(done)} sheets for {len(done)} students and "
+               f"{out / 'class-key.pdf'}", err=True)
+
+
+def _stderr_console() -> Any:
+    from rich.console import Console
+
+    return Console(stderr=True)
 
 
 @cli.command()

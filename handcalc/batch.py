@@ -1,0 +1,241 @@
+"""A class set: one worksheet and one answer key per student, and the class key of all keys.
+
+Each student's variant comes from an HMAC of their ID and the secret (``verify.student_seed``),
+never from a counter, so a student cannot work out a classmate's problem and the same roster and
+secret give the same sheets again. PDFs are rendered in a process pool, WeasyPrint warm in each
+worker.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import hashlib
+import io
+import multiprocessing
+import os
+import re
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import HandcalcError
+from .spec import Spec
+
+ID_COLUMNS = ("id", "student_id", "student id")
+NAME_COLUMNS = ("name", "student", "student_name", "student name")
+MAX_ROSTER_BYTES = 5_000_000
+CLASS_KEY = "class-key.pdf"
+
+
+class RosterError(HandcalcError):
+    """The roster CSV cannot be read as a list of students."""
+
+
+@dataclass(frozen=True)
+class Student:
+    id: str
+    name: str = ""
+
+    @property
+    def stem(self) -> str:
+        """The student's part of a file name: the ID with anything unsafe replaced."""
+        return re.sub(r"[^A-Za-z0-9._-]", "_", self.id).strip(".") or "_"
+
+
+@dataclass(frozen=True)
+class Sheets:
+    """What the batch wrote for one student."""
+
+    student: Student
+    seed: int
+    code: str
+    worksheet: Path
+    key: Path
+    fingerprint: str
+
+
+# --- the roster --------------------------------------------------------------------------------
+
+
+def read_roster(path: str | Path) -> list[Student]:
+    """Students from a CSV file with an ``id`` column (and optionally ``name``), in file order."""
+    where = str(path)
+    data = Path(path).read_bytes()
+    if len(data) > MAX_ROSTER_BYTES:
+        raise RosterError(f"{where}: larger than {MAX_ROSTER_BYTES} bytes")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise RosterError(
+            f"{where}: not UTF-8 (byte 0x{data[e.start]:02x} at offset {e.start}); "
+            f"save the roster as CSV UTF-8"
+        ) from None
+    return parse_roster(text, where)
+
+
+def parse_roster(text: str, where: str = "roster") -> list[Student]:
+    if not text.strip():
+        raise RosterError(f"{where}: empty; expected a header line with the columns id and name")
+    try:
+        rows = list(csv.reader(io.StringIO(text)))
+    except csv.Error as e:
+        raise RosterError(f"{where}: not a CSV file ({e})") from None
+    header = [h.strip().lower() for h in rows[0]]
+    id_col = next((header.index(c) for c in ID_COLUMNS if c in header), None)
+    if id_col is None:
+        shown = ", ".join(h for h in header if h) or "nothing"
+        raise RosterError(
+            f"{where}: no 'id' column; the header line has {shown} "
+            f"(expected the columns id and name)"
+        )
+    name_col = next((header.index(c) for c in NAME_COLUMNS if c in header), None)
+    students: list[Student] = []
+    first_line: dict[str, int] = {}
+    for line, row in enumerate(rows[1:], start=2):
+        if not any(cell.strip() for cell in row):
+            continue  # blank lines are harmless
+        sid = row[id_col].strip() if id_col < len(row) else ""
+        if not sid:
+            raise RosterError(f"{where} line {line}: the id is empty")
+        if sid in first_line:
+            raise RosterError(
+                f"{where} line {line}: duplicate id {sid!r} (first on line {first_line[sid]})"
+            )
+        first_line[sid] = line
+        name = row[name_col].strip() if name_col is not None and name_col < len(row) else ""
+        students.append(Student(sid, name))
+    if not students:
+        raise RosterError(f"{where}: no students below the header line")
+    stems: dict[str, str] = {}
+    for s in students:
+        if s.stem.lower() in stems:
+            raise RosterError(
+                f"{where}: ids {stems[s.stem.lower()]!r} and {s.id!r} would share "
+                f"the file name {s.stem!r}"
+            )
+        stems[s.stem.lower()] = s.id
+    return students
+
+
+# --- one student, in a worker ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Job:
+    student: Student
+    out: Path
+    kind: str
+    options: dict[str, Any]
+    secret: bytes
+    paper: str
+    date: str
+    attempt: int = 0
+
+
+def _warm() -> None:
+    """Each worker renders a tiny page first, so fonts and the CSS machinery are loaded once."""
+    from .render import html_to_pdf
+
+    html_to_pdf('<p style="font-family: DejaVu Sans">warm 1/2 −3</p>')
+
+
+def _render_student(job: _Job) -> Sheets:
+    from .api import generate
+    from .layout import build_sheet
+    from .render import render_pdf
+    from .verify import canonical, student_seed, verification_code
+
+    seed = student_seed(job.student.id, job.secret, job.attempt)
+    problem = generate(kind=job.kind, seed=seed, **job.options)
+    sheet = build_sheet(problem)
+    paths = {}
+    for mode in ("worksheet", "key"):
+        pdf = render_pdf(problem, mode, job.paper, secret=job.secret, date=job.date, sheet=sheet)
+        paths[mode] = job.out / f"{job.student.stem}-{mode}.pdf"
+        paths[mode].write_bytes(pdf)
+    return Sheets(
+        job.student,
+        seed,
+        verification_code(problem, job.secret),
+        paths["worksheet"],
+        paths["key"],
+        hashlib.sha256(canonical(problem)).hexdigest(),
+    )
+
+
+# --- the class set -----------------------------------------------------------------------------
+
+
+def make_batch(
+    students: Sequence[Student],
+    out: str | Path,
+    *,
+    kind: str = "mlp",
+    secret: str | bytes | None = None,
+    paper: str = "a4",
+    date: str | datetime.date | None = None,
+    workers: int | None = None,
+    progress: Callable[[Sheets], None] | None = None,
+    **options: Any,
+) -> list[Sheets]:
+    """Worksheets and keys for ``students`` in ``out``, and ``out/class-key.pdf``; one variant each.
+
+    ``options`` are spec options as for ``generate``. ``progress`` is called once per student done.
+    """
+    from .kinds import kind_module
+    from .verify import secret_key
+
+    kind_module(kind)
+    Spec.from_options(options)  # a bad option fails here, once, not in every worker
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    when = date or datetime.date.today()
+    day = when.isoformat() if isinstance(when, datetime.date) else str(when)
+    jobs = [_Job(s, out, kind, dict(options), secret_key(secret), paper, day) for s in students]
+    done = _run(jobs, workers, progress)
+    seen: dict[str, Student] = {}
+    for i, sheets in enumerate(done):  # a variant equal to an earlier student's is drawn again
+        while sheets.fingerprint in seen:
+            job = jobs[i] = _Job(**{**jobs[i].__dict__, "attempt": jobs[i].attempt + 1})
+            sheets = done[i] = _render_student(job)
+        seen[sheets.fingerprint] = sheets.student
+    merge_pdfs([s.key for s in done], out / CLASS_KEY)
+    return done
+
+
+def _run(
+    jobs: list[_Job], workers: int | None, progress: Callable[[Sheets], None] | None
+) -> list[Sheets]:
+    workers = max(1, min(workers or os.cpu_count() or 1, len(jobs)))
+    if workers == 1:
+        _warm()
+        results = []
+        for job in jobs:
+            results.append(_render_student(job))
+            if progress:
+                progress(results[-1])
+        return results
+    # fork: workers start with handcalc, sympy and WeasyPrint already imported by this process
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_warm) as pool:
+        futures = [pool.submit(_render_student, job) for job in jobs]
+        for future in futures:
+            sheets = future.result()
+            if progress:
+                progress(sheets)
+        return [f.result() for f in futures]
+
+
+def merge_pdfs(paths: Iterable[Path], target: Path) -> None:
+    """One PDF of the given PDFs' pages, in order (the class key)."""
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    for path in paths:
+        writer.append(str(path))
+    writer.add_metadata({"/Title": "Backpropagation by hand — class answer key"})
+    with open(target, "wb") as f:
+        writer.write(f)

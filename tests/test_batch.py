@@ -1,0 +1,117 @@
+"""A class set from a roster: a variant per student from an HMAC of the ID, a worksheet and a key
+each, the class key; roster problems give clear errors."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pypdf
+import pytest
+
+import handcalc
+from handcalc.batch import RosterError, Student, make_batch, parse_roster, read_roster
+from handcalc.verify import canonical, student_seed, verification_code
+
+SECRET = "class-secret"
+
+
+def _roster(tmp_path: Path, text: str | bytes, name: str = "roster.csv") -> Path:
+    path = tmp_path / name
+    path.write_bytes(text.encode() if isinstance(text, str) else text)
+    return path
+
+
+@pytest.fixture(scope="module")
+def class_set(tmp_path_factory) -> tuple[Path, list]:
+    out = tmp_path_factory.mktemp("sheets")
+    students = [Student(f"s{i:03d}", f"Student {i}") for i in range(1, 31)]
+    done = make_batch(
+        students, out, secret=SECRET, date="2026-01-01", workers=2, sizes="3,2,2", batch=2
+    )
+    return out, done
+
+
+def test_thirty_students_get_a_worksheet_a_key_and_a_class_key(class_set):
+    out, done = class_set
+    files = sorted(p.name for p in out.iterdir())
+    assert len([f for f in files if f.endswith("-worksheet.pdf")]) == 30
+    assert len([f for f in files if f.endswith("-key.pdf") and f != "class-key.pdf"]) == 30
+    assert "class-key.pdf" in files and len(files) == 61
+    key_pages = sum(len(pypdf.PdfReader(s.key).pages) for s in done)
+    assert len(pypdf.PdfReader(out / "class-key.pdf").pages) == key_pages
+    assert [s.student.id for s in done] == [f"s{i:03d}" for i in range(1, 31)]
+
+
+def test_variants_are_distinct_and_each_sheet_carries_its_code(class_set):
+    _, done = class_set
+    assert len({s.fingerprint for s in done}) == 30
+    assert len({s.seed for s in done}) == 30
+    for s in done[:3]:
+        text = pypdf.PdfReader(s.worksheet).pages[0].extract_text()
+        assert s.code in text
+        assert s.code in pypdf.PdfReader(s.key).pages[0].extract_text()
+
+
+def test_variants_are_reproducible_from_id_and_secret(class_set):
+    _, done = class_set
+    for s in done[:5]:
+        assert s.seed == student_seed(s.student.id, SECRET)
+        again = handcalc.generate(seed=s.seed, sizes="3,2,2", batch=2)
+        assert verification_code(again, SECRET) == s.code
+        import hashlib
+
+        assert hashlib.sha256(canonical(again)).hexdigest() == s.fingerprint
+    # another secret gives other variants: the seed is not a counter or a plain hash of the ID
+    assert student_seed("s001", "other") != done[0].seed
+
+
+def test_serial_batch_writes_the_same_variants(class_set, tmp_path):
+    _, done = class_set
+    again = make_batch(
+        [d.student for d in done[:2]], tmp_path, secret=SECRET, workers=1, sizes="3,2,2", batch=2
+    )
+    assert [a.fingerprint for a in again] == [d.fingerprint for d in done[:2]]
+
+
+def test_roster_with_names_bom_blank_lines_and_aliases(tmp_path):
+    path = _roster(tmp_path, "\ufeffStudent_ID, Name\n a1 ,Ada\n\nb2,Bo\n")
+    assert read_roster(path) == [Student("a1", "Ada"), Student("b2", "Bo")]
+    assert parse_roster("id\nx\n") == [Student("x", "")]
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("", "empty; expected a header line with the columns id and name"),
+        ("   \n", "empty"),
+        ("name,email\nAda,a@x\n", "no 'id' column; the header line has name, email"),
+        ("id,name\n", "no students below the header line"),
+        ("id,name\ns1,A\ns2,B\ns1,C\n", "line 4: duplicate id 's1' (first on line 2)"),
+        ("id,name\n,A\n", "line 2: the id is empty"),
+        ("id\na/b\na_b\n", "would share the file name 'a_b'"),
+    ],
+)
+def test_roster_errors_are_clear(tmp_path, text, message):
+    with pytest.raises(RosterError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        read_roster(_roster(tmp_path, text))
+
+
+def test_non_utf8_roster(tmp_path):
+    path = _roster(tmp_path, "id,name\ns1,Jos\xe9\n".encode("latin-1"))
+    with pytest.raises(RosterError, match=r"not UTF-8 \(byte 0xe9 at offset 14\)"):
+        read_roster(path)
+
+
+def test_bad_spec_option_fails_before_any_work(tmp_path):
+    with pytest.raises(handcalc.SpecError, match="activation"):
+        make_batch([Student("a")], tmp_path / "out", activation="softplus")
+    assert not (tmp_path / "out" / "a-worksheet.pdf").exists()
+
+
+def test_class_key_is_a_merged_pdf(class_set):
+    out, done = class_set
+    reader = pypdf.PdfReader(io.BytesIO((out / "class-key.pdf").read_bytes()))
+    assert reader.metadata.title == "Backpropagation by hand — class answer key"
+    first = reader.pages[0].extract_text()
+    assert done[0].code in first and "answer key" in first

@@ -1,0 +1,155 @@
+"""The sheet commands of the CLI: generate/solve --format html|pdf, and batch (CliRunner)."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pypdf
+from click.testing import CliRunner
+
+import handcalc
+from handcalc.cli import cli
+
+
+def _run(*args: str, env: dict[str, str] | None = None):
+    return CliRunner().invoke(cli, list(args), env=env or {"HANDCALC_SECRET_KEY": "cli-test"})
+
+
+def test_generate_pdf_worksheet_key_and_letter(tmp_path):
+    for extra, title, size in (
+        ([], "worksheet", 842),
+        (["--key"], "answer key", 842),
+        (["--key", "--paper", "letter"], "answer key", 792),
+    ):
+        out = tmp_path / "sheet.pdf"
+        result = _run("generate", "--seed", "7", "--format", "pdf", *extra, "-o", str(out))
+        assert result.exit_code == 0, result.output
+        reader = pypdf.PdfReader(out)
+        assert f"— {title} (" in reader.metadata.title
+        assert round(float(reader.pages[0].mediabox.height)) == size
+    code = handcalc.verification_code(handcalc.generate(seed=7), "cli-test")
+    assert code in reader.metadata.title
+
+
+def test_generate_html_solutions_with_spec_options(tmp_path):
+    out = tmp_path / "s.html"
+    result = _run(
+        "generate",
+        "--seed",
+        "3",
+        "--sizes",
+        "2,2,2",
+        "--reduction",
+        "mean",
+        "--format",
+        "html",
+        "--solutions",
+        "-o",
+        str(out),
+    )
+    assert result.exit_code == 0, result.output
+    html = out.read_text(encoding="utf-8")
+    assert "worked solutions" in html and "MLP 2-2-2" in html and "reduction “mean”" in html
+
+
+def test_generate_pdf_to_standard_output():
+    result = CliRunner().invoke(cli, ["generate", "--seed", "7", "--format", "pdf"])
+    assert result.exit_code == 0
+    assert result.stdout_bytes.startswith(b"%PDF")
+
+
+def test_json_stays_the_default():
+    result = _run("generate", "--seed", "7")
+    assert json.loads(result.output)["format"] == "handcalc/problem@1"
+
+
+def test_solve_an_authored_problem_to_a_key_pdf(tmp_path):
+    doc = {
+        "spec": {"activation": "relu", "loss": "softmax_ce", "lr": "1/10"},
+        "given": {
+            "X": [["1"], ["2"]],
+            "W1": [["1", "-1"], ["2", "0"]],
+            "b1": [["0"], ["1"]],
+            "W2": [["1", "1"], ["-1", "2"]],
+            "b2": [["0"], ["0"]],
+            "Y": [["1"], ["0"]],
+        },
+    }
+    src = tmp_path / "mine.json"
+    src.write_text(json.dumps(doc))
+    out = tmp_path / "key.pdf"
+    result = _run("solve", str(src), "--format", "pdf", "--key", "-o", str(out))
+    assert result.exit_code == 0, result.output
+    text = pypdf.PdfReader(out).pages[0].extract_text()
+    problem = handcalc.solve(json.dumps(doc))
+    assert problem.text("Z1")[0][0] in text and "answer key" in text
+
+
+def test_bad_options_are_one_line_errors(tmp_path):
+    result = _run(
+        "generate",
+        "--seed",
+        "7",
+        "--format",
+        "pdf",
+        "--sizes",
+        "4,x",
+        "-o",
+        str(tmp_path / "x.pdf"),
+    )
+    assert result.exit_code != 0
+    assert "sizes" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "x.pdf").exists()
+
+
+def test_batch_writes_sheets_and_class_key(tmp_path):
+    roster = tmp_path / "roster.csv"
+    roster.write_text("id,name\na1,Ada\nb2,Bo\n", encoding="utf-8")
+    out = tmp_path / "out"
+    result = _run("batch", str(roster), "--out", str(out), "--sizes", "2,2,2", "--workers", "1")
+    assert result.exit_code == 0, result.output
+    names = sorted(p.name for p in out.iterdir())
+    assert names == [
+        "a1-key.pdf",
+        "a1-worksheet.pdf",
+        "b2-key.pdf",
+        "b2-worksheet.pdf",
+        "class-key.pdf",
+    ]
+    merged = pypdf.PdfReader(io.BytesIO((out / "class-key.pdf").read_bytes()))
+    assert len(merged.pages) == 2 * len(pypdf.PdfReader(out / "a1-key.pdf").pages)
+
+
+def test_batch_roster_errors_are_one_line(tmp_path):
+    cases = {
+        "empty.csv": b"",
+        "noid.csv": b"name\nAda\n",
+        "dup.csv": b"id\na\na\n",
+        "latin1.csv": "id\nJos\xe9\n".encode("latin-1"),
+    }
+    for name, data in cases.items():
+        (tmp_path / name).write_bytes(data)
+        result = _run("batch", str(tmp_path / name), "--out", str(tmp_path / "o"))
+        assert result.exit_code == 1, (name, result.output)
+        lines = [line for line in result.output.splitlines() if line.startswith("Error")]
+        assert len(lines) == 1 and name in lines[0], (name, result.output)
+        assert "Traceback" not in result.output
+
+
+def test_batch_warns_without_a_secret(tmp_path):
+    roster = tmp_path / "r.csv"
+    roster.write_text("id\nx\n", encoding="utf-8")
+    result = CliRunner().invoke(
+        cli,
+        ["batch", str(roster), "--out", str(tmp_path / "o"), "--sizes", "2,2,2", "--workers", "1"],
+        env={"HANDCALC_SECRET_KEY": ""},
+    )
+    assert result.exit_code == 0 and "no secret" in result.output
+
+
+def test_help_texts_have_examples():
+    for command in ("generate", "solve", "batch"):
+        result = _run(command, "--help")
+        assert result.exit_code == 0 and "Examples:" in result.output
+    assert "--key" in _run("generate", "--help").output
