@@ -26,8 +26,9 @@ def generate(kind: str = "mlp", seed: int | None = None, **options: Any) -> Prob
     if seed is None:
         seed = secrets.randbelow(10**6)
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
-        raise DocumentError(f"seed: {seed!r} is not accepted; accepted: a whole number from 0 "
-                            f"to {MAX_SEED}")
+        raise DocumentError(
+            f"seed: {seed!r} is not accepted; accepted: a whole number from 0 to {MAX_SEED}"
+        )
     spec = Spec.from_options(options)
     given = module.generate(spec, seed)
     return Problem(spec, module.build(spec), module.solve_values(spec, given), seed, kind)

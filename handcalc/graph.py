@@ -57,8 +57,10 @@ class Graph:
         while pending:
             ready = next((s for s in pending if all(resolve(n) in known for n in s.inputs)), None)
             if ready is None:
-                missing = {n for s in pending for n in s.inputs if resolve(n) not in known}
-                raise ValueError(f"step graph: no step computes {sorted(missing)}")
+                pending_names = {s.name for s in pending}
+                missing = {resolve(n) for s in pending for n in s.inputs} - known - pending_names
+                why = f"no step computes {sorted(missing)}" if missing else "the steps form a cycle"
+                raise ValueError(f"step graph: {why}")
             if ready.name in known:
                 raise ValueError(f"step graph: cell {ready.name} is defined twice")
             pending.remove(ready)

@@ -1,14 +1,14 @@
 """Exact matrices: sympy ``DomainMatrix`` over QQ for rationals, over EXRAW for ``exact`` mode.
 
-``DomainMatrix`` over QQ is several times faster than ``Matrix`` of ``Rational`` (and uses gmpy2 when it
-is installed); EXRAW keeps sympy expressions exactly as built, without the simplification EX applies.
+``DomainMatrix`` over QQ is several times faster than ``Matrix`` of ``Rational`` (and uses gmpy2
+when it is installed); EXRAW keeps sympy expressions as built, without the simplification of EX.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from fractions import Fraction
-from typing import Any
+from typing import Any, TypeAlias
 
 import sympy
 from sympy import EXRAW, QQ
@@ -16,22 +16,24 @@ from sympy.polys.matrices import DomainMatrix
 
 from .values import format_rational
 
-Mat = DomainMatrix
+Mat: TypeAlias = DomainMatrix
 
 
 def rational(rows: Sequence[Sequence[Fraction | int]]) -> Mat:
     """A QQ matrix from rows of ints or Fractions."""
     shape = (len(rows), len(rows[0]) if rows else 0)
-    return DomainMatrix([[QQ(int(v.numerator), int(v.denominator)) for v in row] for row in rows],
-                        shape, QQ)
+    return DomainMatrix(
+        [[QQ(int(v.numerator), int(v.denominator)) for v in row] for row in rows], shape, QQ
+    )
 
 
 def expressions(rows: Sequence[Sequence[Any]]) -> Mat:
     """An EXRAW matrix from rows of sympy expressions (rationals are kept as QQ where all are)."""
     shape = (len(rows), len(rows[0]) if rows else 0)
     if all(sympy.sympify(v).is_Rational for row in rows for v in row):
-        return DomainMatrix([[QQ(int(v.p), int(v.q)) for v in map(sympy.Rational, row)]
-                             for row in rows], shape, QQ)
+        return DomainMatrix(
+            [[QQ(int(v.p), int(v.q)) for v in map(sympy.Rational, row)] for row in rows], shape, QQ
+        )
     return DomainMatrix([[sympy.sympify(v) for v in row] for row in rows], shape, EXRAW)
 
 

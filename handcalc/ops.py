@@ -1,20 +1,21 @@
 """Exact operations: each one computes a cell from other cells and knows how it is written.
 
-An op is a small frozen dataclass: ``op(*inputs) -> Mat`` computes, ``op.formula(out, *names)`` writes
-the rule in symbols and ``op.words`` says it in words. Activations keep their value and derivative
-side by side, the way micrograd's engine does.
+An op is a small frozen dataclass: ``op(*inputs) -> Mat`` computes, ``op.formula(out, *names)``
+writes the rule in symbols and ``op.words`` says it in words. Activations keep their value and
+derivative side by side, the way micrograd's engine does.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import ClassVar
 
 from sympy import QQ
 
-from .matrix import Mat, elementwise, ones, scalar, to_fraction, unify
+from .matrix import Mat, elementwise, ones, scalar, unify
 from .transcendental import Table, Treatment
 
 # --- activations: value and derivative side by side --------------------------------------------
@@ -70,7 +71,8 @@ class Identity(Activation):
         return z
 
     def derivative(self, x: Mat) -> Mat:
-        return ones(*x.shape, like=x)
+        rows, cols = x.shape
+        return ones(rows, cols, like=x)
 
     def derivative_symbol(self, x: str) -> str:
         return "1"
@@ -154,8 +156,13 @@ def times_scalar(a: Mat, c: Mat) -> Mat:
 # --- operations: one per kind of step ----------------------------------------------------------
 
 
-class Op(ABC):
+class Op:
+    """An exact operation. Subclasses define ``__call__(*inputs) -> Mat`` and
+    ``formula(out, *input_names) -> str`` with one parameter per input."""
+
     words: ClassVar[str]
+    __call__: Callable[..., Mat]
+    formula: Callable[..., str]
 
     @property
     def tabulated(self) -> bool:
@@ -166,12 +173,6 @@ class Op(ABC):
     def decimals(self) -> int | None:
         """Decimals a rounded (not exact) value is printed with; None for exact values."""
         return None
-
-    @abstractmethod
-    def __call__(self, *inputs: Mat) -> Mat: ...
-
-    @abstractmethod
-    def formula(self, out: str, *names: str) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -201,8 +202,11 @@ class Activate(Op):
         return isinstance(treatment, Table)
 
     def formula(self, out: str, z: str) -> str:
-        return f"{out} = {z}" if self.activation.name == "identity" else (
-            f"{out} = {self.activation.name}({z})")
+        return (
+            f"{out} = {z}"
+            if self.activation.name == "identity"
+            else (f"{out} = {self.activation.name}({z})")
+        )
 
 
 @dataclass(frozen=True)
@@ -234,9 +238,10 @@ class Loss(Op):
                 return self.treatment.ce_loss(z, y, self.factor)
             case "sigmoid_bce":
                 return self.treatment.bce_loss(z, y, self.factor)
-        diff = sub(z, y)
-        total = sum((to_fraction(x) ** 2 for row in diff.to_list() for x in row), Fraction(0))
-        return scalar(total * self.factor / 2)
+        squares = hadamard(*[sub(z, y)] * 2)
+        return times_scalar(
+            matmul(ones(1, z.shape[0], like=squares), row_sums(squares)), scalar(self.factor / 2)
+        )
 
     def formula(self, out: str, z: str, y: str) -> str:
         mean = "(1/B)·" if self.factor != 1 else ""

@@ -56,8 +56,9 @@ class Problem:
         value = self.value(name)
         digits = self.graph[name].op.decimals if name in self.graph.names else None
         if digits is not None and value.domain.is_QQ:
-            return [[format_decimal(to_fraction(x), digits) for x in row]
-                    for row in value.to_list()]
+            return [
+                [format_decimal(to_fraction(x), digits) for x in row] for row in value.to_list()
+            ]
         return to_strings(value)
 
     def describe(self) -> str:
@@ -72,15 +73,25 @@ class Problem:
         if self.seed is not None:
             doc["seed"] = self.seed
         doc["spec"] = self.spec.to_dict()
-        doc["given"] = {name: (self.text(name)[0][0] if name == "lr" else self.text(name))
-                        for name in self.graph.given}
+        doc["given"] = {
+            name: (self.text(name)[0][0] if name == "lr" else self.text(name))
+            for name in self.graph.given
+        }
         tables = self.tables
         if tables:
             doc["tables"] = {name: self.text(name) for name in tables}
         doc["steps"] = [
-            {"name": s.name, "phase": s.phase, "formula": s.formula, "inputs": list(s.inputs),
-             **({"value": self.text(s.name), "approx": to_floats(self.values[s.name])} if answers
-                else {"shape": list(self.values[s.name].shape)})}
+            {
+                "name": s.name,
+                "phase": s.phase,
+                "formula": s.formula,
+                "inputs": list(s.inputs),
+                **(
+                    {"value": self.text(s.name), "approx": to_floats(self.values[s.name])}
+                    if answers
+                    else {"shape": list(self.values[s.name].shape)}
+                ),
+            }
             for s in self.steps
         ]
         return doc
@@ -94,20 +105,27 @@ class Problem:
         """Read a solved document back (``solve`` fills in the steps of an authored one)."""
         data = load_document(doc)
         if "steps" not in data:
-            raise DocumentError("steps: missing; this is an authored problem: solve it first "
-                                "(handcalc solve FILE, or handcalc.solve(doc))")
+            raise DocumentError(
+                "steps: missing; this is an authored problem: solve it first "
+                "(handcalc solve FILE, or handcalc.solve(doc))"
+            )
         spec, given, graph, seed, kind = read_header(data)
         steps = data["steps"]
-        if not isinstance(steps, list) or [s.get("name") if isinstance(s, dict) else None
-                                           for s in steps] != list(graph.names):
+        if not isinstance(steps, list) or [
+            s.get("name") if isinstance(s, dict) else None for s in steps
+        ] != list(graph.names):
             raise DocumentError(f"steps: expected the steps {', '.join(graph.names)} in order")
         values = dict(given)
         for s in steps:
             value = s.get("value")
-            shape = (len(value), len(value[0])) if isinstance(value, list) and value and \
-                isinstance(value[0], list) else None
-            values[s["name"]] = read_values(value, f"steps.{s['name']}.value", shape,
-                                            exact=spec.transcendental != "table")
+            shape = (
+                (len(value), len(value[0]))
+                if isinstance(value, list) and value and isinstance(value[0], list)
+                else None
+            )
+            values[s["name"]] = read_values(
+                value, f"steps.{s['name']}.value", shape, exact=spec.transcendental != "table"
+            )
         return cls(spec, graph, values, seed, kind)
 
     def _repr_html_(self) -> str:
@@ -131,8 +149,10 @@ def dumps(data: Any, indent: str = "") -> str:
         if not data:
             return "{}"
         inner = indent + "  "
-        items = [f"{inner}{json.dumps(k, ensure_ascii=False)}: {dumps(v, inner)}"
-                 for k, v in data.items()]
+        items = [
+            f"{inner}{json.dumps(k, ensure_ascii=False)}: {dumps(v, inner)}"
+            for k, v in data.items()
+        ]
         return "{\n" + ",\n".join(items) + "\n" + indent + "}"
     if isinstance(data, list) and any(isinstance(v, Mapping) for v in data):
         inner = indent + "  "
@@ -162,8 +182,9 @@ def load_document(doc: str | bytes | Mapping[str, Any]) -> dict[str, Any]:
     known = {"format", "kind", "seed", "spec", "given", "tables", "steps"}
     unknown = sorted(set(doc) - known)
     if unknown:
-        raise DocumentError(f"document: unknown field {unknown[0]!r}; accepted fields: "
-                            f"{', '.join(sorted(known))}")
+        raise DocumentError(
+            f"document: unknown field {unknown[0]!r}; accepted fields: {', '.join(sorted(known))}"
+        )
     return dict(doc)
 
 
@@ -187,8 +208,9 @@ def read_header(data: Mapping[str, Any]) -> tuple[Spec, dict[str, Mat], Graph, i
     try:
         spec = Spec.from_options(options)
     except HandcalcError as e:
-        raise DocumentError(f"spec.{e}" if not str(e).startswith("unknown") else f"spec: {e}"
-                            ) from None
+        raise DocumentError(
+            f"spec.{e}" if not str(e).startswith("unknown") else f"spec: {e}"
+        ) from None
     given = module.read_given(spec, raw_given)
     return spec, given, module.build(spec), seed, kind
 

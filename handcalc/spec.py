@@ -56,24 +56,37 @@ class Spec:
         values: dict[str, Any] = {}
         if "sizes" in o:
             values["sizes"] = _int_list(o["sizes"], "sizes", 1, MAX_WIDTH)
-        for name, choices in (("activation", ACTIVATIONS), ("loss", LOSSES),
-                              ("reduction", REDUCTIONS), ("transcendental", TRANSCENDENTALS)):
+        for name, choices in (
+            ("activation", ACTIVATIONS),
+            ("loss", LOSSES),
+            ("reduction", REDUCTIONS),
+            ("transcendental", TRANSCENDENTALS),
+        ):
             if name in o:
                 values[name] = _choice(o[name], name, choices)
-        for name, low, high in (("batch", 1, MAX_BATCH), ("digits", 1, 4), ("base", 2, 9),
-                                ("weight_max", 1, 9), ("input_max", 1, 9)):
+        for name, low, high in (
+            ("batch", 1, MAX_BATCH),
+            ("digits", 1, 4),
+            ("base", 2, 9),
+            ("weight_max", 1, 9),
+            ("input_max", 1, 9),
+        ):
             if name in o:
                 values[name] = _int(o[name], name, low, high)
         if "lr" in o:
             values["lr"] = _fraction(o["lr"], "lr", Fraction(0), Fraction(10), "0 < lr ≤ 10")
         if "slope" in o:
-            values["slope"] = _fraction(o["slope"], "slope", Fraction(0), Fraction(1),
-                                        "0 < slope < 1")
+            values["slope"] = _fraction(
+                o["slope"], "slope", Fraction(0), Fraction(1), "0 < slope < 1"
+            )
             if values["slope"] == 1:
-                raise SpecError("slope: 1 would make leaky_relu the identity; accepted: 0 < slope < 1")
+                raise SpecError(
+                    "slope: 1 would make leaky_relu the identity; accepted: 0 < slope < 1"
+                )
         if "frozen" in o:
-            values["frozen"] = tuple(sorted(set(_int_list(o["frozen"], "frozen", 1, MAX_LAYERS,
-                                                          allow_empty=True))))
+            values["frozen"] = tuple(
+                sorted(set(_int_list(o["frozen"], "frozen", 1, MAX_LAYERS, allow_empty=True)))
+            )
         spec = cls(**values)
         spec.check()
         return spec
@@ -81,17 +94,22 @@ class Spec:
     def check(self) -> None:
         """Checks that involve more than one field."""
         if not 2 <= len(self.sizes) <= MAX_LAYERS + 1:
-            raise SpecError(f"sizes: {len(self.sizes)} numbers given; accepted: 2 to "
-                            f"{MAX_LAYERS + 1} (the inputs, then each layer's units)")
+            raise SpecError(
+                f"sizes: {len(self.sizes)} numbers given; accepted: 2 to "
+                f"{MAX_LAYERS + 1} (the inputs, then each layer's units)"
+            )
         if self.loss == "softmax_ce" and self.sizes[-1] < 2:
             raise SpecError("sizes: softmax_ce needs at least 2 output units (the last size)")
         bad = [layer for layer in self.frozen if layer > self.layers]
         if bad:
-            raise SpecError(f"frozen: layer {bad[0]} does not exist; the network has layers "
-                            f"1 to {self.layers}")
+            raise SpecError(
+                f"frozen: layer {bad[0]} does not exist; the network has layers 1 to {self.layers}"
+            )
         if len(self.frozen) == self.layers:
-            raise SpecError("frozen: every layer is frozen, so nothing would be trained; "
-                            "leave at least one layer out of frozen")
+            raise SpecError(
+                "frozen: every layer is frozen, so nothing would be trained; "
+                "leave at least one layer out of frozen"
+            )
         if self.layers > 1:
             self.treatment().check_hidden(self.activation)
 
@@ -133,8 +151,11 @@ class Spec:
     def describe(self) -> str:
         """One line: what the problem is."""
         sizes = "-".join(map(str, self.sizes))
-        return (f"MLP {sizes}, {self.activation} hidden, {self.loss}, batch {self.batch}, "
-                f"{self.reduction} reduction, lr {format_rational(self.lr.numerator, self.lr.denominator)}")
+        lr = format_rational(self.lr.numerator, self.lr.denominator)
+        return (
+            f"MLP {sizes}, {self.activation} hidden, {self.loss}, batch {self.batch}, "
+            f"{self.reduction} reduction, lr {lr}"
+        )
 
 
 def _choice(value: Any, name: str, choices: tuple[str, ...]) -> str:
@@ -147,18 +168,22 @@ def _int(value: Any, name: str, low: int, high: int) -> int:
     if isinstance(value, str) and value.strip().lstrip("-").isdigit() and len(value) < 10:
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise SpecError(f"{name}: {value!r} is not accepted; accepted: a whole number from "
-                        f"{low} to {high}")
+        raise SpecError(
+            f"{name}: {value!r} is not accepted; accepted: a whole number from {low} to {high}"
+        )
     return value
 
 
-def _int_list(value: Any, name: str, low: int, high: int, allow_empty: bool = False
-              ) -> tuple[int, ...]:
+def _int_list(
+    value: Any, name: str, low: int, high: int, allow_empty: bool = False
+) -> tuple[int, ...]:
     if isinstance(value, str):
         value = [v for v in (p.strip() for p in value.split(",")) if v]
     if not isinstance(value, list | tuple) or len(value) > 16 or (not value and not allow_empty):
-        raise SpecError(f"{name}: {value!r} is not accepted; accepted: a list of whole numbers "
-                        f"from {low} to {high} (e.g. 4,3,4,3)")
+        raise SpecError(
+            f"{name}: {value!r} is not accepted; accepted: a list of whole numbers "
+            f"from {low} to {high} (e.g. 4,3,4,3)"
+        )
     return tuple(_int(v, name, low, high) for v in value)
 
 

@@ -74,7 +74,7 @@ class Treatment(ABC):
     def describe(self) -> str:
         """One sentence for the sheet: which treatment is in force."""
 
-    def check_hidden(self, activation: str) -> None:
+    def check_hidden(self, activation: str) -> None:  # noqa: B027 - most treatments accept all
         """Refuse hidden activations this treatment cannot keep exact."""
 
     def finish(self, name: str, value: Mat) -> Mat:
@@ -137,13 +137,17 @@ class Table(Treatment):
         for zr, yr in zip(z.to_list(), y.to_list(), strict=True):
             for x, t in zip(zr, yr, strict=True):
                 q = to_fraction(x)
-                softplus = _dec(q) + _CONTEXT.ln(1 + _exp(-q)) if q > 0 else _CONTEXT.ln(1 + _exp(q))
+                softplus = (
+                    _dec(q) + _CONTEXT.ln(1 + _exp(-q)) if q > 0 else _CONTEXT.ln(1 + _exp(q))
+                )
                 total += softplus - _dec(to_fraction(t) * q)
         return _scalar(_round(total * _dec(scale), self.digits))
 
     def describe(self) -> str:
-        return (f"exp, sigmoid and tanh values are taken from the printed table, rounded to "
-                f"{self.digits} decimals; the loss is rounded to {self.digits} decimals")
+        return (
+            f"exp, sigmoid and tanh values are taken from the printed table, rounded to "
+            f"{self.digits} decimals; the loss is rounded to {self.digits} decimals"
+        )
 
     @property
     def loss_digits(self) -> int | None:
@@ -162,16 +166,18 @@ class Base(Treatment):
             bad = next((q for q in qs if q.denominator != 1), None)
             if bad is not None:
                 raise BudgetError(
-                    f"transcendental 'base' writes {self.base}^z exactly only for integer z, but the "
-                    f"output pre-activation has {bad}; use transcendental 'table' or 'exact'"
+                    f"transcendental 'base' writes {self.base}^z exactly only for integer z, but "
+                    f"the output pre-activation has {bad}; use transcendental 'table' or 'exact'"
                 )
             out.append([int(q) for q in qs])
         return out
 
     def sigmoid(self, z: Mat) -> Mat:
         b = self.base
-        cols = [[Fraction(b**k, b**k + 1) if k >= 0 else Fraction(1, 1 + b**-k) for k in col]
-                for col in self._powers(z)]
+        cols = [
+            [Fraction(b**k, b**k + 1) if k >= 0 else Fraction(1, 1 + b**-k) for k in col]
+            for col in self._powers(z)
+        ]
         return _from_columns(cols)
 
     def tanh(self, z: Mat) -> Mat:
@@ -186,8 +192,11 @@ class Base(Treatment):
         return _from_columns(cols)
 
     def _log_loss(self, product: Fraction, scale: Fraction) -> Mat:
-        value = sympy.Rational(scale.numerator, scale.denominator) * sympy.log(
-            sympy.Rational(product.numerator, product.denominator)) / sympy.log(self.base)
+        value = (
+            sympy.Rational(scale.numerator, scale.denominator)
+            * sympy.log(sympy.Rational(product.numerator, product.denominator))
+            / sympy.log(self.base)
+        )
         return expressions([[value]])
 
     def ce_loss(self, z: Mat, y: Mat, scale: Fraction) -> Mat:
@@ -213,8 +222,10 @@ class Base(Treatment):
             )
 
     def describe(self) -> str:
-        return (f"the output uses {self.base}^z in place of e^z, and the loss is measured in log base "
-                f"{self.base}, so every gradient is an exact fraction")
+        return (
+            f"the output uses {self.base}^z in place of e^z, and the loss is measured in log base "
+            f"{self.base}, so every gradient is an exact fraction"
+        )
 
 
 @dataclass(frozen=True)
@@ -244,14 +255,25 @@ class Exact(Treatment):
         return expressions([[_sym(scale) * sympy.Add(*terms)]])
 
     def bce_loss(self, z: Mat, y: Mat, scale: Fraction) -> Mat:
-        terms = [sympy.log(1 + sympy.exp(to_sympy(x))) - to_sympy(t) * to_sympy(x)
-                 for zr, yr in zip(z.to_list(), y.to_list(), strict=True)
-                 for x, t in zip(zr, yr, strict=True)]
+        terms = [
+            sympy.log(1 + sympy.exp(to_sympy(x))) - to_sympy(t) * to_sympy(x)
+            for zr, yr in zip(z.to_list(), y.to_list(), strict=True)
+            for x, t in zip(zr, yr, strict=True)
+        ]
         return expressions([[_sym(scale) * sympy.Add(*terms)]])
 
+    def check_hidden(self, activation: str) -> None:
+        if activation in ("sigmoid", "tanh"):
+            raise SpecError(
+                f"a hidden {activation} makes exact values too long to print (the next layer "
+                f"exponentiates sums of {activation}s); use transcendental 'table'"
+            )
+
     def describe(self) -> str:
-        return ("values are exact expressions in e (decimals beside them); answers are accepted "
-                "as decimals within the stated tolerance")
+        return (
+            "values are exact expressions in e (decimals beside them); answers are accepted "
+            "as decimals within the stated tolerance"
+        )
 
     def finish(self, name: str, value: Mat) -> Mat:
         if value.domain == QQ:
@@ -261,11 +283,15 @@ class Exact(Treatment):
             for j, x in enumerate(row):
                 size = len(entry_text(x))
                 if size > self.budget:
-                    raise BudgetError(
+                    raise PrintBudgetError(
                         f"in transcendental 'exact' mode cell {name}[{i + 1},{j + 1}] needs {size} "
                         f"characters (the budget is {self.budget}); use transcendental 'table'"
                     )
         return value
+
+
+class PrintBudgetError(BudgetError):
+    """An exact expression is too long to print in a cell."""
 
 
 def _sym(q: Fraction) -> sympy.Expr:

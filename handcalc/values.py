@@ -1,4 +1,4 @@
-"""Exact values as text: a safe parser for what people type and a printer for what the solver computes.
+"""Exact values as text: a safe parser for what people type, a printer for what the solver computes.
 
 Nothing here calls ``eval`` or ``sympify``: numbers are matched by a regular expression and the few
 expressions of ``exact`` mode (``exp(2)/(1 + E + exp(2))``) by a small recursive-descent parser that
@@ -81,6 +81,10 @@ def format_decimal(value: Fraction, digits: int) -> str:
 
 _TOKEN = re.compile(r"\s*(?:(\d+(?:\.\d+)?)|(\*\*|[-+*/()])|([A-Za-z_]+))")
 _FUNCTIONS = ("exp", "log", "tanh")
+_EXPRESSIONS_ACCEPTED = (
+    f"expected a number or an expression of numbers, E, {', '.join(_FUNCTIONS)}"
+    f", + - * / ** and parentheses"
+)
 
 
 def parse_expression(text: str, where: str = "value") -> Any:
@@ -97,7 +101,9 @@ def parse_expression(text: str, where: str = "value") -> Any:
     while pos < len(stripped):
         m = _TOKEN.match(stripped, pos)
         if not m:
-            raise DocumentError(f"{where}: cannot read {text!r} at character {pos + 1}")
+            raise DocumentError(
+                f"{where}: cannot read {text!r} at character {pos + 1}; {_EXPRESSIONS_ACCEPTED}"
+            )
         tokens.append(m.group(1) or m.group(2) or m.group(3))
         pos = m.end()
     return _Parser(tokens, text, where, sympy).parse()
@@ -112,8 +118,7 @@ class _Parser:
 
     def fail(self, why: str) -> DocumentError:
         return DocumentError(
-            f"{self.where}: cannot read {self.text!r} ({why}); expected a number or an expression "
-            f"of numbers, E, {', '.join(_FUNCTIONS)}, + - * / ** and parentheses"
+            f"{self.where}: cannot read {self.text!r} ({why}); {_EXPRESSIONS_ACCEPTED}"
         )
 
     def peek(self) -> str | None:

@@ -31,7 +31,7 @@ from ..ops import (
     WeightGrad,
 )
 from ..spec import Spec
-from ..transcendental import Base, Treatment
+from ..transcendental import Base, PrintBudgetError, Treatment
 from ..values import parse_number
 
 NAME = "mlp"
@@ -42,11 +42,12 @@ HIDDEN_MAX = 12  # hidden pre-activations stay within ±12 …
 SQUASH_MAX = 3  # … within ±3 before a sigmoid or tanh
 OUTPUT_MAX = 5  # output pre-activations within ±5 (softmax, sigmoid) …
 REGRESSION_MAX = 10  # … or ±10 (mse)
-LAYER_TRIES = 50
+LAYER_TRIES = 20
 TARGET_P = 0.06  # a target class's probability stays within [0.06, 0.94]
-ROW_TRIES = 256
+ROW_TRIES = 1024
 BLOCK = 16
 ATTEMPTS = 60
+PRINT_ATTEMPTS = 4
 #: limits on authored given values
 GIVEN_MAX = 10**6
 
@@ -74,8 +75,11 @@ def build(spec: Spec) -> Graph:
     n = spec.layers
     steps: list[Step] = []
     for layer in range(1, n + 1):
-        steps.append(Step(f"Z{layer}", "forward", Affine(),
-                          (f"W{layer}", f"A{layer - 1}", f"b{layer}"), layer))
+        steps.append(
+            Step(
+                f"Z{layer}", "forward", Affine(), (f"W{layer}", f"A{layer - 1}", f"b{layer}"), layer
+            )
+        )
         if layer < n:
             out_op: Any = Activate(act)
         elif spec.loss == "softmax_ce":
@@ -91,20 +95,30 @@ def build(spec: Spec) -> Graph:
     steps.append(Step(f"dZ{n}", "backward", OutputGrad(spec.factor), (f"A{n}", "Y"), n))
     for layer in range(n, lowest - 1, -1):
         if layer in spec.trainable:
-            steps.append(Step(f"dW{layer}", "backward", WeightGrad(),
-                              (f"dZ{layer}", f"A{layer - 1}"), layer))
+            steps.append(
+                Step(f"dW{layer}", "backward", WeightGrad(), (f"dZ{layer}", f"A{layer - 1}"), layer)
+            )
             steps.append(Step(f"db{layer}", "backward", BiasGrad(), (f"dZ{layer}",), layer))
         if layer > lowest:
             below = layer - 1
-            steps.append(Step(f"dA{below}", "backward", InputGrad(),
-                              (f"W{layer}", f"dZ{layer}"), below))
+            steps.append(
+                Step(f"dA{below}", "backward", InputGrad(), (f"W{layer}", f"dZ{layer}"), below)
+            )
             source = f"{act.derivative_from}{below}"
-            steps.append(Step(f"dZ{below}", "backward", ActivationGrad(act),
-                              (f"dA{below}", source), below))
+            steps.append(
+                Step(f"dZ{below}", "backward", ActivationGrad(act), (f"dA{below}", source), below)
+            )
     for layer in spec.trainable:
         for p in ("W", "b"):
-            steps.append(Step(f"{p}{layer}_new", "update", Update(),
-                              (f"{p}{layer}", f"d{p}{layer}", "lr"), layer))
+            steps.append(
+                Step(
+                    f"{p}{layer}_new",
+                    "update",
+                    Update(),
+                    (f"{p}{layer}", f"d{p}{layer}", "lr"),
+                    layer,
+                )
+            )
     return Graph.of(given_names(spec), steps)
 
 
@@ -153,20 +167,25 @@ def read_given(spec: Spec, raw: Any) -> dict[str, Mat]:
     expected = shapes(spec)
     unknown = sorted(set(raw) - set(expected))
     if unknown:
-        raise DocumentError(f"given: unknown cell {unknown[0]!r}; this problem's given cells are "
-                            f"{', '.join(given_names(spec))}")
+        raise DocumentError(
+            f"given: unknown cell {unknown[0]!r}; this problem's given cells are "
+            f"{', '.join(given_names(spec))}"
+        )
     raw = dict(raw)
     raw.setdefault("lr", spec.to_dict()["lr"])
     out: dict[str, Mat] = {}
     for name in given_names(spec):
         if name not in raw:
-            raise DocumentError(f"given.{name}: missing; a {_shape_text(expected[name])} matrix "
-                                f"is needed")
+            raise DocumentError(
+                f"given.{name}: missing; a {_shape_text(expected[name])} matrix is needed"
+            )
         if name == "lr":
             lr = parse_number(raw["lr"], "given.lr")
             if lr != spec.lr:
-                raise DocumentError(f"given.lr: {raw['lr']!r} differs from spec.lr "
-                                    f"{spec.to_dict()['lr']!r}; give one, or make them agree")
+                raise DocumentError(
+                    f"given.lr: {raw['lr']!r} differs from spec.lr "
+                    f"{spec.to_dict()['lr']!r}; give one, or make them agree"
+                )
             out["lr"] = rational([[lr]])
             continue
         out[name] = read_matrix(raw[name], f"given.{name}", expected[name])
@@ -176,20 +195,31 @@ def read_given(spec: Spec, raw: Any) -> dict[str, Mat]:
 
 def read_matrix(raw: Any, where: str, shape: tuple[int, int]) -> Mat:
     rows, cols = shape
-    if (not isinstance(raw, list) or not all(isinstance(r, list) for r in raw)
-            or len(raw) != rows or any(len(r) != cols for r in raw)):
-        got = (f"{len(raw)} × {len(raw[0]) if raw and isinstance(raw[0], list) else '?'}"
-               if isinstance(raw, list) else type(raw).__name__)
-        raise DocumentError(f"{where}: expected a {_shape_text(shape)} matrix (a list of {rows} "
-                            f"rows of {cols}), got {got}")
+    if (
+        not isinstance(raw, list)
+        or not all(isinstance(r, list) for r in raw)
+        or len(raw) != rows
+        or any(len(r) != cols for r in raw)
+    ):
+        got = (
+            f"{len(raw)} × {len(raw[0]) if raw and isinstance(raw[0], list) else '?'}"
+            if isinstance(raw, list)
+            else type(raw).__name__
+        )
+        raise DocumentError(
+            f"{where}: expected a {_shape_text(shape)} matrix (a list of {rows} "
+            f"rows of {cols}), got {got}"
+        )
     values = []
     for i, row in enumerate(raw):
         out_row = []
         for j, text in enumerate(row):
             q = parse_number(text, f"{where}[{i + 1}][{j + 1}]")
             if abs(q.numerator) > GIVEN_MAX or q.denominator > GIVEN_MAX:
-                raise DocumentError(f"{where}[{i + 1}][{j + 1}]: {text!r} is too large; accepted: "
-                                    f"numerators and denominators up to {GIVEN_MAX}")
+                raise DocumentError(
+                    f"{where}[{i + 1}][{j + 1}]: {text!r} is too large; accepted: "
+                    f"numerators and denominators up to {GIVEN_MAX}"
+                )
             out_row.append(q)
         values.append(out_row)
     return rational(values)
@@ -199,11 +229,15 @@ def check_targets(spec: Spec, y: Mat) -> None:
     cols = list(zip(*[[to_fraction(v) for v in row] for row in entries(y)], strict=True))
     for j, col in enumerate(cols, start=1):
         if spec.loss == "softmax_ce" and (sorted(col) != [0] * (len(col) - 1) + [1]):
-            raise DocumentError(f"given.Y: column {j} is not one-hot; softmax_ce needs each "
-                                f"column of Y to hold a single 1 and 0 elsewhere")
+            raise DocumentError(
+                f"given.Y: column {j} is not one-hot; softmax_ce needs each "
+                f"column of Y to hold a single 1 and 0 elsewhere"
+            )
         if spec.loss == "sigmoid_bce" and any(v not in (0, 1) for v in col):
-            raise DocumentError(f"given.Y: column {j} has an entry that is not 0 or 1; "
-                                f"sigmoid_bce needs targets of 0 and 1")
+            raise DocumentError(
+                f"given.Y: column {j} has an entry that is not 0 or 1; "
+                f"sigmoid_bce needs targets of 0 and 1"
+            )
 
 
 def _shape_text(shape: tuple[int, int]) -> str:
@@ -219,6 +253,7 @@ def generate(spec: Spec, seed: int) -> dict[str, Mat]:
     Each layer is re-drawn on its own until its pre-activations are nice (a bounded, seeded
     search), then the whole problem is solved exactly and checked; a failure re-draws it all.
     """
+    _check_feasible(spec)
     rng = random.Random(seed)
     treatment = spec.treatment()
     reasons: dict[str, int] = {}
@@ -230,9 +265,33 @@ def generate(spec: Spec, seed: int) -> dict[str, Mat]:
             return given
         except BudgetError as e:
             reasons[str(e)] = reasons.get(str(e), 0) + 1
+            if isinstance(e, PrintBudgetError) and sum(reasons.values()) >= PRINT_ATTEMPTS:
+                break  # exact expressions that are too long stay too long on other draws
     why = max(reasons, key=lambda r: reasons[r])
-    raise BudgetError(f"no problem with these options meets the nice-number budgets after "
-                      f"{ATTEMPTS} draws (most often: {why})")
+    raise BudgetError(
+        f"no problem with these options meets the budgets after "
+        f"{sum(reasons.values())} draws (most often: {why})"
+    )
+
+
+def _check_feasible(spec: Spec) -> None:
+    """Refuse, before drawing anything, the options no draw can make nice."""
+    hidden = spec.layers - 1
+    if spec.transcendental == "base" and spec.activation == "leaky_relu" and hidden:
+        raise BudgetError(
+            "a leaky_relu network almost never gives the integer output pre-activations that "
+            "transcendental 'base' needs to write b^z exactly; use relu, or transcendental "
+            "'table' (an authored problem whose output Z is integer still solves)"
+        )
+    if spec.transcendental == "table" and spec.activation in ("sigmoid", "tanh") and hidden:
+        tabulated = spec.layers - min(spec.trainable)  # hidden layers the gradient crosses
+        decimals = spec.digits * (2 * tabulated + (spec.loss != "mse")) + 1
+        if 10**decimals * spec.batch > MAX_DENOMINATOR:
+            raise BudgetError(
+                f"the gradients of {tabulated} {spec.activation} layers read from "
+                f"{spec.digits}-digit tables need about {decimals} decimals; use fewer hidden "
+                f"layers or digits (or freeze the lower layers), or relu"
+            )
 
 
 def _draw(spec: Spec, rng: random.Random) -> dict[str, Mat]:
@@ -244,7 +303,7 @@ def _draw(spec: Spec, rng: random.Random) -> dict[str, Mat]:
     a = x.astype(float)
     for layer in range(1, spec.layers + 1):
         last = layer == spec.layers
-        w, b, z = _draw_layer(spec, rng, a, spec.sizes[layer], last)
+        w, b, z = _draw_layer(spec, rng, a, spec.sizes[layer], last, HIDDEN_MAX)
         given[f"W{layer}"], given[f"b{layer}"] = w, b
         a = z if last else _float_activation(spec, z)
     given["Y"] = _targets(spec, rng, a)
@@ -254,11 +313,13 @@ def _draw(spec: Spec, rng: random.Random) -> dict[str, Mat]:
     return out
 
 
-def _draw_layer(spec: Spec, rng: random.Random, a: np.ndarray, rows: int, last: bool
-                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _draw_layer(
+    spec: Spec, rng: random.Random, a: np.ndarray, rows: int, last: bool, bound: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Weights and biases of one layer, each neuron re-drawn until its row of Z is nice."""
-    row_ok, layer_ok = (_nice_output_rows, _nice_output) if last else (_nice_hidden_rows,
-                                                                       _nice_hidden)
+    row_ok, layer_ok = (
+        (_nice_output_rows, _nice_output) if last else (_nice_hidden_rows, _nice_hidden)
+    )
     weights = range(-spec.weight_max, spec.weight_max + 1)
     biases = range(-min(spec.weight_max, 2), min(spec.weight_max, 2) + 1)
     cols = a.shape[0]
@@ -269,13 +330,15 @@ def _draw_layer(spec: Spec, rng: random.Random, a: np.ndarray, rows: int, last: 
             for _ in range(ROW_TRIES // BLOCK):
                 wc = np.array(rng.choices(weights, k=BLOCK * cols)).reshape(BLOCK, cols)
                 bc = np.array(rng.choices(biases, k=BLOCK))
-                good = np.flatnonzero(row_ok(spec, wc @ a + bc[:, None]) & (wc != 0).any(1))
+                good = np.flatnonzero(row_ok(spec, wc @ a + bc[:, None], bound) & (wc != 0).any(1))
                 if good.size:
                     w[i], b[i, 0] = wc[good[0]], bc[good[0]]
                     break
             else:
-                raise BudgetError(f"no neuron of {'the output' if last else 'a hidden'} layer "
-                                  f"keeps its pre-activations within the budget")
+                raise BudgetError(
+                    f"no neuron of {'the output' if last else 'a hidden'} layer "
+                    f"keeps its pre-activations within the budget"
+                )
         z = w @ a + b
         if layer_ok(spec, z):
             return w, b, z
@@ -286,20 +349,22 @@ def _ints(rng: random.Random, bound: int, rows: int, cols: int) -> np.ndarray:
     return np.array(rng.choices(range(-bound, bound + 1), k=rows * cols)).reshape(rows, cols)
 
 
-def _nice_hidden_rows(spec: Spec, z: np.ndarray) -> np.ndarray:
+def _nice_hidden_rows(spec: Spec, z: np.ndarray, bound: int) -> np.ndarray:
     size = np.abs(z).max(1)
     if spec.activation in ("sigmoid", "tanh"):
         return size <= SQUASH_MAX
     # a ReLU input is never exactly 0
-    return (size <= HIDDEN_MAX) & (np.abs(z) > 1e-9).all(1)
+    return (size <= bound) & (np.abs(z) > 1e-9).all(1)
 
 
 def _nice_hidden(spec: Spec, z: np.ndarray) -> bool:
-    # the ReLU mask both passes and blocks something
-    return spec.activation not in ("relu", "leaky_relu") or bool((z > 0).any() and (z < 0).any())
+    if spec.activation not in ("relu", "leaky_relu"):
+        return True
+    # the ReLU mask both passes and blocks something (a single entry can only pass)
+    return bool((z > 0).any() and ((z < 0).any() or z.size == 1))
 
 
-def _nice_output_rows(spec: Spec, z: np.ndarray) -> np.ndarray:
+def _nice_output_rows(spec: Spec, z: np.ndarray, bound: int) -> np.ndarray:
     size = np.abs(z).max(1)
     if spec.loss == "mse":
         return size <= REGRESSION_MAX
@@ -312,8 +377,8 @@ def _nice_output_rows(spec: Spec, z: np.ndarray) -> np.ndarray:
 def _nice_output(spec: Spec, z: np.ndarray) -> bool:
     if spec.loss != "softmax_ce":
         return True
-    if isinstance(spec.treatment(), Base) and (z.max(0) - z.min(0)).max() > 4:
-        return False  # small denominators: sums of a few powers of the base
+    if isinstance(spec.treatment(), Base) and spec.base ** (z.max(0) - z.min(0)).max() > 100:
+        return False  # small denominators: sums of a few small powers of the base
     p = _softmax(z)
     return bool((((p >= TARGET_P) & (p <= 1 - TARGET_P)).sum(0) >= 1).all())
 
@@ -333,8 +398,11 @@ def _screen_gradients(spec: Spec, given: Mapping[str, np.ndarray]) -> None:
         if layer in spec.trainable and not np.abs(dz).max() > 1e-9:
             raise BudgetError(f"the gradient of layer {layer} vanishes")
         if layer > 1:
-            mask = np.where(zs[layer - 2] > 0, 1.0, float(spec.slope) if
-                            spec.activation == "leaky_relu" else 0.0)
+            mask = np.where(
+                zs[layer - 2] > 0,
+                1.0,
+                float(spec.slope) if spec.activation == "leaky_relu" else 0.0,
+            )
             dz = (given[f"W{layer}"].T @ dz) * mask
 
 
@@ -379,12 +447,14 @@ def _check_values(spec: Spec, values: Mapping[str, Mat]) -> None:
         for row in m.to_list():
             for v in row:
                 if abs(v) > MAX_ABS or v.denominator > MAX_DENOMINATOR:
-                    raise BudgetError(f"cell {name} has {v}, beyond the budget (|v| ≤ {MAX_ABS}, "
-                                      f"denominator ≤ 10^12)")
+                    raise BudgetError(
+                        f"cell {name} has {v}, beyond the budget (|v| ≤ {MAX_ABS}, "
+                        f"denominator ≤ 10^12)"
+                    )
     if spec.activation in ("relu", "leaky_relu"):
         for layer in range(1, n):
             z = [v for row in values[f"Z{layer}"].to_list() for v in row]
-            if any(v == 0 for v in z) or min(z) > 0 or max(z) < 0:
+            if any(v == 0 for v in z) or max(z) < 0 or (min(z) > 0 and len(z) > 1):
                 raise BudgetError(f"the ReLU mask of layer {layer} masks nothing or everything")
     for j, col in enumerate(zip(*values[f"dZ{n}"].to_list(), strict=True), start=1):
         if all(v == 0 for v in col):

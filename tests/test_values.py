@@ -1,0 +1,117 @@
+from fractions import Fraction
+
+import pytest
+import sympy
+from hypothesis import given
+from hypothesis import strategies as st
+
+from handcalc.errors import DocumentError
+from handcalc.values import format_decimal, format_rational, parse_expression, parse_number
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("3", Fraction(3)),
+        ("-3", Fraction(-3)),
+        ("+3", Fraction(3)),
+        ("3/4", Fraction(3, 4)),
+        ("-3/4", Fraction(-3, 4)),
+        (" 6 / 8 ", Fraction(3, 4)),
+        ("0.75", Fraction(3, 4)),
+        (".5", Fraction(1, 2)),
+        ("5.", Fraction(5)),
+        ("-1.25e-1", Fraction(-1, 8)),
+        ("2E2", Fraction(200)),
+        ("\u22123", Fraction(-3)),
+        ("\u22120.5", Fraction(-1, 2)),
+        (7, Fraction(7)),
+        (0.1, Fraction(1, 10)),
+    ],
+)
+def test_accepted_forms(text: object, value: Fraction) -> None:
+    assert parse_number(text) == value
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "not a number"),
+        ("abc", "not a number"),
+        ("1/0", "divides by zero"),
+        ("__import__('os')", "not a number"),
+        ("1+1", "not a number"),
+        ("1/2/3", "not a number"),
+        ("3 4", "not a number"),
+        ("1" * 41, "too long"),
+        ("1" * 13, "too large"),
+        ("1e99", "exponent"),
+        (True, "expected"),
+        (None, "expected"),
+        ([1], "expected"),
+    ],
+)
+def test_refused_forms_say_what_is_accepted(text: object, message: str) -> None:
+    with pytest.raises(DocumentError, match=message) as info:
+        parse_number(text, "given.X[1][1]")
+    assert str(info.value).startswith("given.X[1][1]")
+
+
+@given(st.fractions(max_denominator=10**6).filter(lambda q: abs(q) < 10**6))
+def test_format_and_parse_round_trip(q: Fraction) -> None:
+    assert parse_number(format_rational(q.numerator, q.denominator)) == q
+
+
+def test_format_rational_and_decimal() -> None:
+    assert format_rational(-3, 1) == "-3"
+    assert format_rational(3, 4) == "3/4"
+    assert format_decimal(Fraction(69, 100), 2) == "0.69"
+    assert format_decimal(Fraction(-1, 20), 2) == "-0.05"
+    assert format_decimal(Fraction(3), 1) == "3.0"
+    with pytest.raises(ValueError):
+        format_decimal(Fraction(1, 3), 2)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "exp(2)/(1 + E + exp(2))",
+        "-5 + log(E + exp(-1) + exp(3))",
+        "1 - tanh(1)**2",
+        "log(9)/(2*log(3))",
+        "(-1 - exp(2))/(1 + exp(2) + exp(4))",
+        "exp(3/10)",
+        "-1/2",
+    ],
+)
+def test_expressions_round_trip_through_sympy(text: str) -> None:
+    value = parse_expression(text)
+    assert sympy.simplify(value - _reference(text)) == 0
+    assert parse_expression(sympy.sstr(value, order="none")) == value
+
+
+def _reference(text: str) -> sympy.Expr:
+    # the test's own reference: sympy's parser on trusted, literal test strings
+    return sympy.parse_expr(text, local_dict={"E": sympy.E})
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("__import__('os')", "cannot read .* at character 12; expected"),
+        ("x + 1", "unexpected 'x'"),
+        ("exp 2", "needs parentheses"),
+        ("(1 + 2", "ends too early"),
+        ("(1 + 2 3", "not closed"),
+        ("1 +", "ends too early"),
+        ("2**x", "unexpected"),
+        ("2**1000", "small rational powers"),
+        ("1/0", "division by zero"),
+        ("1; 2", "cannot read"),
+        ("", "empty"),
+        ("(" * 60 + "1" + ")" * 60, "nested too deeply"),
+    ],
+)
+def test_expression_parser_refuses_anything_else(text: str, message: str) -> None:
+    with pytest.raises(DocumentError, match=message):
+        parse_expression(text)
