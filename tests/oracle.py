@@ -1,10 +1,10 @@
 """An independent float64 oracle: the same network in PyTorch, differentiated by autograd.
 
-Only the conventions a by-hand sheet adds to plain calculus are restated here, each in one place:
-``table`` mode rounds activation outputs to ``digits`` decimals (softmax columns by largest
-remainder) and takes derivatives from those table values; ``base`` mode writes b^z for e^z (that is softmax of
-z·ln b, with the loss in log base b). Everything else — products, masks, transposes, sums over the
-batch, the mean, the update — comes from autograd.
+Only the conventions a by-hand sheet adds to plain calculus are restated here, each in one
+place: ``table`` mode rounds activation outputs to ``digits`` decimals (softmax columns by
+largest remainder) and takes derivatives from those table values; ``base`` mode writes b^z for
+e^z (that is softmax of z·ln b, with the loss in log base b). Everything else — products, masks,
+transposes, sums over the batch, the mean, the update — comes from autograd.
 """
 
 from __future__ import annotations
