@@ -74,26 +74,38 @@ def render_html(
     """A printable HTML page: ``mode`` is worksheet, key or solutions; ``paper`` a4 or letter.
 
     The page carries the problem's verification code (HMAC with ``secret``, else the environment's
-    ``HANDCALC_SECRET_KEY``) and ``date`` (today unless given).
+    ``HANDCALC_SECRET_KEY``) and ``date`` (today unless given). Its CSS is inline: the page stands
+    alone.
     """
+    return _page(problem, mode, paper, secret, date, sheet, inline_css=True)
+
+
+def _page(
+    problem: Problem,
+    mode: str,
+    paper: str,
+    secret: str | bytes | None,
+    date: str | datetime.date | None,
+    sheet: Sheet | None,
+    inline_css: bool,
+) -> str:
     if mode not in MODES:
         raise HandcalcError(f"mode: {mode!r} is not accepted; accepted: {', '.join(MODES)}")
     if paper not in PAPERS:
         raise HandcalcError(f"paper: {paper!r} is not accepted; accepted: {', '.join(PAPERS)}")
     sheet = sheet or build_sheet(problem)
     u, h = units(sheet, paper)
-    size = PAPERS[paper][0]
-    css = f"@page {{ size: {size}; }}\n{_css('sheet.css')}\n{grid_css()}"
     when = date or datetime.date.today()
+    code = verification_code(problem, secret)
     context: dict[str, Any] = {
         "sheet": sheet,
         "mode": mode,
         "u": u,
         "h": h,
-        "css": css,
-        "title": f"{sheet.title} — {HEADINGS[mode]} ({verification_code(problem, secret)})",
+        "css": page_css(paper) if inline_css else "",
+        "title": f"{sheet.title} — {HEADINGS[mode]} ({code})",
         "heading": HEADINGS[mode],
-        "code": verification_code(problem, secret),
+        "code": code,
         "date": when.isoformat() if isinstance(when, datetime.date) else str(when),
     }
     if mode == "solutions":
@@ -104,11 +116,37 @@ def render_html(
     return environment().get_template("worksheet.html").render(context)
 
 
-def html_to_pdf(html: str) -> bytes:
-    """WeasyPrint on a page of ours (fonts come from fontconfig: DejaVu, embedded as subsets)."""
+def page_css(paper: str) -> str:
+    """All the CSS of a printed sheet on ``paper``."""
+    return f"@page {{ size: {PAPERS[paper][0]}; }}\n{_css('sheet.css')}\n{grid_css()}"
+
+
+@lru_cache(maxsize=1)
+def _font_config() -> Any:
+    """One font configuration per process: WeasyPrint then loads DejaVu once, not per PDF."""
+    from weasyprint.text.fonts import FontConfiguration
+
+    return FontConfiguration()
+
+
+@lru_cache(maxsize=4)
+def _stylesheet(paper: str) -> Any:
+    """The sheet's CSS parsed once per process and paper, instead of once per PDF."""
     import weasyprint
 
-    return weasyprint.HTML(string=html, base_url=str(templates_dir())).write_pdf()
+    return weasyprint.CSS(string=page_css(paper), font_config=_font_config())
+
+
+def html_to_pdf(html: str, paper: str | None = None) -> bytes:
+    """WeasyPrint on a page of ours (fonts come from fontconfig: DejaVu, embedded as subsets).
+
+    With ``paper`` the page is expected without inline CSS and gets the cached stylesheet.
+    """
+    import weasyprint
+
+    document = weasyprint.HTML(string=html, base_url=str(templates_dir()))
+    sheets = [_stylesheet(paper)] if paper else None
+    return document.write_pdf(stylesheets=sheets, font_config=_font_config())
 
 
 def render_pdf(
@@ -120,8 +158,9 @@ def render_pdf(
     date: str | datetime.date | None = None,
     sheet: Sheet | None = None,
 ) -> bytes:
-    """The same page as ``render_html``, as PDF bytes."""
-    return html_to_pdf(render_html(problem, mode, paper, secret=secret, date=date, sheet=sheet))
+    """The same page as ``render_html``, as PDF bytes (title, embedded fonts, A4 or letter)."""
+    html = _page(problem, mode, paper, secret, date, sheet, inline_css=False)
+    return html_to_pdf(html, paper)
 
 
 def grid_html(problem: Problem) -> str:
