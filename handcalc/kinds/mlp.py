@@ -148,7 +148,15 @@ def infer_options(options: Mapping[str, Any], given: Mapping[str, Any]) -> dict[
             sizes = [len(given["X"])]
             layer = 1
             while f"W{layer}" in given:
-                sizes.append(len(given[f"W{layer}"]))
+                w = given[f"W{layer}"]
+                if len(w[0]) != sizes[-1]:
+                    below = "the input X has" if layer == 1 else f"layer {layer - 1} has"
+                    raise DocumentError(
+                        f"given.W{layer}: has {len(w[0])} column{'s' * (len(w[0]) != 1)} but "
+                        f"{below} {sizes[-1]} rows (W{layer} holds one weight per unit below, in "
+                        f"each row)"
+                    )
+                sizes.append(len(w))
                 layer += 1
             out["sizes"] = sizes
         if "batch" not in out and "X" in given:

@@ -1,0 +1,140 @@
+"""The engine's commands: generate and solve (sheets, batch and grade have their own modules)."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from classic import CLASSIC
+from click.testing import CliRunner
+
+import handcalc
+from handcalc.cli import cli
+
+HANDCALC = [str(Path(sys.executable).parent / "handcalc")]  # the installed console script
+
+
+def run(*args: str, seed: str = "0", stdin: str | None = None) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONHASHSEED": seed}
+    return subprocess.run(
+        [*HANDCALC, *args], capture_output=True, text=True, env=env, input=stdin, timeout=120
+    )
+
+
+@pytest.mark.parametrize("extra", [[], ["--transcendental", "exact", "--sizes", "2,2,2"]])
+def test_generate_twice_is_byte_identical(extra: list[str]) -> None:
+    first = run("generate", "--seed", "7", "--format", "json", *extra, seed="1")
+    second = run("generate", "--seed", "7", "--format", "json", *extra, seed="2")
+    assert first.returncode == 0, first.stderr
+    assert first.stdout == second.stdout
+    assert (
+        json.loads(first.stdout)
+        == handcalc.generate(
+            seed=7, **({"transcendental": "exact", "sizes": [2, 2, 2]} if extra else {})
+        ).to_dict()
+    )
+
+
+def test_generate_passes_every_spec_option(tmp_path: Path) -> None:
+    out = tmp_path / "p.json"
+    result = CliRunner().invoke(
+        cli,
+        [
+            "generate",
+            "--seed",
+            "3",
+            "--sizes",
+            "3,2,2",
+            "--activation",
+            "leaky_relu",
+            "--loss",
+            "mse",
+            "--batch",
+            "3",
+            "--reduction",
+            "mean",
+            "--lr",
+            "1/4",
+            "--frozen",
+            "1",
+            "--slope",
+            "1/20",
+            "--transcendental",
+            "table",
+            "--digits",
+            "3",
+            "--base",
+            "2",
+            "--weight-max",
+            "2",
+            "--input-max",
+            "2",
+            "-o",
+            str(out),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    spec = json.loads(out.read_text())["spec"]
+    assert spec == {
+        "sizes": [3, 2, 2],
+        "activation": "leaky_relu",
+        "loss": "mse",
+        "batch": 3,
+        "reduction": "mean",
+        "lr": "1/4",
+        "transcendental": "table",
+        "digits": 3,
+        "base": 2,
+        "frozen": [1],
+        "slope": "1/20",
+        "weight_max": 2,
+        "input_max": 2,
+    }
+
+
+def test_solve_reads_a_file_or_standard_input(tmp_path: Path) -> None:
+    path = tmp_path / "classic.json"
+    path.write_text(json.dumps(CLASSIC))
+    from_file = run("solve", str(path))
+    from_stdin = run("solve", "-", stdin=json.dumps(CLASSIC))
+    assert from_file.returncode == 0, from_file.stderr
+    assert from_file.stdout == from_stdin.stdout
+    assert json.loads(from_file.stdout) == handcalc.solve(CLASSIC).to_dict()
+
+
+@pytest.mark.parametrize(
+    ("args", "stdin", "code", "message"),
+    [
+        (
+            ["generate", "--seed", "1", "--sizes", "4,x"],
+            None,
+            1,
+            "Error: sizes: 'x' is not accepted",
+        ),
+        (["generate", "--seed", "1", "--lr", "-1"], None, 1, "Error: lr: '-1' is out of range"),
+        (["generate", "--seed", "1", "--activation", "gelu"], None, 2, "Invalid value for"),
+        (["generate"], None, 2, "Missing option '--seed'"),
+        (["solve", "-"], "{oops", 1, "Error: document: not valid JSON"),
+        (["solve", "-"], '{"spec": {}, "given": {"X": [["1"]]}}', 1, "Error: given."),
+        (["solve", "/nonexistent.json"], None, 2, "No such file or directory"),
+    ],
+)
+def test_errors_are_one_clear_line_and_a_nonzero_exit(args, stdin, code, message) -> None:
+    result = run(*args, stdin=stdin)
+    assert result.returncode == code
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stdout == ""
+
+
+def test_help_is_fast_because_sympy_is_not_imported() -> None:
+    probe = (
+        "import sys; from handcalc.cli import cli; "
+        "assert 'sympy' not in sys.modules and 'numpy' not in sys.modules"
+    )
+    assert subprocess.run([sys.executable, "-c", probe], timeout=60).returncode == 0
+    result = CliRunner().invoke(cli, ["generate", "--help"])
+    assert result.exit_code == 0 and "handcalc generate --seed 7" in result.output
+    assert "--transcendental [table|base|exact]" in result.output

@@ -1,0 +1,124 @@
+import json
+
+import pytest
+import sympy
+
+import handcalc
+from handcalc.problem import FORMAT, dumps
+
+MODES = [
+    {"transcendental": "table"},
+    {"transcendental": "table", "activation": "sigmoid", "loss": "sigmoid_bce"},
+    {"transcendental": "base", "reduction": "mean"},
+    {"transcendental": "exact", "sizes": [2, 2, 2]},
+    {"loss": "mse", "frozen": [1]},
+]
+
+
+@pytest.mark.parametrize("options", MODES)
+def test_from_json_reads_back_unchanged(options: dict) -> None:
+    problem = handcalc.generate(seed=11, **options)
+    text = problem.to_json()
+    again = handcalc.Problem.from_json(text)
+    assert again.to_json() == text
+    assert handcalc.Problem.from_json(json.loads(text)).to_dict() == problem.to_dict()
+    for name in problem.values:
+        assert again.value(name).to_Matrix() == problem.value(name).to_Matrix()
+
+
+def test_table_mode_values_are_exact_rationals_but_the_loss() -> None:
+    for seed in range(10):
+        doc = handcalc.generate(seed=seed, activation="tanh").to_dict()
+        assert doc["format"] == FORMAT and doc["seed"] == seed
+        for step in doc["steps"]:
+            for row in step["value"]:
+                for text in row:
+                    if step["name"] == "loss":
+                        whole, _, frac = text.lstrip("-").partition(".")
+                        assert whole.isdigit() and len(frac) == 2
+                    else:
+                        num, _, den = text.lstrip("-").partition("/")
+                        assert num.isdigit() and (den == "" or den.isdigit()), text
+        for name, table in doc["tables"].items():
+            assert table == next(s["value"] for s in doc["steps"] if s["name"] == name)
+
+
+def test_the_document_has_the_design_fields() -> None:
+    doc = handcalc.generate(seed=7).to_dict()
+    assert list(doc) == ["format", "kind", "seed", "spec", "given", "tables", "steps"]
+    assert doc["given"]["lr"] == "1/10"
+    assert list(doc["given"]) == ["X", "W1", "b1", "W2", "b2", "W3", "b3", "Y", "lr"]
+    step = doc["steps"][0]
+    assert step["name"] == "Z1" and step["phase"] == "forward"
+    assert step["formula"] == "Z1 = W1·A0 + b1" and step["inputs"] == ["W1", "A0", "b1"]
+    names = [s["name"] for s in doc["steps"]]
+    assert names == [
+        "Z1",
+        "A1",
+        "Z2",
+        "A2",
+        "Z3",
+        "A3",
+        "loss",
+        "dZ3",
+        "dW3",
+        "db3",
+        "dA2",
+        "dZ2",
+        "dW2",
+        "db2",
+        "dA1",
+        "dZ1",
+        "dW1",
+        "db1",
+        "W1_new",
+        "b1_new",
+        "W2_new",
+        "b2_new",
+        "W3_new",
+        "b3_new",
+    ]
+
+
+def test_the_student_copy_has_no_answers() -> None:
+    problem = handcalc.generate(seed=7)
+    doc = problem.to_dict(answers=False)
+    assert all("value" not in s and "approx" not in s for s in doc["steps"])
+    assert doc["steps"][0]["shape"] == [3, 2]
+    assert doc["given"] == problem.to_dict()["given"]
+
+
+def test_cells_as_sympy_matrices_and_a_plain_text_repr() -> None:
+    problem = handcalc.generate(seed=7)
+    dw2 = problem["dW2"]
+    assert isinstance(dw2, sympy.ImmutableMatrix) and dw2.shape == (4, 3)
+    assert problem["A0"] == problem["X"]
+    with pytest.raises(KeyError, match="no cell 'dW9'"):
+        problem["dW9"]
+    text = repr(problem)
+    assert text.startswith("Problem(mlp, seed=7): MLP 4-3-4-3")
+    assert "dW3 = dZ3·A2ᵀ = [" in text and "lr = 1/10" in text
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda d: d.pop("steps"), "steps: missing; this is an authored problem: solve it first"),
+        (lambda d: d["steps"].pop(), "steps: expected the steps Z1, A1"),
+        (lambda d: d["steps"][0].update(value="x"), "steps.Z1.value: expected a matrix"),
+        (lambda d: d["steps"][0].update(value=[["x", "1"]] * 3), "steps.Z1.value: 'x' is not"),
+        (lambda d: d.update(seed="7"), "seed: expected a whole number or nothing"),
+    ],
+)
+def test_from_json_refuses_broken_documents(change, message: str) -> None:
+    doc = handcalc.generate(seed=7).to_dict()
+    change(doc)
+    with pytest.raises(handcalc.DocumentError) as info:
+        handcalc.Problem.from_json(doc)
+    assert message in str(info.value)
+
+
+def test_dumps_puts_each_matrix_on_one_line() -> None:
+    text = dumps({"a": {"m": [["1", "2"], ["3", "4"]], "s": [{"x": 1}]}})
+    assert '"m": [["1", "2"], ["3", "4"]]' in text
+    assert json.loads(text) == {"a": {"m": [["1", "2"], ["3", "4"]], "s": [{"x": 1}]}}
