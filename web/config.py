@@ -51,17 +51,26 @@ def _int_env(env: Mapping[str, str], name: str, default: int) -> int:
 
 
 def _kept_secret(instance: Path, name: str, nbytes: int) -> str:
-    """A random secret made on first use and kept in the instance folder (readable by us only)."""
+    """A random secret made on first use and kept in the instance folder (readable by us only).
+
+    Workers starting together must agree on it: the file appears whole or not at all (written
+    aside, then linked into place), and whoever links second reads the first one's secret."""
     path = instance / name
-    if path.exists():
-        value = path.read_text(encoding="utf-8").strip()
-        if value:
-            return value
-    value = secrets.token_urlsafe(nbytes)
-    instance.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(value + "\n")
+    if not path.exists():
+        instance.mkdir(parents=True, exist_ok=True)
+        aside = instance / f".{name}.{os.getpid()}.{secrets.token_hex(4)}"
+        fd = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(secrets.token_urlsafe(nbytes) + "\n")
+        try:
+            os.link(aside, path)
+        except FileExistsError:
+            pass
+        finally:
+            aside.unlink()
+    value = path.read_text(encoding="utf-8").strip()
+    if not value:
+        raise ConfigError(f"{path}: empty; delete it to have a new one made")
     return value
 
 

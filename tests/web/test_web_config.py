@@ -78,3 +78,17 @@ def test_bad_settings_are_named(tmp_path: Path, env: dict[str, str], message: st
         from_env(
             tmp_path, {"HANDCALC_SECRET_KEY": STRONG, "HANDCALC_INSTRUCTOR_TOKEN": TOKEN, **env}
         )
+
+
+def test_workers_starting_together_agree_on_the_secret(tmp_path: Path) -> None:
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(4) as pool:
+        secrets = set(pool.map(_secret_of, [tmp_path] * 8))
+    assert len(secrets) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["instructor_token", "secret_key"]
+
+
+def _secret_of(instance: Path) -> str:
+    value: str = from_env(instance, {}, mode="local")["SECRET_KEY"]
+    return value
