@@ -14,7 +14,8 @@ tables the sheet prints) is graded entry by entry:
   ``carried_credit`` (full credit by default). The guard against gaming: no credit is carried where
   one of the student's inputs that differs from the key is not a real attempt (all zeros, or a copy
   of a given matrix), or where those inputs make the step trivial (its result all zeros); the
-  feedback says so.
+  feedback says so. The guard looks at the cells where a chain of mistakes starts (values the
+  student chose); cells carried from them are derived honestly and pass.
 - A wrong cell is compared with the step re-run under each common mistake (``mistakes.py``); every
   match is named in ``diagnosis`` and explained in the feedback.
 
@@ -273,10 +274,11 @@ class _Grader:
         mine = tuple(n for n in inputs if n in self.attempts)
         if not mine:
             return (), []
-        # only where a chain of mistakes starts: a cell carried from earlier ones is derived, and
-        # a small derived matrix may equal a given one (a 2 × 1 A2 and b1) by coincidence
-        for n in mine:
-            why = self._degenerate(n) if self.origin.get(n) == n else None
+        # only where a chain of mistakes starts (values the student chose, not derived): a small
+        # derived matrix may equal a given one (a 2 × 1 A2 and b1) or vanish by coincidence
+        chosen = [n for n in mine if self.origin.get(n) == n]
+        for n in chosen:
+            why = self._degenerate(n)
             if why:
                 return (), [
                     f"No credit is carried forward from your {n}: {why}, which does not "
@@ -286,9 +288,9 @@ class _Grader:
             result = step.run(self.own)
         except (ValueError, ArithmeticError):
             return (), []  # the step cannot be done on these values (e.g. a base-b power)
-        if result.is_zero_matrix and not self.key[step.name].is_zero_matrix:
+        if chosen and result.is_zero_matrix and self._trivial_by(step, chosen):
             return (), [
-                f"No credit is carried forward: your {', '.join(mine)} make this step "
+                f"No credit is carried forward: your {', '.join(chosen)} make this step "
                 f"trivial (all zeros)."
             ]
         own = _numbers(result)
@@ -309,6 +311,16 @@ class _Grader:
             if g.shape == value.shape and _same(g, value) and not _same(g, key):
                 return f"it is a copy of the given {given}"
         return None
+
+    def _trivial_by(self, step: Step, chosen: list[str]) -> bool:
+        """Do the student's chosen values (not the cells derived from them) zero this step?"""
+        if self.key[step.name].is_zero_matrix:
+            return False
+        instead = {**self.own, **{n: self.key[n] for n in chosen}}
+        try:
+            return not step.run(instead).is_zero_matrix
+        except (ValueError, ArithmeticError):
+            return True
 
     def _order(self, name: str) -> int:
         names = self.problem.graph.names

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from fractions import Fraction
@@ -334,6 +335,8 @@ def test_an_early_slip_carries_forward(problem: Problem) -> None:
         answers, own = student(problem, {"Z1": lambda own: shifted(own["Z1"], Fraction(1), where)})
     except HandcalcError:
         reject()  # base mode: the slip leaves the output off the integers, where 3^z is exact
+    if any(len(entry) > 25 for rows in answers["cells"].values() for row in rows for entry in row):
+        reject()  # base mode: the slip makes 3^z huge, beyond what a student writes by hand
     report = grade(problem, answers)
     assert report.first_error == "Z1"
     assert report["Z1"].status == "wrong"
@@ -514,7 +517,5 @@ def test_any_answers_give_a_report_or_a_document_error(
 @given(JSON)
 def test_any_document_gives_a_report_or_a_document_error(problem: Problem, doc: object) -> None:
     for answers in (doc, {"cells": doc}, json.dumps(doc)):
-        try:
+        with contextlib.suppress(DocumentError):
             grade(problem, answers)  # type: ignore[arg-type]
-        except DocumentError:
-            pass
