@@ -60,7 +60,7 @@ def run(
     create_app(dict(config))  # tables made and settings checked once, before any worker starts
     print(banner(config, host, port, workers), flush=True)
 
-    class Server(BaseApplication):  # type: ignore[misc]
+    class Server(BaseApplication):
         def load_config(self) -> None:
             self.cfg.set("bind", f"[{host}]:{port}" if ":" in host else f"{host}:{port}")
             self.cfg.set("workers", workers)
