@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from handcalc.web import limits
 from handcalc.web.limits import RateLimiter
 
@@ -26,7 +27,7 @@ def test_sliding_window() -> None:
     assert limiter.allow("a") == (True, 0)
 
 
-def test_forgets_idle_keys(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_forgets_idle_keys(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(limits, "MAX_KEYS", 10)
     clock = Clock()
     limiter = RateLimiter(1, clock)

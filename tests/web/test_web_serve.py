@@ -12,6 +12,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from handcalc.web.serve import banner, settings
 
@@ -44,7 +45,7 @@ def test_serve_help() -> None:
     assert "--host" in result.output and "--db" in result.output and "gunicorn" in result.output
 
 
-def test_local_settings_keep_their_secrets(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_local_settings_keep_their_secrets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     for name in (
         "HANDCALC_SECRET_KEY",
         "HANDCALC_INSTRUCTOR_TOKEN",
