@@ -30,8 +30,7 @@ def generate(kind: str = "mlp", seed: int | None = None, **options: Any) -> Prob
             f"seed: {seed!r} is not accepted; accepted: a whole number from 0 to {MAX_SEED}"
         )
     spec = Spec.from_options(options)
-    given = module.generate(spec, seed)
-    return Problem(spec, module.build(spec), module.solve_values(spec, given), seed, kind)
+    return Problem(spec, module.build(spec), module.generate(spec, seed), seed, kind)
 
 
 def solve(doc: Problem | Mapping[str, Any] | str | bytes | Path) -> Problem:

@@ -1,5 +1,6 @@
 """Kinds of exercise. Each kind module offers ``build(spec) -> Graph``, ``generate(spec, seed)``,
-``read_given(spec, raw)``, ``infer_options(options, given)`` and ``given_names(spec)``."""
+``read_given(spec, raw)``, ``infer_options(options, given)`` and ``given_names(spec)``;
+``generate`` returns every cell's value, the given ones included."""
 
 from __future__ import annotations
 

@@ -3,6 +3,7 @@ generator of small-integer given values that make a good by-hand problem."""
 
 from __future__ import annotations
 
+import functools
 import random
 from collections.abc import Mapping
 from typing import Any
@@ -68,6 +69,7 @@ def hidden_activation(spec: Spec, treatment: Treatment) -> Activation:
     return Tanh(treatment)
 
 
+@functools.lru_cache(maxsize=256)
 def build(spec: Spec) -> Graph:
     """Every forward, loss, backward and update step, named as in DESIGN.md."""
     treatment = spec.treatment()
@@ -256,7 +258,8 @@ def _shape_text(shape: tuple[int, int]) -> str:
 
 
 def generate(spec: Spec, seed: int) -> dict[str, Mat]:
-    """Small-integer given values meeting every budget, deterministically from ``seed``.
+    """Small-integer given values meeting every budget, deterministically from ``seed``, and the
+    value of every cell computed from them.
 
     Each layer is re-drawn on its own until its pre-activations are nice (a bounded, seeded
     search), then the whole problem is solved exactly and checked; a failure re-draws it all.
@@ -270,7 +273,7 @@ def generate(spec: Spec, seed: int) -> dict[str, Mat]:
             given = _draw(spec, rng)
             values = build(spec).evaluate(given, treatment.finish)
             _check_values(spec, values)
-            return given
+            return values
         except BudgetError as e:
             reasons[str(e)] = reasons.get(str(e), 0) + 1
             if isinstance(e, PrintBudgetError) and sum(reasons.values()) >= PRINT_ATTEMPTS:
