@@ -194,13 +194,15 @@ def read_expression(text: Any, where: str) -> Fraction:
         raise DocumentError(
             f"{where}: not an expression of at most {MAX_EXPRESSION_CHARS} characters"
         )
-    value = _evaluate(parse_expression(text, where))
+    value = approximate(parse_expression(text, where))
     if not math.isfinite(value) or abs(value) > MAX_MAGNITUDE:
         raise DocumentError(f"{where}: {text!r} is too large")
     return Fraction(value)
 
 
-def _evaluate(x: Any) -> float:
+def approximate(x: Any) -> float:
+    """A sympy expression of numbers, E, exp, log and tanh as a float, by ``math`` (fast, and
+    refusing what overflows or has no real value with ``DocumentError``)."""
     import sympy
 
     try:
@@ -208,7 +210,7 @@ def _evaluate(x: Any) -> float:
             return int(x.p) / int(x.q)
         if x is sympy.E:
             return math.e
-        args = [_evaluate(a) for a in x.args]
+        args = [approximate(a) for a in x.args]
         if isinstance(x, sympy.Add):
             return math.fsum(args)
         if isinstance(x, sympy.Mul):

@@ -44,7 +44,7 @@ from typing import Any
 
 import sympy
 
-from .answers import CellAnswer, check_names, load_answers, read_cell
+from .answers import CellAnswer, approximate, check_names, load_answers, read_cell
 from .errors import HandcalcError
 from .graph import Step, resolve
 from .matrix import Mat, entry_float, to_fraction
@@ -425,7 +425,12 @@ def _numbers(m: Mat) -> list[list[Number]]:
 
 
 def _number(x: Any) -> Number:
-    return entry_float(x) if isinstance(x, sympy.Basic) else to_fraction(x)
+    if not isinstance(x, sympy.Basic):
+        return to_fraction(x)
+    try:
+        return approximate(x)  # by math: sympy's evalf costs milliseconds an entry
+    except HandcalcError:
+        return entry_float(x)
 
 
 def _irrational(c: Number, expected: list[list[Number]], i: int, j: int) -> bool:
