@@ -197,7 +197,13 @@ def _(
 def _(
     op: WeightGrad, step: Step, inputs: tuple[Mat, ...], values: Mapping[str, Mat]
 ) -> list[Variant]:
-    return []  # dZ·Aᵀ written as A·dZᵀ is the generic "transposed"
+    # dZ·Aᵀ written as A·dZᵀ is the generic "transposed"; averaging over the batch once more is
+    # the mistake of a student who thinks the mean belongs here (it is already in dZ)
+    dz, a = inputs
+    batch = dz.shape[1]
+    if batch == 1:
+        return []
+    return [("mean_vs_sum", lambda: scale(matmul(dz, a.transpose()), Fraction(1, batch)))]
 
 
 @_variants.register

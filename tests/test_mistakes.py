@@ -177,6 +177,15 @@ def test_bias_not_summed(problem: Problem, data: st.DataObject) -> None:
 
 
 @FAST
+@given(problems(batch=2), st.data())
+def test_mean_vs_sum_in_the_weight_gradient(problem: Problem, data: st.DataObject) -> None:
+    layer = data.draw(st.sampled_from(sorted(problem.spec.trainable)))
+    dz, a = rows(problem.value(f"dZ{layer}")), rows(problem.value(f"A{layer - 1}"))
+    averaged = [[x / 2 for x in row] for row in matmul(dz, transpose(a))]
+    diagnose(problem, f"dW{layer}", averaged, "mean_vs_sum")
+
+
+@FAST
 @given(problems(), st.data())
 def test_transposed(problem: Problem, data: st.DataObject) -> None:
     layer = data.draw(st.sampled_from(sorted(problem.spec.trainable)))
