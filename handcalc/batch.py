@@ -222,10 +222,14 @@ def _run(
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(workers, mp_context=context, initializer=_warm) as pool:
         futures = [pool.submit(_render_student, job) for job in jobs]
-        for future in futures:
-            sheets = future.result()
-            if progress:
-                progress(sheets)
+        try:
+            for future in futures:
+                sheets = future.result()
+                if progress:
+                    progress(sheets)
+        except BaseException:
+            pool.shutdown(wait=True, cancel_futures=True)  # one bad student stops the batch
+            raise
         return [f.result() for f in futures]
 
 
