@@ -159,6 +159,26 @@ def test_mask_from_the_wrong_layer(problem: Problem) -> None:
 
 
 @FAST
+@given(problems(activation="sigmoid", transcendental="table", min_layers=2), st.data())
+def test_sigmoid_derivative_from_z_instead_of_a(problem: Problem, data: st.DataObject) -> None:
+    layer = hidden(problem, data)
+    da, z = rows(problem.value(f"dA{layer}")), rows(problem.value(f"Z{layer}"))
+    diagnose(
+        problem, f"dZ{layer}", entrywise(lambda g, z: g * z * (1 - z), da, z), "mask_wrong_cell"
+    )
+
+
+@FAST
+@given(problems(activation="tanh", transcendental="table", min_layers=2), st.data())
+def test_tanh_derivative_from_z_instead_of_a(problem: Problem, data: st.DataObject) -> None:
+    layer = hidden(problem, data)
+    da, z = rows(problem.value(f"dA{layer}")), rows(problem.value(f"Z{layer}"))
+    diagnose(
+        problem, f"dZ{layer}", entrywise(lambda g, z: g * (1 - z * z), da, z), "mask_wrong_cell"
+    )
+
+
+@FAST
 @given(problems(sizes=[2, 3, 3]))
 def test_w_not_transposed(problem: Problem) -> None:
     w, dz = rows(problem.value("W2")), rows(problem.value("dZ2"))
