@@ -33,6 +33,19 @@ parse). A cell's status, in this order:
 A cell's score is its weight (1 unless ``weights`` says otherwise) times the mean credit of its
 entries. ``first_error`` is the first ``wrong`` cell in step order: where the chain of mistakes
 starts. Feedback never shows the key's values.
+
+``Report.to_dict()`` (``handcalc grade`` prints it)::
+
+    {"format": "handcalc/report@1", "score": 21.5, "max_score": 23.0, "first_error": "dZ3",
+     "tolerance": 0.01, "carried_credit": 1.0, "notes": [],
+     "cells": {"Z1": {"status": "correct", "score": 1.0, "max_score": 1.0,
+                      "entries": [["correct", "correct"], …], "feedback": "Correct.",
+                      "diagnosis": [], "carried_from": []},
+               "dZ3": {"status": "wrong", …, "diagnosis": ["sign_flipped"]},
+               "dW3": {"status": "carried", …, "carried_from": ["dZ3"]}, …}}
+
+``cells`` lists the graded cells in step order; ``notes`` says which submitted cells were ignored
+(given on the sheet, lookup tables).
 """
 
 from __future__ import annotations
