@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import pytest
 from flask.testing import FlaskClient
 from web_support import SPEC, TOKEN, csrf_of, key_answers, negate, student_problem
 
@@ -258,3 +259,35 @@ def test_changing_the_token_signs_instructors_out(make_app: Any) -> None:
     assert client.get("/instructor/").status_code == 200
     app.config["INSTRUCTOR_TOKEN"] = "a-brand-new-token-1234"
     assert client.get("/instructor/").status_code == 302
+
+
+SPECS = [
+    {"sizes": [2, 3, 2], "activation": "leaky_relu", "loss": "mse", "reduction": "mean"},
+    {"sizes": [2, 2, 1], "activation": "tanh", "loss": "sigmoid_bce"},
+    {"sizes": [3, 2, 2], "loss": "softmax_ce", "transcendental": "base", "batch": 1},
+    {"sizes": [2, 2, 2, 2], "frozen": [1], "lr": "1/2"},
+    {"sizes": [2, 2], "loss": "sigmoid_bce", "transcendental": "exact"},
+]
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=lambda s: "-".join(f"{k}={v}" for k, v in s.items()))
+def test_every_kind_of_sheet_is_filled_and_checked_through_the_form(
+    client: FlaskClient, spec: dict[str, Any]
+) -> None:
+    token = client.post("/api/v1/practice", json={"spec": spec, "seed": 2}).json["token"]
+    html = client.get(f"/p/{token}").get_data(as_text=True)
+    problem = handcalc.generate(seed=2, **spec)
+    doc = problem.to_dict()
+    exact = spec.get("transcendental") == "exact"
+    cells = {
+        s["name"]: ([[f"{x:.6g}" for x in row] for row in s["approx"]] if exact else s["value"])
+        for s in doc["steps"]
+    }
+    graded = set(key_answers(problem)["cells"])
+    for name in graded:  # every graded cell has its boxes on the page
+        assert f'name="{name}[0][0]"' in html, name
+    r = client.post(f"/p/{token}", data={"csrf_token": csrf_of(html), **form_of({"cells": cells})})
+    assert r.status_code == 200
+    page = r.get_data(as_text=True)
+    assert page.count('class="mark mark-correct"') == len(graded), spec
+    assert "First error" not in page
