@@ -1,4 +1,4 @@
-"""The ``handcalc`` command line. Heavy imports (sympy) happen inside commands, so --help is fast."""
+"""The ``handcalc`` command line. Heavy imports (sympy) wait inside commands: --help is fast."""
 
 from __future__ import annotations
 
@@ -8,29 +8,38 @@ from typing import Any
 
 import click
 
-SPEC_OPTIONS = ("sizes", "activation", "loss", "batch", "reduction", "lr", "frozen", "slope",
-                "transcendental", "digits", "base", "weight_max", "input_max")
-
 
 def spec_options(fn: Any) -> Any:
     """The spec options shared by the commands that make problems (all default to the spec's)."""
     options = [
         click.option("--sizes", metavar="N,N,…", help="Inputs, then units per layer [4,3,4,3]."),
-        click.option("--activation", type=click.Choice(
-            ["relu", "leaky_relu", "identity", "sigmoid", "tanh"]), help="Hidden activation [relu]."),
-        click.option("--loss", type=click.Choice(["softmax_ce", "sigmoid_bce", "mse"]),
-                     help="Output and loss [softmax_ce]."),
+        click.option(
+            "--activation",
+            type=click.Choice(["relu", "leaky_relu", "identity", "sigmoid", "tanh"]),
+            help="Hidden activation [relu].",
+        ),
+        click.option(
+            "--loss",
+            type=click.Choice(["softmax_ce", "sigmoid_bce", "mse"]),
+            help="Output and loss [softmax_ce].",
+        ),
         click.option("--batch", type=int, help="Samples (columns of X) [2]."),
-        click.option("--reduction", type=click.Choice(["sum", "mean"]),
-                     help="Loss over the batch [sum]."),
+        click.option(
+            "--reduction", type=click.Choice(["sum", "mean"]), help="Loss over the batch [sum]."
+        ),
         click.option("--lr", metavar="Q", help="Learning rate, exact: 1/10, 0.05 [1/10]."),
         click.option("--frozen", metavar="L,…", help="Layers not trained, e.g. 1,2 [none]."),
         click.option("--slope", metavar="Q", help="Leaky ReLU slope [1/10]."),
-        click.option("--transcendental", type=click.Choice(["table", "base", "exact"]),
-                     help="How exp/log/sigmoid/tanh are kept exact [table]."),
+        click.option(
+            "--transcendental",
+            type=click.Choice(["table", "base", "exact"]),
+            help="How exp/log/sigmoid/tanh are kept exact [table].",
+        ),
         click.option("--digits", type=int, help="Decimals of table values [2]."),
         click.option("--base", type=int, help="Base b written for e in base mode [3]."),
-        click.option("--weight-max", type=int, help="Largest |weight| drawn; biases stay within ±2 [3]."),
+        click.option(
+            "--weight-max", type=int, help="Largest |weight| drawn; biases stay within ±2 [3]."
+        ),
         click.option("--input-max", type=int, help="Largest |input| drawn [3]."),
     ]
     for option in reversed(options):
@@ -56,22 +65,40 @@ FORMATS = ["json", "html", "pdf"]
 def sheet_options(fn: Any) -> Any:
     """How a problem is printed: which sheet, which paper, which secret signs its code."""
     options = [
-        click.option("--key", "mode", flag_value="key",
-                     help="The answer key (html/pdf) instead of the worksheet."),
-        click.option("--solutions", "mode", flag_value="solutions",
-                     help="Worked solutions (html/pdf) instead of the worksheet."),
-        click.option("--paper", type=click.Choice(["a4", "letter"]), default="a4",
-                     show_default=True, help="Paper size of html/pdf sheets."),
-        click.option("--secret", envvar="HANDCALC_SECRET_KEY", metavar="TEXT",
-                     help="Secret for the verification code [env HANDCALC_SECRET_KEY]."),
+        click.option(
+            "--key",
+            "mode",
+            flag_value="key",
+            help="The answer key (html/pdf) instead of the worksheet.",
+        ),
+        click.option(
+            "--solutions",
+            "mode",
+            flag_value="solutions",
+            help="Worked solutions (html/pdf) instead of the worksheet.",
+        ),
+        click.option(
+            "--paper",
+            type=click.Choice(["a4", "letter"]),
+            default="a4",
+            show_default=True,
+            help="Paper size of html/pdf sheets.",
+        ),
+        click.option(
+            "--secret",
+            envvar="HANDCALC_SECRET_KEY",
+            metavar="TEXT",
+            help="Secret for the verification code [env HANDCALC_SECRET_KEY].",
+        ),
     ]
     for option in reversed(options):
         fn = option(fn)
     return fn
 
 
-def _emit_problem(problem: Any, fmt: str, mode: str | None, paper: str, secret: str | None,
-                  output: Path | None) -> None:
+def _emit_problem(
+    problem: Any, fmt: str, mode: str | None, paper: str, secret: str | None, output: Path | None
+) -> None:
     """JSON as before; html and pdf are the worksheet, the key or the worked solutions."""
     if fmt == "json":
         _emit(problem.to_json(), output)
@@ -108,17 +135,39 @@ def cli() -> None:
 
 
 @cli.command()
-@click.option("--seed", type=click.IntRange(0, 2**63 - 1), required=True,
-              help="The problem's seed: the same seed gives the same problem everywhere.")
+@click.option(
+    "--seed",
+    type=click.IntRange(0, 2**63 - 1),
+    required=True,
+    help="The problem's seed: the same seed gives the same problem everywhere.",
+)
 @click.option("--kind", default="mlp", show_default=True, help="Kind of exercise.")
 @spec_options
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="json", show_default=True,
-              help="Output format: the JSON document, or a printable sheet.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="json",
+    show_default=True,
+    help="Output format: the JSON document, or a printable sheet.",
+)
 @sheet_options
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write to FILE instead of standard output.")
-def generate(seed: int, kind: str, fmt: str, mode: str | None, paper: str, secret: str | None,
-             output: Path | None, **options: Any) -> None:
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write to FILE instead of standard output.",
+)
+def generate(
+    seed: int,
+    kind: str,
+    fmt: str,
+    mode: str | None,
+    paper: str,
+    secret: str | None,
+    output: Path | None,
+    **options: Any,
+) -> None:
     """Generate a problem from a seed and solve it exactly.
 
     \b
@@ -143,13 +192,24 @@ def generate(seed: int, kind: str, fmt: str, mode: str | None, paper: str, secre
 
 @cli.command()
 @click.argument("file", type=click.File("rb"))
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="json", show_default=True,
-              help="Output format: the solved JSON document, or a printable sheet.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="json",
+    show_default=True,
+    help="Output format: the solved JSON document, or a printable sheet.",
+)
 @sheet_options
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write to FILE instead of standard output.")
-def solve(file: Any, fmt: str, mode: str | None, paper: str, secret: str | None,
-          output: Path | None) -> None:
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write to FILE instead of standard output.",
+)
+def solve(
+    file: Any, fmt: str, mode: str | None, paper: str, secret: str | None, output: Path | None
+) -> None:
     """Solve a problem document: your own numbers in, every step out.
 
     FILE is JSON with "spec" and "given" (sizes and batch may be left out: they are read from
@@ -179,14 +239,31 @@ def solve(file: Any, fmt: str, mode: str | None, paper: str, secret: str | None,
 @cli.command()
 @click.argument("problem", type=click.File("rb"))
 @click.argument("answers", type=click.File("rb"))
-@click.option("--tolerance", type=click.FloatRange(0, 1, max_open=True), default=None,
-              help="Relative tolerance for irrational (exact-mode) entries [0.01].")
-@click.option("--carried-credit", type=click.FloatRange(0, 1), default=None,
-              help="Credit for an entry carried forward from your own earlier cells [1].")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write to FILE instead of standard output.")
-def grade(problem: Any, answers: Any, tolerance: float | None, carried_credit: float | None,
-          output: Path | None) -> None:
+@click.option(
+    "--tolerance",
+    type=click.FloatRange(0, 1, max_open=True),
+    default=None,
+    help="Relative tolerance for irrational (exact-mode) entries [0.01].",
+)
+@click.option(
+    "--carried-credit",
+    type=click.FloatRange(0, 1),
+    default=None,
+    help="Credit for an entry carried forward from your own earlier cells [1].",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write to FILE instead of standard output.",
+)
+def grade(
+    problem: Any,
+    answers: Any,
+    tolerance: float | None,
+    carried_credit: float | None,
+    output: Path | None,
+) -> None:
     """Grade a student's ANSWERS on a solved PROBLEM; print the report as JSON.
 
     PROBLEM is a solved problem document (from generate or solve); ANSWERS is
@@ -204,9 +281,11 @@ def grade(problem: Any, answers: Any, tolerance: float | None, carried_credit: f
 
     try:
         report = grade_answers(
-            problem.read(10_000_001), answers.read(10_000_001),
+            problem.read(10_000_001),
+            answers.read(10_000_001),
             tolerance=DEFAULT_TOLERANCE if tolerance is None else tolerance,
-            carried_credit=1.0 if carried_credit is None else carried_credit)
+            carried_credit=1.0 if carried_credit is None else carried_credit,
+        )
     except HandcalcError as e:
         raise _fail(e) from None
     _emit(report.to_json(), output)
@@ -214,19 +293,38 @@ def grade(problem: Any, answers: Any, tolerance: float | None, carried_credit: f
 
 @cli.command()
 @click.argument("roster", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), required=True,
-              help="Directory for the PDFs (created if missing).")
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Directory for the PDFs (created if missing).",
+)
 @click.option("--kind", default="mlp", show_default=True, help="Kind of exercise.")
 @spec_options
-@click.option("--paper", type=click.Choice(["a4", "letter"]), default="a4", show_default=True,
-              help="Paper size.")
-@click.option("--secret", envvar="HANDCALC_SECRET_KEY", metavar="TEXT",
-              help="Secret that derives each student's variant and code "
-                   "[env HANDCALC_SECRET_KEY].")
-@click.option("--workers", type=click.IntRange(1, 256), default=None,
-              help="Processes [all cores].")
-def batch(roster: Path, out: Path, kind: str, paper: str, secret: str | None,
-          workers: int | None, **options: Any) -> None:
+@click.option(
+    "--paper",
+    type=click.Choice(["a4", "letter"]),
+    default="a4",
+    show_default=True,
+    help="Paper size.",
+)
+@click.option(
+    "--secret",
+    envvar="HANDCALC_SECRET_KEY",
+    metavar="TEXT",
+    help="Secret that derives each student's variant and code [env HANDCALC_SECRET_KEY].",
+)
+@click.option("--workers", type=click.IntRange(1, 256), default=None, help="Processes [all cores].")
+def batch(
+    roster: Path,
+    out: Path,
+    kind: str,
+    paper: str,
+    secret: str | None,
+    workers: int | None,
+    **options: Any,
+) -> None:
     """A worksheet and an answer key for every student of ROSTER, and one class key.
 
     ROSTER is a CSV file (UTF-8) with a header line naming an "id" column and, optionally, a
@@ -247,20 +345,37 @@ def batch(roster: Path, out: Path, kind: str, paper: str, secret: str | None,
 
     chosen = {k: v for k, v in options.items() if v is not None}
     if not secret:
-        click.echo("warning: no secret (set HANDCALC_SECRET_KEY or --secret); variants and codes "
-                   "use the development key, which anyone can reproduce", err=True)
+        click.echo(
+            "warning: no secret (set HANDCALC_SECRET_KEY or --secret); variants and codes "
+            "use the development key, which anyone can reproduce",
+            err=True,
+        )
     try:
         students = read_roster(roster)
-        with Progress("[progress.description]{task.description}", BarColumn(),
-                      MofNCompleteColumn(), TimeRemainingColumn(),
-                      console=_stderr_console()) as bar:
+        with Progress(
+            "[progress.description]{task.description}",
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=_stderr_console(),
+        ) as bar:
             task = bar.add_task("sheets", total=len(students))
-            done = make_batch(students, out, kind=kind, secret=secret, paper=paper,
-                              workers=workers, progress=lambda _: bar.advance(task), **chosen)
+            done = make_batch(
+                students,
+                out,
+                kind=kind,
+                secret=secret,
+                paper=paper,
+                workers=workers,
+                progress=lambda _: bar.advance(task),
+                **chosen,
+            )
     except HandcalcError as e:
         raise _fail(e) from None
-    click.echo(f"wrote {2 * len(done)} sheets for {len(done)} students and "
-               f"{out / 'class-key.pdf'}", err=True)
+    click.echo(
+        f"wrote {2 * len(done)} sheets for {len(done)} students and {out / 'class-key.pdf'}",
+        err=True,
+    )
 
 
 def _stderr_console() -> Any:
@@ -270,19 +385,36 @@ def _stderr_console() -> Any:
 
 
 @cli.command()
-@click.option("--host", default="127.0.0.1", show_default=True,
-              help="Address to listen on; 0.0.0.0 lets the class's machines reach it.")
-@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True,
-              help="Port to listen on.")
-@click.option("--db", metavar="URL", envvar="HANDCALC_DATABASE_URL",
-              help="Database URL [env HANDCALC_DATABASE_URL; default: an SQLite file in the "
-                   "instance folder], e.g. postgresql+psycopg://user:pw@host/handcalc.")
-@click.option("--workers", type=click.IntRange(1, 64), default=2, show_default=True,
-              help="Worker processes.")
-@click.option("--instance", type=click.Path(file_okay=False, path_type=Path),
-              envvar="HANDCALC_INSTANCE",
-              help="Folder for the SQLite file, the secret key and the instructor token "
-                   "[env HANDCALC_INSTANCE].")
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on; 0.0.0.0 lets the class's machines reach it.",
+)
+@click.option(
+    "--port",
+    type=click.IntRange(1, 65535),
+    default=8000,
+    show_default=True,
+    help="Port to listen on.",
+)
+@click.option(
+    "--db",
+    metavar="URL",
+    envvar="HANDCALC_DATABASE_URL",
+    help="Database URL [env HANDCALC_DATABASE_URL; default: an SQLite file in the "
+    "instance folder], e.g. postgresql+psycopg://user:pw@host/handcalc.",
+)
+@click.option(
+    "--workers", type=click.IntRange(1, 64), default=2, show_default=True, help="Worker processes."
+)
+@click.option(
+    "--instance",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="HANDCALC_INSTANCE",
+    help="Folder for the SQLite file, the secret key and the instructor token "
+    "[env HANDCALC_INSTANCE].",
+)
 def serve(host: str, port: int, db: str | None, workers: int, instance: Path | None) -> None:
     """Run the grading site for a class on this machine (gunicorn).
 

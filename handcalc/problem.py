@@ -9,6 +9,7 @@ from typing import Any
 
 from .errors import DocumentError, HandcalcError
 from .graph import Graph, Step, resolve
+from .kinds import kind_module
 from .matrix import Mat, expressions, rational, to_floats, to_fraction, to_strings
 from .spec import Spec
 from .values import format_decimal, parse_expression, parse_number
@@ -115,16 +116,14 @@ class Problem:
             s.get("name") if isinstance(s, dict) else None for s in steps
         ] != list(graph.names):
             raise DocumentError(f"steps: expected the steps {', '.join(graph.names)} in order")
+        shape_of = kind_module(kind).cell_shape
         values = dict(given)
         for s in steps:
-            value = s.get("value")
-            shape = (
-                (len(value), len(value[0]))
-                if isinstance(value, list) and value and isinstance(value[0], list)
-                else None
-            )
             values[s["name"]] = read_values(
-                value, f"steps.{s['name']}.value", shape, exact=spec.transcendental != "table"
+                s.get("value"),
+                f"steps.{s['name']}.value",
+                shape_of(spec, s["name"]),
+                exact=spec.transcendental != "table",
             )
         return cls(spec, graph, values, seed, kind)
 
@@ -190,8 +189,6 @@ def load_document(doc: str | bytes | Mapping[str, Any]) -> dict[str, Any]:
 
 def read_header(data: Mapping[str, Any]) -> tuple[Spec, dict[str, Mat], Graph, int | None, str]:
     """Kind, seed, spec and given of a document, validated; the step graph they define."""
-    from .kinds import kind_module
-
     kind = data.get("kind", "mlp")
     module = kind_module(kind)
     seed = data.get("seed")
@@ -215,9 +212,14 @@ def read_header(data: Mapping[str, Any]) -> tuple[Spec, dict[str, Mat], Graph, i
     return spec, given, module.build(spec), seed, kind
 
 
-def read_values(raw: Any, where: str, shape: tuple[int, int] | None, exact: bool) -> Mat:
-    if shape is None or not all(isinstance(r, list) and len(r) == shape[1] for r in raw):
-        raise DocumentError(f"{where}: expected a matrix (a list of rows)")
+def read_values(raw: Any, where: str, shape: tuple[int, int], exact: bool) -> Mat:
+    rows, cols = shape
+    if (
+        not isinstance(raw, list)
+        or len(raw) != rows
+        or not all(isinstance(r, list) and len(r) == cols for r in raw)
+    ):
+        raise DocumentError(f"{where}: expected a {rows} × {cols} matrix (a list of rows)")
     try:
         return rational([[parse_number(v, where) for v in row] for row in raw])
     except HandcalcError:

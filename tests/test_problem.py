@@ -105,7 +105,8 @@ def test_cells_as_sympy_matrices_and_a_plain_text_repr() -> None:
     [
         (lambda d: d.pop("steps"), "steps: missing; this is an authored problem: solve it first"),
         (lambda d: d["steps"].pop(), "steps: expected the steps Z1, A1"),
-        (lambda d: d["steps"][0].update(value="x"), "steps.Z1.value: expected a matrix"),
+        (lambda d: d["steps"][0].update(value="x"), "steps.Z1.value: expected a 3 × 2 matrix"),
+        (lambda d: d["steps"][8].update(value=[["1"]]), "steps.dW3.value: expected a 3 × 4"),
         (lambda d: d["steps"][0].update(value=[["x", "1"]] * 3), "steps.Z1.value: 'x' is not"),
         (lambda d: d.update(seed="7"), "seed: expected a whole number or nothing"),
     ],

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import random
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -129,6 +130,21 @@ def given_names(spec: Spec) -> tuple[str, ...]:
     for layer in range(1, spec.layers + 1):
         names += [f"W{layer}", f"b{layer}"]
     return (*names, "Y", "lr")
+
+
+def cell_shape(spec: Spec, name: str) -> tuple[int, int]:
+    """The shape of any cell of the graph, read from its name."""
+    given = shapes(spec)
+    if name in given:
+        return given[name]
+    if name == "loss":
+        return (1, 1)
+    m = re.fullmatch(r"d?([WbZA])(\d+)(?:_new)?", name)
+    if not m or not 0 <= int(m[2]) <= spec.layers:
+        raise KeyError(name)
+    letter, layer = m[1], int(m[2])
+    rows = spec.sizes[layer]
+    return {"W": (rows, spec.sizes[layer - 1]), "b": (rows, 1)}.get(letter, (rows, spec.batch))
 
 
 def shapes(spec: Spec) -> dict[str, tuple[int, int]]:
