@@ -16,6 +16,7 @@ from .layout import printed
 from .notation import (
     MINUS,
     approx,
+    entry,
     expression,
     formula,
     is_expression,
@@ -306,19 +307,13 @@ def _(op: ActivationGrad, step: Step, cells: _Cells, i: int, j: int) -> list[str
     da, source = step.inputs
     x = cells.at(source, i, j)
     derivative = op.activation.derivative(cells.problem.value(source)).to_list()[i][j]
-    factor = approx(float(derivative)) if is_expression(derivative) else _entry(derivative)
+    factor = approx(float(derivative)) if is_expression(derivative) else entry(derivative)
     why = derivative_rule(op.activation, x, f"{_at(source, i, j)} = {x}")
     return [
         f"{_at(step.name, i, j)} = {_at(da, i, j)}·f′ = "
         f"{signed(cells.at(da, i, j))}·{signed(factor)} = {cells.result(step.name, i, j)}",
         f"  where f′ = {factor}: {why}",
     ]
-
-
-def _entry(x: Any) -> str:
-    from .notation import entry
-
-    return entry(x)
 
 
 @singledispatch

@@ -49,7 +49,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .notation import approx, formula, is_expression, number, subscript
+from .matrix import to_fraction
+from .notation import approx, entry, expression, formula, is_expression, number, subscript
 from .ops import ActivationGrad
 from .problem import Problem
 from .transcendental import Table
@@ -111,7 +112,7 @@ class Block:
         return chars, width / (chars * MONO_MM_PER_PT)
 
     def lines(self, show: bool, chars: int) -> str:
-        """The block's rows as text, each entry centred in ``chars`` characters (blank: spaces)."""
+        """The block's rows as text, each entry centred in ``chars`` characters ("" if blank)."""
         if not show:
             return ""  # a blank block is its background alone: no text to lay out
         return "\n".join("".join(t.center(chars) for t in row) for row in self.texts)
@@ -210,7 +211,7 @@ def printed(problem: Problem, name: str) -> list[list[str]]:
     if step is not None and step.op.tabulated and value.domain.is_QQ:
         digits = problem.spec.digits
         return [
-            [number(format_decimal(_fraction(x), digits)) for x in row] for row in value.to_list()
+            [number(format_decimal(to_fraction(x), digits)) for x in row] for row in value.to_list()
         ]
     texts = problem.text(name)
     return [
@@ -220,12 +221,6 @@ def printed(problem: Problem, name: str) -> list[list[str]]:
         ]
         for raw, row in zip(value.to_list(), texts, strict=True)
     ]
-
-
-def _fraction(x: Any) -> Any:
-    from .matrix import to_fraction
-
-    return to_fraction(x)
 
 
 def _transposed(rows: list[list[str]]) -> list[list[str]]:
@@ -368,17 +363,11 @@ def _mask(place: _Placer, problem: Problem, dz: str, x: float, y: float) -> None
     source = step.inputs[1]
     derivative = op.activation.derivative(problem.value(source))
     rows = [
-        [("≈" + approx(float(v)) if is_expression(v) else _entry(v)) for v in row]
+        [("≈" + approx(float(v)) if is_expression(v) else entry(v)) for v in row]
         for row in derivative.to_list()
     ]
     label = op.activation.derivative_symbol(subscript(source))
     place.work(f"{dz}_mask", label.replace("'", "′"), rows, x, y)
-
-
-def _entry(x: Any) -> str:
-    from .notation import entry
-
-    return entry(x)
 
 
 def _updates(problem: Problem, steps: set[str]) -> tuple[Grid, ...]:
@@ -464,8 +453,6 @@ def _sub(layer: int) -> str:
 
 
 def _exact_values(problem: Problem) -> tuple[ExactValue, ...]:
-    from .notation import expression
-
     out = []
     for step in problem.steps:
         value = problem.value(step.name)

@@ -1,0 +1,41 @@
+"""How values look on paper: real minus signs, fractions, exact expressions written by hand."""
+
+from __future__ import annotations
+
+from handcalc.notation import approx, expression, formula, number, power, signed, subscript
+
+
+def test_numbers_get_a_real_minus_sign_and_stay_fractions():
+    assert number("-3/4") == "−3/4"
+    assert number("5") == "5"
+    assert number("-0.25") == "−0.25"
+
+
+def test_exact_expressions_are_written_as_by_hand():
+    assert expression("exp(2)/(1 + E + exp(2))") == "e²/(1 + e + e²)"
+    assert expression("1/(1 + exp(-5))") == "1/(1 + e⁻⁵)"
+    assert expression("2*exp(4)/(1 + exp(4))") == "2e⁴/(1 + e⁴)"
+    assert expression("log(40/27)/log(3)") == "ln(40/27)/ln(3)"
+    assert number("exp(2)/(1 + E + exp(2))") == "e²/(1 + e + e²)"
+
+
+def test_decimals_beside_expressions():
+    assert approx(0.6652) == "0.67"
+    assert approx(-1.0203) == "−1.02"
+    assert approx(0.0067) == "0.0067"
+    assert approx(-0.0001) == "−0.0001"
+    assert approx(0.0) == "0.00"
+
+
+def test_labels_and_formulas_use_subscripts():
+    assert subscript("W12") == "W₁₂"
+    assert subscript("b3_new") == "b₃ new"
+    assert subscript("loss") == "loss"
+    assert formula("Z3 = W3·A2 + b3") == "Z₃ = W₃·A₂ + b₃"
+
+
+def test_powers_and_signed_factors():
+    assert power("e", "−1") == "e⁻¹"
+    assert power("3", "12") == "3¹²"
+    assert power("e", "1/2") == "e^(1/2)"
+    assert signed("−2") == "(−2)" and signed("2") == "2"
