@@ -16,6 +16,7 @@ from typing import Any
 from flask import Flask, Response, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from jinja2 import ChoiceLoader, PrefixLoader
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from handcalc import render
@@ -66,6 +67,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.add_url_rule("/assets/grid.css", "grid_css", _grid_css)
 
     app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(OperationalError, _database_busy)
     app.register_error_handler(Exception, _unexpected)
     app.after_request(_headers)
     return app
@@ -113,6 +115,17 @@ def _http_error(error: HTTPException) -> Response:
         k: v for k, v in error.get_headers() if k.lower() in ("retry-after", "www-authenticate")
     }
     return error_response(code, message, headers)
+
+
+def _database_busy(error: OperationalError) -> Response:
+    # nothing was acknowledged: the client may send the same request again
+    log.warning("database unavailable on %s %s: %s", request.method, request.path, error)
+    return error_response(
+        503,
+        "the database is busy or unavailable; nothing was stored, send "
+        "the request again in a moment",
+        {"Retry-After": "2"},
+    )
 
 
 def _unexpected(error: Exception) -> Response:

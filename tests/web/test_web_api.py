@@ -501,3 +501,21 @@ def test_public_report_drops_unknown_fields() -> None:
         "first_error": None,
         "cells": {"Z1": {"status": "wrong", "entries": [["wrong"]]}},
     }
+
+
+def test_a_busy_database_is_503_and_nothing_is_acknowledged(
+    app: Flask, client: FlaskClient, student_token: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.orm import Session
+
+    def locked(self: Session) -> None:
+        raise OperationalError("COMMIT", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(Session, "commit", locked)
+    r = client.post(f"/api/v1/s/{student_token}/submissions", json={"cells": {}})
+    assert r.status_code == 503
+    assert r.headers["Retry-After"] == "2"
+    assert "nothing was stored" in r.json["error"]["message"]
+    monkeypatch.undo()
+    assert client.get(f"/api/v1/s/{student_token}").json["attempts"]["used"] == 0
