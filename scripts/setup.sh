@@ -7,9 +7,10 @@ SUDO=""
 [ "$(id -u)" -ne 0 ] && SUDO="sudo"
 
 # libharfbuzz-subset0: WeasyPrint is ~2.7x slower without it; chromium: browser tests (never downloaded);
-# wrk: the service load benchmark.
+# wrk: the service load benchmark; postgresql: the service's test on PostgreSQL (a throwaway
+# cluster in a temporary folder, never the system's).
 APT_PACKAGES=(python3 python3-venv python3-dev gcc libpango-1.0-0 libpangoft2-1.0-0
-              libharfbuzz-subset0 fonts-dejavu-core poppler-utils chromium wrk)
+              libharfbuzz-subset0 fonts-dejavu-core poppler-utils chromium wrk postgresql)
 if command -v apt-get >/dev/null 2>&1; then
     missing=()
     for p in "${APT_PACKAGES[@]}"; do
