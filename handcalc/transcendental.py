@@ -22,7 +22,7 @@ from sympy import QQ
 from .errors import BudgetError, SpecError
 from .matrix import Mat, elementwise, entry_text, expressions, to_fraction, to_sympy
 
-_CONTEXT = decimal.Context(prec=50)
+_CONTEXT = decimal.Context(prec=30)  # far beyond the 4 decimals a table may round to
 
 
 def _dec(q: Fraction) -> Decimal:
