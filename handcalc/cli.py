@@ -352,14 +352,21 @@ def batch(
         )
     try:
         students = read_roster(roster)
+        # refreshed by hand, not by rich's thread: the worker processes are forked from here
         with Progress(
             "[progress.description]{task.description}",
             BarColumn(),
             MofNCompleteColumn(),
             TimeRemainingColumn(),
             console=_stderr_console(),
+            auto_refresh=False,
         ) as bar:
             task = bar.add_task("sheets", total=len(students))
+
+            def advance(_: Any) -> None:
+                bar.advance(task)
+                bar.refresh()
+
             done = make_batch(
                 students,
                 out,
@@ -367,7 +374,7 @@ def batch(
                 secret=secret,
                 paper=paper,
                 workers=workers,
-                progress=lambda _: bar.advance(task),
+                progress=advance,
                 **chosen,
             )
     except HandcalcError as e:
