@@ -231,7 +231,7 @@ def roster_student(row: Assignment, name: str) -> Student:
     return found
 
 
-@bp.get("/assignments/<int:assignment_id>/key/<student>")
+@bp.get("/assignments/<int:assignment_id>/key/<path:student>")
 def assignment_key(assignment_id: int, student: str) -> Response:
     row = access.assignment(assignment_id)
     problem = access.student_problem(roster_student(row, student))

@@ -174,7 +174,7 @@ def grades(assignment_id: int) -> Response:
     )
 
 
-@bp.get("/assignments/<int:assignment_id>/key/<student>")
+@bp.get("/assignments/<int:assignment_id>/key/<path:student>")
 def key(assignment_id: int, student: str) -> Response:
     row = access.assignment(assignment_id)
     problem = access.student_problem(api.roster_student(row, student))
