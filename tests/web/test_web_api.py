@@ -329,8 +329,9 @@ def test_key_of_each_student(
     # each student has their own numbers
     assert len({json.dumps(k["given"]) for k in keys.values()}) == 3
     # any name works, slashes and spaces included
-    client.post(f"/api/v1/assignments/{assignment}/roster", headers=auth,
-                json={"students": ["class 2/ada"]})
+    client.post(
+        f"/api/v1/assignments/{assignment}/roster", headers=auth, json={"students": ["class 2/ada"]}
+    )
     r = client.get(f"/api/v1/assignments/{assignment}/key/class 2/ada", headers=auth)
     assert r.status_code == 200
     assert r.json["given"] == student_problem(assignment, "class 2/ada").to_dict()["given"]
