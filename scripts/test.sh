@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-.venv/bin/ruff check handcalc tests bench
-.venv/bin/ruff format --check handcalc tests bench
+.venv/bin/ruff check handcalc web tests bench
+.venv/bin/ruff format --check handcalc web tests bench
 .venv/bin/mypy
 .venv/bin/python -m pytest -q "$@"
