@@ -12,10 +12,11 @@ tables the sheet prints) is graded entry by entry:
   key fills in cells the student left blank or could not write; given cells and tables come from
   the problem). An entry right given the student's own inputs is ``carried`` and earns
   ``carried_credit`` (full credit by default). The guard against gaming: no credit is carried where
-  one of the student's inputs that differs from the key is not a real attempt (all zeros, or a copy
-  of a given matrix), or where those inputs make the step trivial (its result all zeros); the
-  feedback says so. The guard looks at the cells where a chain of mistakes starts (values the
-  student chose); cells carried from them are derived honestly and pass.
+  one of the student's inputs that differs from the key is not a real attempt (all zeros), or where
+  those inputs make the step trivial when the key's do not: its result all zeros, or a copy or a
+  multiple of one of its inputs (a given matrix copied into dW2 makes W2_new = (1 − lr)·W2; Y
+  copied into A3 makes dZ3 = 0). The feedback says so. The guard looks at the cells where a chain
+  of mistakes starts (values the student chose); cells carried from them are derived honestly.
 - A wrong cell is compared with the step re-run under each common mistake (``mistakes.py``); every
   match is named in ``diagnosis`` and explained in the feedback.
 
@@ -202,7 +203,6 @@ class _Grader:
         self.attempts: set[str] = set()
         #: where the chain of mistakes behind a cell starts
         self.origin: dict[str, str] = {}
-        self.givens = {**problem.given, **problem.tables}
 
     def grade_step(self, step: Step, raw: Any, weight: float) -> CellGrade:
         name = step.name
@@ -288,24 +288,31 @@ class _Grader:
         if not mine:
             return (), []
         # only where a chain of mistakes starts (values the student chose, not derived): a small
-        # derived matrix may equal a given one (a 2 × 1 A2 and b1) or vanish by coincidence
+        # derived matrix may vanish, or equal another, by coincidence
         chosen = [n for n in mine if self.origin.get(n) == n]
         for n in chosen:
-            why = self._degenerate(n)
-            if why:
+            if self.own[n].is_zero_matrix and not self.key[n].is_zero_matrix:
                 return (), [
-                    f"No credit is carried forward from your {n}: {why}, which does not "
-                    f"count as an attempt."
+                    f"No credit is carried forward from your {n}: it is all zeros, which does "
+                    f"not count as an attempt."
                 ]
         try:
             result = step.run(self.own)
         except (ValueError, ArithmeticError):
             return (), []  # the step cannot be done on these values (e.g. a base-b power)
-        if chosen and result.is_zero_matrix and self._trivial_by(step, chosen):
-            return (), [
-                f"No credit is carried forward: your {', '.join(chosen)} make this step "
-                f"trivial (all zeros)."
-            ]
+        why = self._trivial(step, self.own, result) if chosen else None
+        if why:
+            # trivial only because of the chosen values: with the key's in their place it is not
+            instead = {**self.own, **{n: self.key[n] for n in chosen}}
+            try:
+                natural = self._trivial(step, instead, step.run(instead))
+            except (ValueError, ArithmeticError):
+                natural = None
+            if not natural:
+                return (), [
+                    f"No credit is carried forward: your {', '.join(chosen)} make this step "
+                    f"trivial ({why})."
+                ]
         own = _numbers(result)
         carried = False
         written = _numbers(value)
@@ -316,24 +323,26 @@ class _Grader:
                 carried = True
         return (mine if carried else ()), []
 
-    def _degenerate(self, name: str) -> str | None:
-        value, key = self.own[name], self.key[name]
-        if value.is_zero_matrix and not key.is_zero_matrix:
-            return "it is all zeros"
-        for given, g in self.givens.items():
-            if g.shape == value.shape and _same(g, value) and not _same(g, key):
-                return f"it is a copy of the given {given}"
+    @staticmethod
+    def _trivial(step: Step, values: Mapping[str, Mat], result: Mat) -> str | None:
+        """Why a step's result takes no work: it is all zeros, or a multiple of one of its inputs
+        (dW2 := W2 makes W2_new = (1 − lr)·W2; A3 := Y makes dZ3 = 0)."""
+        if result.is_zero_matrix:
+            return "its result is all zeros"
+        if result.shape == (1, 1) or not result.domain.is_QQ:
+            return None
+        out = _numbers(result)
+        for name in dict.fromkeys(resolve(n) for n in step.inputs):
+            m = values[name]
+            if m.shape == result.shape and m.domain.is_QQ:
+                factor = _factor(out, _numbers(m))
+                if factor is not None:
+                    return (
+                        f"its result is {name}"
+                        if factor == 1
+                        else f"its result is {factor} times {name}"
+                    )
         return None
-
-    def _trivial_by(self, step: Step, chosen: list[str]) -> bool:
-        """Do the student's chosen values (not the cells derived from them) zero this step?"""
-        if self.key[step.name].is_zero_matrix:
-            return False
-        instead = {**self.own, **{n: self.key[n] for n in chosen}}
-        try:
-            return not step.run(instead).is_zero_matrix
-        except (ValueError, ArithmeticError):
-            return True
 
     def _order(self, name: str) -> int:
         names = self.problem.graph.names
@@ -444,6 +453,20 @@ def _number(x: Any) -> Number:
         return approximate(x)  # by math: sympy's evalf costs milliseconds an entry
     except HandcalcError:
         return entry_float(x)
+
+
+def _factor(result: list[list[Number]], m: list[list[Number]]) -> Number | None:
+    """c where ``result`` = c·``m`` entry by entry, else None."""
+    pivot = next(((i, j) for i, row in enumerate(m) for j, x in enumerate(row) if x), None)
+    if pivot is None:
+        return None
+    c = Fraction(result[pivot[0]][pivot[1]]) / Fraction(m[pivot[0]][pivot[1]])
+    same = all(
+        r == c * x
+        for rrow, mrow in zip(result, m, strict=True)
+        for r, x in zip(rrow, mrow, strict=True)
+    )
+    return c if same else None
 
 
 def _irrational(c: Number, expected: list[list[Number]], i: int, j: int) -> bool:

@@ -42,6 +42,7 @@ def problems(draw: Any, exact: bool = False, min_layers: int = 1, **fixed: Any) 
         "batch": draw(st.integers(1, 3)),
         "reduction": draw(st.sampled_from(("sum", "mean"))),
         "lr": draw(st.sampled_from(("1/10", "1/2", "1"))),
+        "frozen": draw(st.sampled_from(([], [1]))) if layers > 1 else [],
     }
     options.update(fixed)
     seed = draw(st.integers(0, 10**6))
@@ -50,6 +51,11 @@ def problems(draw: Any, exact: bool = False, min_layers: int = 1, **fixed: Any) 
     except HandcalcError:
         reject()
         raise  # unreachable: reject() raises
+
+
+def has(problem: Problem, *names: str) -> bool:
+    """True when the problem has all these cells (a frozen layer has no gradients)."""
+    return all(name in problem.values for name in names)
 
 
 def graded_steps(problem: Problem) -> list[str]:

@@ -407,14 +407,16 @@ def test_zeros_carry_no_credit(problem: Problem) -> None:
 @FAST
 @given(problems(sizes=[2, 2, 2]))
 def test_a_copied_given_carries_no_credit(problem: Problem) -> None:
-    """dW2 := W2 (a copy of the given weights) does not earn W2_new = W2 − lr·W2."""
+    """dW2 := W2 (a copy of the given weights) does not earn W2_new = (1 − lr)·W2."""
     if 2 not in problem.spec.trainable:
         return
     answers, _ = student(problem, {"dW2": lambda own: own["W2"]})
     report = grade(problem, answers)
     assert report["dW2"].status == "wrong"
     assert report["W2_new"].status == "wrong"
-    assert "copy of the given W2" in report["W2_new"].feedback
+    assert "dW2 make this step trivial (its result is" in report["W2_new"].feedback
+    feedback = report["W2_new"].feedback
+    assert "times W2)" in feedback or (problem.spec.lr == 1 and "all zeros" in feedback)
 
 
 @FAST
@@ -429,6 +431,20 @@ def test_inputs_that_make_a_step_trivial_carry_no_credit(problem: Problem) -> No
     report = grade(problem, answers)
     assert report["A1"].status == "wrong"
     assert "trivial" in report["A1"].feedback
+
+
+@FAST
+@given(problems())
+def test_a_copied_target_carries_no_credit(problem: Problem) -> None:
+    """A_L := Y makes dZ_L = 0: no credit carried, where A_L is the student's to write."""
+    n = problem.spec.layers
+    if f"A{n}" in problem.tables:
+        return  # table mode prints A_L: the student cannot choose it
+    answers, _ = student(problem, {f"A{n}": lambda own: own["Y"]})
+    report = grade(problem, answers)
+    assert report[f"dZ{n}"].status == "wrong"
+    feedback = report[f"dZ{n}"].feedback
+    assert "trivial (its result is all zeros)" in feedback or "is all zeros" in feedback  # Y = 0
 
 
 # --- the report ----------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from fractions import Fraction
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from students import key_answers, problems, student
+from students import has, key_answers, problems, student
 
 from handcalc import grade
 from handcalc.matrix import Mat, rational, to_fraction
@@ -74,7 +74,10 @@ def diagnose(problem: Problem, cell: str, written: Rows, code: str, carry_on: bo
 
 
 def hidden(problem: Problem, data: st.DataObject) -> int:
-    return data.draw(st.integers(1, problem.spec.layers - 1))
+    """A hidden layer the backward pass reaches (none below a frozen first layer)."""
+    lowest = min(problem.spec.trainable)
+    assume(lowest < problem.spec.layers)
+    return data.draw(st.integers(lowest, problem.spec.layers - 1))
 
 
 # --- the output gradient -------------------------------------------------------------------------
@@ -149,6 +152,7 @@ def test_mask_from_the_gradient_itself(problem: Problem, data: st.DataObject) ->
 @FAST
 @given(problems(activation="relu", sizes=[2, 3, 3, 2]))
 def test_mask_from_the_wrong_layer(problem: Problem) -> None:
+    assume(has(problem, "dZ1"))
     da, z2 = rows(problem.value("dA1")), rows(problem.value("Z2"))
     diagnose(
         problem,
@@ -181,6 +185,7 @@ def test_tanh_derivative_from_z_instead_of_a(problem: Problem, data: st.DataObje
 @FAST
 @given(problems(sizes=[2, 3, 3]))
 def test_w_not_transposed(problem: Problem) -> None:
+    assume(has(problem, "dA1"))
     w, dz = rows(problem.value("W2")), rows(problem.value("dZ2"))
     diagnose(problem, "dA1", matmul(w, dz), "w_not_transposed")
 
