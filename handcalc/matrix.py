@@ -87,7 +87,7 @@ def entry_text(x: Any) -> str:
     if isinstance(x, sympy.Basic):
         if x.is_Rational:
             return format_rational(int(x.p), int(x.q))
-        return sympy.sstr(x, order="none")
+        return sympy.sstr(x)  # ordered by power: (2 + 2*exp(6) + 8*exp(8))/…
     return format_rational(int(x.numerator), int(x.denominator))
 
 
