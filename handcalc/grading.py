@@ -57,6 +57,7 @@ from fractions import Fraction
 from typing import Any
 
 import sympy
+from sympy.polys.matrices.exceptions import DMError
 
 from .answers import CellAnswer, approximate, check_names, load_answers, read_cell
 from .errors import HandcalcError
@@ -66,6 +67,8 @@ from .mistakes import RESHAPING, Mistake, variants
 from .problem import Problem, dumps
 
 DEFAULT_TOLERANCE = 1e-2
+#: a step that cannot be done on a student's values (a base-b power of a fraction, a shape)
+_CANNOT = (ValueError, ArithmeticError, DMError)
 REPORT_FORMAT = "handcalc/report@1"
 STATUSES = ("correct", "carried", "wrong", "missing", "invalid")
 
@@ -298,7 +301,7 @@ class _Grader:
                 ]
         try:
             result = step.run(self.own)
-        except (ValueError, ArithmeticError):
+        except _CANNOT:
             return (), []  # the step cannot be done on these values (e.g. a base-b power)
         why = self._trivial(step, self.own, result) if chosen else None
         if why:
@@ -306,12 +309,13 @@ class _Grader:
             instead = {**self.own, **{n: self.key[n] for n in chosen}}
             try:
                 natural = self._trivial(step, instead, step.run(instead))
-            except (ValueError, ArithmeticError):
+            except _CANNOT:
                 natural = None
             if not natural:
+                verb = "makes" if len(chosen) == 1 else "make"
                 return (), [
-                    f"No credit is carried forward: your {', '.join(chosen)} make this step "
-                    f"trivial ({why})."
+                    f"No credit is carried forward: your {' and '.join(chosen)} {verb} this "
+                    f"step trivial ({why})."
                 ]
         own = _numbers(result)
         carried = False

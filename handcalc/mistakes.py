@@ -15,6 +15,7 @@ from fractions import Fraction
 from functools import singledispatch
 
 from sympy.polys.matrices import DomainMatrix
+from sympy.polys.matrices.exceptions import DMError
 
 from .graph import Step, resolve
 from .matrix import Mat
@@ -119,7 +120,7 @@ def variants(step: Step, values: Mapping[str, Mat]) -> list[tuple[Mistake, Mat]]
     inputs = tuple(values[resolve(n)] for n in step.inputs)
     try:
         right = step.op(*inputs)
-    except (ValueError, ArithmeticError):
+    except (ValueError, ArithmeticError, DMError):
         return []
     out: list[tuple[Mistake, Mat]] = []
     found = [*_variants(step.op, step, inputs, values)]
@@ -128,7 +129,7 @@ def variants(step: Step, values: Mapping[str, Mat]) -> list[tuple[Mistake, Mat]]
     for code, compute in found:
         try:
             value = compute() if callable(compute) else compute
-        except (ValueError, ArithmeticError):
+        except (ValueError, ArithmeticError, DMError):
             continue  # the mistake cannot be made on these values (a shape, a base-b power …)
         if value.shape != right.shape or not _same(value, right):
             out.append((MISTAKES[code], value))

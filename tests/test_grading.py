@@ -414,7 +414,7 @@ def test_a_copied_given_carries_no_credit(problem: Problem) -> None:
     report = grade(problem, answers)
     assert report["dW2"].status == "wrong"
     assert report["W2_new"].status == "wrong"
-    assert "dW2 make this step trivial (its result is" in report["W2_new"].feedback
+    assert "dW2 makes this step trivial (its result is" in report["W2_new"].feedback
     feedback = report["W2_new"].feedback
     assert "times W2)" in feedback or (problem.spec.lr == 1 and "all zeros" in feedback)
 
