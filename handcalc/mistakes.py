@@ -1,10 +1,28 @@
 """The common mistakes of backprop by hand, one set per kind of op.
 
 Each mistake is *computed*, not pattern-matched: ``variants(step, values)`` re-runs the step with
-the mistake made (the sign flipped, the mask skipped, the bias forgotten …) on the given values, so
-a student's cell that equals a variant is diagnosed on every problem the generator can make.
-Variants are found by dispatch on the op's class (``functools.singledispatch``), so a new op adds
-its mistakes here without touching the grader.
+the mistake made on the given values, so a student's cell that equals a variant is diagnosed on
+every problem the generator can make. Variants are found by dispatch on the op's class
+(``functools.singledispatch``), so a new op adds its mistakes here without touching the grader.
+
+=================  ==================================  =========================================
+code               op                                  the mistaken result
+=================  ==================================  =========================================
+sign_flipped       OutputGrad                          (Y − A)·factor
+mean_vs_sum        OutputGrad, Loss, WeightGrad,       the other reduction (1 ↔ 1/B); dW or db
+                   BiasGrad                            averaged over the batch once more
+bias_forgotten     Affine                              W·A
+w_transposed       Affine (square W)                   Wᵀ·A + b
+w_not_transposed   InputGrad (square W)                W·dZ
+mask_skipped       Activate, ActivationGrad            A = Z; dZ = dA
+mask_wrong_cell    ActivationGrad                      f' read from another Z or A of the same
+                                                       shape (another layer, Z for A), or from dA
+slope_forgotten    Activate, ActivationGrad (leaky)    the plain ReLU (slope 0)
+bias_not_summed    BiasGrad                            one sample's column of dZ, or dZ whole
+lr_forgotten       Update                              P − dP
+update_sign        Update                              P + lr·dP
+transposed         every op                            the result transposed
+=================  ==================================  =========================================
 """
 
 from __future__ import annotations
