@@ -249,19 +249,9 @@ class _Grader:
         elif status == "carried":
             origins = [self.origin.get(n, n) for n in carried_from]
             self.origin[name] = min(origins, key=self._order) if origins else name
-        credit = sum(
-            (
-                Fraction(1)
-                if s == "correct"
-                else self.carried_credit
-                if s == "carried"
-                else Fraction(0)
-            )
-            for row in statuses
-            for s in row
-        )
-        total = sum(len(row) for row in statuses)
-        score = weight * float(credit / total) if total else 0.0
+        flat = [s for row in statuses for s in row]
+        credit = flat.count("correct") + self.carried_credit * flat.count("carried")
+        score = weight * float(credit / len(flat)) if flat else 0.0
         feedback = self._feedback(name, status, answer, statuses, carried_from, diagnosis, messages)
         return CellGrade(
             name,
