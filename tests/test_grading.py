@@ -364,6 +364,40 @@ def test_an_early_slip_carries_forward(problem: Problem) -> None:
 
 
 @FAST
+@given(problems(min_layers=2))
+def test_a_second_slip_after_a_carried_chain(problem: Problem) -> None:
+    """Z1 slips, A1 follows from it, then one entry of Z2 slips too: Z2 is wrong, with its other
+    entries still carried or correct, and the chain's first error is still Z1."""
+    if "A1" in problem.tables:
+        return  # a hidden sigmoid's table stops the chain at A1
+    z1 = problem.value("Z1")
+    where = max(
+        ((i, j) for i in range(z1.shape[0]) for j in range(z1.shape[1])),
+        key=lambda ij: to_fraction(z1.to_list()[ij[0]][ij[1]]),
+    )
+    try:
+        answers, _ = student(
+            problem,
+            {
+                "Z1": lambda own: shifted(own["Z1"], Fraction(1), where),
+                "Z2": lambda own: shifted(problem.graph["Z2"].run(own), Fraction(1, 2)),
+            },
+        )
+    except HandcalcError:
+        reject()
+    report = grade(problem, answers)
+    assert report.first_error == "Z1"
+    z2 = report["Z2"]
+    assert z2.status == "wrong" and z2.entries[0][0] == "wrong"
+    rest = [s for i, row in enumerate(z2.entries) for j, s in enumerate(row) if (i, j) != (0, 0)]
+    assert all(s in ("correct", "carried") for s in rest)
+    n = len(rest) + 1
+    assert z2.score == pytest.approx((n - 1) / n)
+    if "carried" in rest:
+        assert "carried forward" in z2.feedback
+
+
+@FAST
 @given(problems())
 def test_a_slip_copied_over_from_the_key_is_only_one_error(problem: Problem) -> None:
     answers, _ = student(problem, {"Z1": lambda own: shifted(own["Z1"])}, carry_on=False)
