@@ -63,7 +63,7 @@ from .answers import CellAnswer, approximate, check_names, load_answers, read_ce
 from .errors import HandcalcError
 from .graph import Step, resolve
 from .matrix import Mat, entry_float, to_fraction
-from .mistakes import RESHAPING, Mistake, variants
+from .mistakes import MISTAKES, RESHAPING, Mistake, variants
 from .problem import Problem, dumps
 
 DEFAULT_TOLERANCE = 1e-2
@@ -240,6 +240,8 @@ class _Grader:
         if status == "wrong" or answer.as_written is not None:
             # a cell done right on the student's own inputs is no mistake, so carried cells skip
             diagnosis = self._diagnose(step, answer, expected, half_unit)
+            if status == "wrong" and _rounded(answer, expected, statuses):
+                diagnosis += (MISTAKES["rounded"],)
         if answer.value is not None:
             self.own[name] = answer.value
             if status != "correct":
@@ -495,6 +497,25 @@ def _half_unit(step: Step, key: Mat) -> Fraction | None:
     if digits is None or not key.domain.is_QQ:
         return None
     return Fraction(1, 2 * 10**digits)
+
+
+def _rounded(answer: CellAnswer, expected: list[list[Number]], statuses: list[list[str]]) -> bool:
+    """Every wrong entry is a decimal that is the exact key value cut to its decimals (0.33 or
+    0.333 for 1/3): rounded, not miscalculated."""
+    cut = [
+        _cut(e, x)
+        for row, erow, srow in zip(expected, answer.entries, statuses, strict=True)
+        for x, e, s in zip(row, erow, srow, strict=True)
+        if s == "wrong"
+    ]
+    return bool(cut) and all(cut)
+
+
+def _cut(typed: Any, exact: Number) -> bool:
+    if not isinstance(typed, Fraction) or not isinstance(exact, Fraction):
+        return False
+    decimals = next((k for k in range(13) if (typed * 10**k).denominator == 1), 0)
+    return decimals > 0 and abs(typed - exact) < Fraction(1, 10**decimals)
 
 
 def _cell_status(answer: CellAnswer, statuses: list[list[str]]) -> str:

@@ -22,6 +22,8 @@ bias_not_summed    BiasGrad                            one sample's column of dZ
 lr_forgotten       Update                              P − dP
 update_sign        Update                              P + lr·dP
 transposed         every op                            the result transposed
+rounded            (the grader, not a variant)         an exact fraction typed as a rounded
+                                                       decimal (0.33 for 1/3)
 =================  ==================================  =========================================
 """
 
@@ -116,6 +118,11 @@ MISTAKES: dict[str, Mistake] = {
             "update_sign",
             "It looks like the gradient was added: gradient descent "
             "subtracts lr times the gradient.",
+        ),
+        Mistake(
+            "rounded",
+            "Close, but not exact: this cell is exact, so write fractions such as 1/3 rather "
+            "than rounded decimals.",
         ),
         Mistake(
             "transposed",

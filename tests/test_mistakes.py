@@ -9,8 +9,10 @@ from fractions import Fraction
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+from students import graded_steps as graded
 from students import has, key_answers, problems, student
 
+import handcalc
 from handcalc import grade
 from handcalc.matrix import Mat, rational, to_fraction
 from handcalc.mistakes import MISTAKES
@@ -266,6 +268,33 @@ def test_lr_forgotten_and_update_sign(problem: Problem, data: st.DataObject) -> 
             entrywise(lambda w, g: w + lr * g, param, grad),
             "update_sign",
         )
+
+
+def test_rounded_decimals_for_exact_fractions() -> None:
+    TESTED.add("rounded")
+    problem = handcalc.generate(seed=5, sizes=[2, 2, 2], batch=3, reduction="mean")
+    fractional = next(
+        name
+        for name in graded(problem)
+        if any(
+            to_fraction(x).denominator not in (1, 2, 4, 5, 8, 10, 20, 25, 50, 100)
+            for row in problem.value(name).to_list()
+            for x in row
+        )
+    )  # a cell with an entry such as 1/3 that no short decimal writes exactly
+    rounded = [
+        [f"{float(to_fraction(x)):.3f}" for x in row] for row in problem.value(fractional).to_list()
+    ]
+    answers = key_answers(problem)
+    answers["cells"][fractional] = rounded
+    cell = grade(problem, answers)[fractional]
+    assert cell.status == "wrong" and "rounded" in cell.diagnosis
+    assert MISTAKES["rounded"].feedback in cell.feedback
+    # a miscalculation is not called rounding
+    answers["cells"][fractional] = [
+        [str(to_fraction(x) + 1) for x in row] for row in problem.value(fractional).to_list()
+    ]
+    assert "rounded" not in grade(problem, answers)[fractional].diagnosis
 
 
 # --- a mistake, then carrying on -----------------------------------------------------------------
