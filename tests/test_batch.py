@@ -115,3 +115,15 @@ def test_class_key_is_a_merged_pdf(class_set):
     assert reader.metadata.title == "Backpropagation by hand — class answer key"
     first = reader.pages[0].extract_text()
     assert done[0].code in first and "answer key" in first
+
+
+def test_class_key_without_pdfunite_falls_back_to_pypdf(class_set, tmp_path, monkeypatch):
+    _, done = class_set
+    from handcalc import batch
+
+    monkeypatch.setattr(batch.shutil, "which", lambda name: None)
+    target = tmp_path / "merged.pdf"
+    batch.merge_pdfs([s.key for s in done[:3]], target)
+    reader = pypdf.PdfReader(target)
+    assert reader.metadata.title == batch.CLASS_KEY_TITLE
+    assert len(reader.pages) == sum(len(pypdf.PdfReader(s.key).pages) for s in done[:3])
