@@ -152,7 +152,10 @@ def _render_student(job: _Job) -> Sheets:
     from .verify import canonical, student_seed, verification_code
 
     seed = student_seed(job.student.id, job.secret, job.attempt)
-    problem = generate(kind=job.kind, seed=seed, **job.options)
+    try:
+        problem = generate(kind=job.kind, seed=seed, **job.options)
+    except HandcalcError as e:
+        raise HandcalcError(f"student {job.student.id!r}: {e}") from None
     sheet = build_sheet(problem)
     paths = {}
     for mode in ("worksheet", "key"):

@@ -127,3 +127,14 @@ def test_class_key_without_pdfunite_falls_back_to_pypdf(class_set, tmp_path, mon
     reader = pypdf.PdfReader(target)
     assert reader.metadata.title == batch.CLASS_KEY_TITLE
     assert len(reader.pages) == sum(len(pypdf.PdfReader(s.key).pages) for s in done[:3])
+
+
+def test_a_student_whose_variant_fails_is_named(tmp_path, monkeypatch):
+    from handcalc import api
+
+    def impossible(**_: object) -> None:
+        raise handcalc.BudgetError("no problem meets the budgets")
+
+    monkeypatch.setattr(api, "generate", impossible)
+    with pytest.raises(handcalc.HandcalcError, match="student 'a1': no problem meets"):
+        make_batch([Student("a1")], tmp_path, workers=1)
