@@ -114,3 +114,14 @@ def shifted(m: Mat, by: Fraction = Fraction(1), where: tuple[int, int] = (0, 0))
 
 def zeros_like(m: Mat) -> Mat:
     return rational([[Fraction(0)] * m.shape[1] for _ in range(m.shape[0])])
+
+
+def proportional(a: Mat, b: Mat) -> bool:
+    """a = c·b for some number c (b not all zeros)."""
+    ra = [to_fraction(x) for row in a.to_list() for x in row]
+    rb = [to_fraction(x) for row in b.to_list() for x in row]
+    pivot = next((i for i, x in enumerate(rb) if x), None)
+    if pivot is None or len(ra) != len(rb):
+        return False
+    c = ra[pivot] / rb[pivot]
+    return all(x == c * y for x, y in zip(ra, rb, strict=True))
