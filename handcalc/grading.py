@@ -5,7 +5,9 @@ tables the sheet prints) is graded entry by entry:
 
 - against the key: exact rational equality where the key is rational; a relative ``tolerance``
   for every entry of a cell whose key holds irrational expressions (``exact`` mode, the loss in
-  ``base`` mode: the student types decimals from a calculator there); the rounded
+  ``base`` mode: the student types decimals from a calculator there), and of every cell computed
+  from such a cell (its key may be rational, 1/3, but the student's decimals give 0.3333); the
+  rounded
   loss of ``table`` mode accepts any value that rounds to the printed decimal (within half a unit
   of its last digit);
 - then, where an entry is wrong, against the step re-run on the student's *own* earlier cells (the
@@ -64,7 +66,9 @@ from .errors import HandcalcError
 from .graph import Step, resolve
 from .matrix import Mat, entry_float, to_fraction
 from .mistakes import MISTAKES, RESHAPING, Mistake, variants
+from .ops import Op
 from .problem import Problem, dumps
+from .transcendental import Exact
 
 DEFAULT_TOLERANCE = 1e-2
 #: a step that cannot be done on a student's values (a base-b power of a fraction, a shape)
@@ -206,15 +210,29 @@ class _Grader:
         self.attempts: set[str] = set()
         #: where the chain of mistakes behind a cell starts
         self.origin: dict[str, str] = {}
+        #: cells a student works from decimals: an irrational key, or an input that is one (in
+        #: exact mode even a rational entry downstream, such as 1/3, is typed as 0.3333)
+        self.approximate: set[str] = set()
+        for step in problem.steps:
+            inputs = (resolve(n) for n in step.inputs)
+            if (
+                not self.key[step.name].domain.is_QQ
+                or _transcendental(step.op)
+                or any(n in self.approximate for n in inputs)
+            ):
+                self.approximate.add(step.name)
 
     def grade_step(self, step: Step, raw: Any, weight: float) -> CellGrade:
         name = step.name
         key = self.key[name]
-        answer = read_cell(name, raw, key.shape, irrational=not key.domain.is_QQ)
+        approximate = name in self.approximate
+        answer = read_cell(name, raw, key.shape, irrational=approximate)
         if answer.blank:
             blank = tuple(tuple("missing" for _ in row) for row in answer.entries)
             return CellGrade(name, "missing", blank, 0.0, weight, "No answer.")
         expected = _numbers(key)
+        if approximate:  # floats are compared with the tolerance, here and in carried credit
+            expected = [[float(x) for x in row] for row in expected]
         half_unit = _half_unit(step, key)
         # a wrongly shaped cell has no entries to line up with the key's
         statuses = (
@@ -244,13 +262,16 @@ class _Grader:
                 diagnosis += (MISTAKES["rounded"],)
         if answer.value is not None:
             self.own[name] = answer.value
-            if status != "correct":
+            # within the tolerance is not the same: a slip that hides in one cell (σ(6) for σ(5))
+            # shows in the next, which then follows from the student's own value
+            if status != "correct" or not _same(answer.value, key):
                 self.attempts.add(name)
         if status == "wrong":
             self.origin[name] = name
-        elif status == "carried":
-            origins = [self.origin.get(n, n) for n in carried_from]
-            self.origin[name] = min(origins, key=self._order) if origins else name
+        elif name in self.attempts:
+            origins = [self.origin[n] for n in self._inputs(step) if n in self.origin]
+            if origins:
+                self.origin[name] = min(origins, key=self._order)
         flat = [s for row in statuses for s in row]
         credit = flat.count("correct") + self.carried_credit * flat.count("carried")
         score = weight * float(credit / len(flat)) if flat else 0.0
@@ -278,8 +299,7 @@ class _Grader:
         half_unit: Fraction | None,
     ) -> tuple[tuple[str, ...], list[str]]:
         """Mark wrong entries that are right given the student's own inputs; say why not if not."""
-        inputs = tuple(dict.fromkeys(resolve(n) for n in step.inputs))
-        mine = tuple(n for n in inputs if n in self.attempts)
+        mine = tuple(n for n in self._inputs(step) if n in self.attempts)
         if not mine:
             return (), []
         # only where a chain of mistakes starts (values the student chose, not derived): a small
@@ -339,6 +359,10 @@ class _Grader:
                         else f"its result is {factor} times {name}"
                     )
         return None
+
+    @staticmethod
+    def _inputs(step: Step) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(resolve(n) for n in step.inputs))
 
     def _order(self, name: str) -> int:
         names = self.problem.graph.names
@@ -401,11 +425,11 @@ class _Grader:
         if status == "correct":
             parts.append("Correct.")
         elif status == "carried":
-            start = self.origin.get(name, name)
+            start = self.origin.get(name)
             parts.append(
                 f"Not what the key says, but right given your own "
-                f"{', '.join(carried_from)}: credit carried forward (the first error "
-                f"in the chain is in {start})."
+                f"{', '.join(carried_from)}: credit carried forward"
+                + (f" (the first error in the chain is in {start})." if start else ".")
             )
         elif status == "invalid":
             parts += [m if m.endswith(".") else m + "." for m in answer.problems]
@@ -449,6 +473,15 @@ def _number(x: Any) -> Number:
         return approximate(x)  # by math: sympy's evalf costs milliseconds an entry
     except HandcalcError:
         return entry_float(x)
+
+
+def _transcendental(op: Op) -> bool:
+    """An op that gives irrational values on most inputs (exp in ``exact`` mode), even where the
+    key's happen to be rational (a softmax of equal logits is 1/2)."""
+    treatment = getattr(op, "treatment", None) or getattr(
+        getattr(op, "activation", None), "treatment", None
+    )
+    return isinstance(treatment, Exact)
 
 
 def _factor(result: list[list[Number]], m: list[list[Number]]) -> Number | None:

@@ -67,7 +67,10 @@ def text(m: Mat) -> list[list[str]]:
     """A matrix as a student writes it: fractions where exact, 8 significant digits elsewhere."""
     if m.domain.is_QQ:
         return [[str(to_fraction(x)) for x in row] for row in m.to_list()]
-    return [[f"{entry_float(x):.8g}" for x in row] for row in m.to_list()]
+    # a float's noise where sympy's cancellation is exact (5e-17 for 0) is no student's answer
+    return [
+        [f"{v:.8g}" if abs(v := entry_float(x)) > 1e-9 else "0" for x in row] for row in m.to_list()
+    ]
 
 
 def key_answers(problem: Problem, decimals: bool = False) -> dict[str, Any]:

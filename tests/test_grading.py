@@ -29,7 +29,7 @@ from handcalc.matrix import entry_float, rational, to_fraction
 from handcalc.problem import Problem
 
 FAST = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-EXACT = settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+EXACT = settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @pytest.fixture(scope="module")
@@ -362,6 +362,22 @@ def test_an_early_slip_carries_forward(problem: Problem) -> None:
         expected = (flat.count("correct") + flat.count("carried") / 2) / len(flat)
         assert half[c.name].score == pytest.approx(expected)
         assert half[c.name].score < c.score
+
+
+@EXACT
+@given(problems(exact=True))
+def test_an_early_slip_carries_forward_in_exact_mode(problem: Problem) -> None:
+    """The student's decimals (8 digits) carry forward within the tolerance."""
+    z1 = problem.value("Z1")
+    where = max(
+        ((i, j) for i in range(z1.shape[0]) for j in range(z1.shape[1])),
+        key=lambda ij: to_fraction(z1.to_list()[ij[0]][ij[1]]),
+    )
+    answers, _ = student(problem, {"Z1": lambda own: shifted(own["Z1"], Fraction(1), where)})
+    report = grade(problem, answers)
+    assert report.first_error == "Z1"
+    assert all(c.status in ("correct", "carried") for c in report.cells[1:]), report.statuses
+    assert report.score == pytest.approx(report.max_score - 1 + report["Z1"].score)
 
 
 @FAST
