@@ -206,7 +206,7 @@ class _Grader:
         self.key = problem.values
         #: the student's own values where readable; the key's (and the given cells) elsewhere
         self.own: dict[str, Mat] = dict(problem.values)
-        #: the student's readable cells that are not all correct: inputs that can carry credit
+        #: the student's readable cells that differ from the key: inputs that can carry credit
         self.attempts: set[str] = set()
         #: where the chain of mistakes behind a cell starts
         self.origin: dict[str, str] = {}
