@@ -252,6 +252,13 @@ def solve(
     help="Credit for an entry carried forward from your own earlier cells [1].",
 )
 @click.option(
+    "--weight",
+    "weights",
+    metavar="CELL=W",
+    multiple=True,
+    help="A cell's weight in the score (repeatable; every cell weighs 1 otherwise).",
+)
+@click.option(
     "-o",
     "--output",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -262,6 +269,7 @@ def grade(
     answers: Any,
     tolerance: float | None,
     carried_credit: float | None,
+    weights: tuple[str, ...],
     output: Path | None,
 ) -> None:
     """Grade a student's ANSWERS on a solved PROBLEM; print the report as JSON.
@@ -274,17 +282,28 @@ def grade(
       handcalc generate --seed 7 -o p.json
       handcalc grade p.json answers.json
       handcalc grade p.json answers.json --tolerance 0.001 --carried-credit 0.5
+      handcalc grade p.json answers.json --weight loss=0 --weight dW1=2
     """
     from .errors import HandcalcError
     from .grading import DEFAULT_TOLERANCE
     from .grading import grade as grade_answers
 
+    cell_weights: dict[str, float] = {}
+    for item in weights:
+        cell, _, value = item.partition("=")
+        try:
+            cell_weights[cell.strip()] = float(value)
+        except ValueError:
+            raise click.BadParameter(
+                f"{item!r}; expected CELL=W, such as dW1=2", param_hint="--weight"
+            ) from None
     try:
         report = grade_answers(
             problem.read(10_000_001),
             answers.read(10_000_001),
             tolerance=DEFAULT_TOLERANCE if tolerance is None else tolerance,
             carried_credit=1.0 if carried_credit is None else carried_credit,
+            weights=cell_weights,
         )
     except HandcalcError as e:
         raise _fail(e) from None

@@ -81,3 +81,15 @@ def test_grade_refuses_a_bad_tolerance(files: tuple[Path, Path]) -> None:
     problem, answers = files
     result = CliRunner().invoke(cli, ["grade", str(problem), str(answers), "--tolerance", "2"])
     assert result.exit_code == 2 and "tolerance" in result.output
+
+
+def test_grade_weights(files: tuple[Path, Path]) -> None:
+    problem, answers = files
+    args = ["grade", str(problem), str(answers), "--weight", "dW2=3", "--weight", "loss=0"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["cells"]["dW2"]["max_score"] == 3 and report["cells"]["loss"]["max_score"] == 0
+    for bad, message in ((["--weight", "dW2"], "CELL=W"), (["--weight", "Q=1"], "no graded cell")):
+        result = CliRunner().invoke(cli, ["grade", str(problem), str(answers), *bad])
+        assert result.exit_code in (1, 2) and message in result.output
