@@ -13,13 +13,13 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
 from .errors import DocumentError, HandcalcError
 from .matrix import Mat, rational
-from .values import ACCEPTED, parse_expression, parse_number
+from .values import ACCEPTED, MAX_CHARS, parse_expression, parse_number
 
 FORMAT = "handcalc/answers@1"
 MAX_ANSWER_CHARS = 200_000
@@ -59,6 +59,28 @@ class CellAnswer:
     @property
     def readable(self) -> bool:
         return self.value is not None
+
+
+@dataclass(frozen=True)
+class KnownCell:
+    """Texts of a cell whose reading is already known (the key's own, as printed) and ``answer``,
+    the cell read from exactly those texts by :func:`read_cell`.
+
+    An entry typed the same as its known text (or with spaces around it) reads as the known entry
+    without being parsed again, and a cell typed the same throughout reads as ``answer`` itself:
+    what :func:`read_cell` would make of it anyway, since reading is a function of the text."""
+
+    texts: tuple[tuple[str, ...], ...]
+    answer: CellAnswer
+    #: ``texts`` as JSON gives them (lists), to recognise a whole cell typed so in one comparison
+    rows: list[list[str]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "rows", [list(row) for row in self.texts])
+
+    @property
+    def usable(self) -> bool:
+        return self.answer.value is not None and len(self.texts) == len(self.answer.entries)
 
 
 def load_answers(doc: str | bytes | Mapping[str, Any]) -> dict[str, Any]:
@@ -109,15 +131,28 @@ def check_names(cells: Iterable[str], graded: Iterable[str], ignored: Iterable[s
         )
 
 
-def read_cell(name: str, raw: Any, shape: tuple[int, int], irrational: bool = False) -> CellAnswer:
+def read_cell(
+    name: str,
+    raw: Any,
+    shape: tuple[int, int],
+    irrational: bool = False,
+    known: KnownCell | None = None,
+) -> CellAnswer:
     """One cell as typed; a scalar cell (``loss``) may also be written as a plain number.
 
     Where the key is ``irrational`` (exact mode, a logarithm) an entry may also be written as an
-    expression such as ``exp(2)/(1 + E)``; it is graded by its decimal value, like a decimal."""
+    expression such as ``exp(2)/(1 + E)``; it is graded by its decimal value, like a decimal.
+
+    ``known`` (texts already read, in this cell's shape and with the same ``irrational``) saves
+    parsing entries typed exactly like them; the result is the same as without it."""
     if raw is None or raw == "" or raw == []:
         return CellAnswer(name, None, _blank(shape))
     if shape == (1, 1) and isinstance(raw, str | int | float) and not isinstance(raw, bool):
         raw = [[raw]]
+    if known is not None and not known.usable:
+        known = None
+    if known is not None and raw == known.rows:  # the common case: every entry as printed
+        return known.answer
     if not isinstance(raw, list) or not all(isinstance(row, list) for row in raw):
         return CellAnswer(
             name,
@@ -148,13 +183,25 @@ def read_cell(name: str, raw: Any, shape: tuple[int, int], irrational: bool = Fa
         )
     entries: list[tuple[Fraction | str, ...]] = []
     problems: list[str] = []
+    same = known is not None
     for i, row in enumerate(raw):
         out: list[Fraction | str] = []
+        texts = known.texts[i] if known is not None else None
         for j, text in enumerate(row):
-            where = f"{name}[{i + 1}][{j + 1}]"
+            if texts is not None:
+                typed = texts[j]
+                # spaces around a number or an expression change nothing, within the length
+                # limit that applies before anything is parsed
+                if text == typed or (
+                    isinstance(text, str) and len(text) <= MAX_CHARS and text.strip() == typed
+                ):
+                    out.append(known.answer.entries[i][j])  # type: ignore[union-attr]
+                    continue
+                same = False
             if text is None or (isinstance(text, str) and not text.strip()):
                 out.append(BLANK)
                 continue
+            where = f"{name}[{i + 1}][{j + 1}]"
             try:
                 out.append(parse_number(text, where))
             except HandcalcError as e:
@@ -168,6 +215,9 @@ def read_cell(name: str, raw: Any, shape: tuple[int, int], irrational: bool = Fa
                         str(e) + (" or an expression such as exp(2)/(1 + E)" if irrational else "")
                     )
         entries.append(tuple(out))
+    if same:
+        assert known is not None
+        return known.answer
     blanks = [
         f"[{i + 1}][{j + 1}]"
         for i, row in enumerate(entries)
@@ -240,4 +290,12 @@ def _read_all(raw: list[list[Any]]) -> Mat | None:
         return None
 
 
-__all__ = ["ACCEPTED", "FORMAT", "CellAnswer", "check_names", "load_answers", "read_cell"]
+__all__ = [
+    "ACCEPTED",
+    "FORMAT",
+    "CellAnswer",
+    "KnownCell",
+    "check_names",
+    "load_answers",
+    "read_cell",
+]

@@ -53,6 +53,8 @@ starts. Feedback never shows the key's values.
 
 from __future__ import annotations
 
+import threading
+import weakref
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -61,7 +63,7 @@ from typing import Any
 import sympy
 from sympy.polys.matrices.exceptions import DMError
 
-from .answers import CellAnswer, approximate, check_names, load_answers, read_cell
+from .answers import CellAnswer, KnownCell, approximate, check_names, load_answers, read_cell
 from .errors import HandcalcError
 from .graph import Step, resolve
 from .matrix import Mat, entry_float, to_fraction
@@ -168,16 +170,16 @@ def grade(
         problem = Problem.from_json(problem)
     _check_options(tolerance, carried_credit)
     raw = load_answers(answers)
-    tables = problem.tables
-    graded = [s for s in problem.steps if s.name not in tables]
-    check_names(raw, [s.name for s in graded], [*problem.graph.given, *tables])
-    cell_weights = _weights(weights, [s.name for s in graded])
+    sheet = _sheet(problem)
+    graded = sheet.graded
+    check_names(raw, sheet.names, sheet.ignored)
+    cell_weights = _weights(weights, sheet.names)
     notes = [
         f"{name}: given on the sheet, not graded"
         for name in raw
         if name not in cell_weights and raw[name] not in (None, "", [])
     ]
-    grader = _Grader(problem, tolerance, Fraction(carried_credit))
+    grader = _Grader(problem, tolerance, Fraction(carried_credit), sheet)
     cells = [
         grader.grade_step(step, raw.get(step.name), cell_weights[step.name]) for step in graded
     ]
@@ -193,14 +195,159 @@ def grade(
     )
 
 
+# --- what a problem's grading needs, made once ---------------------------------------------------
+
+
+class _KeyCell:
+    """One graded cell of a problem: its key as numbers, how it is compared, and the key's own
+    printed texts read once (a student who writes a key entry as printed is not parsed again)."""
+
+    def __init__(self, step: Step, key: Mat, approximate: bool, texts: list[list[str]]) -> None:
+        self.step = step
+        self.key = key
+        self.approximate = approximate
+        expected = _numbers(key)
+        if approximate:  # floats are compared with the tolerance, here and in carried credit
+            expected = [[float(x) for x in row] for row in expected]
+        #: read-only: the grader never changes it
+        self.expected: list[list[Number]] = expected
+        self.half_unit = _half_unit(step, key)
+        self._texts = tuple(tuple(t.strip() for t in row) for row in texts)
+        self._known: KnownCell | None = None
+        self._same: bool | None = None
+        self._statuses: dict[float, tuple[tuple[str, ...], ...]] = {}
+        self._grades: dict[tuple[float, float], CellGrade] = {}
+
+    @property
+    def known(self) -> KnownCell:
+        """The key's texts as the grader reads them, whatever that makes of them."""
+        if self._known is None:
+            rows = [list(row) for row in self._texts]
+            answer = read_cell(self.step.name, rows, self.key.shape, irrational=self.approximate)
+            self._known = KnownCell(self._texts, answer)
+        return self._known
+
+    def read(self, raw: Any) -> CellAnswer:
+        return read_cell(
+            self.step.name, raw, self.key.shape, irrational=self.approximate, known=self.known
+        )
+
+    def statuses(self, answer: CellAnswer, tolerance: float) -> list[list[str]]:
+        """Each entry against the key (the key's own texts, as printed, are compared once per
+        tolerance)."""
+        if not answer.entries:
+            return []  # a wrongly shaped cell has no entries to line up with the key's
+        if self._is_key_text(answer):
+            found = self._statuses.get(tolerance)
+            if found is None:
+                found = self._statuses[tolerance] = tuple(
+                    tuple(r) for r in self._compare(answer, tolerance)
+                )
+            return [list(r) for r in found]
+        return self._compare(answer, tolerance)
+
+    def _is_key_text(self, answer: CellAnswer) -> bool:
+        return self._known is not None and answer is self._known.answer
+
+    def _compare(self, answer: CellAnswer, tolerance: float) -> list[list[str]]:
+        half_unit = self.half_unit
+        return [
+            [_status(e, x, half_unit, tolerance) for e, x in zip(row, xrow, strict=True)]
+            for row, xrow in zip(answer.entries, self.expected, strict=True)
+        ]
+
+    def correct(self, answer: CellAnswer, tolerance: float, weight: float) -> CellGrade | None:
+        """The grade of the key's own texts when every entry of them is correct (then nothing
+        is carried or diagnosed); else None."""
+        if not self._is_key_text(answer):
+            return None
+        found = self._grades.get((tolerance, weight))
+        if found is None:
+            statuses = self.statuses(answer, tolerance)
+            if _cell_status(answer, statuses) != "correct":
+                return None
+            flat = [s for row in statuses for s in row]
+            found = CellGrade(
+                self.step.name,
+                "correct",
+                tuple(tuple(r) for r in statuses),
+                _score(flat, weight, Fraction(1)),
+                weight,
+                "Correct.",
+            )
+            if len(self._grades) < 16:
+                self._grades[(tolerance, weight)] = found
+        return found
+
+    def same(self, answer: CellAnswer) -> bool:
+        """Whether the student's readable cell is the key, value for value."""
+        assert answer.value is not None
+        if self._is_key_text(answer):
+            if self._same is None:
+                self._same = _same(answer.value, self.key)
+            return self._same
+        return _same(answer.value, self.key)
+
+
+class _Sheet:
+    """What grading a problem needs that no submission changes: made on the problem's first
+    grading and kept while the problem lives (the service keeps its problems)."""
+
+    def __init__(self, problem: Problem) -> None:
+        tables = problem.tables
+        key = problem.values
+        self.graded = tuple(s for s in problem.steps if s.name not in tables)
+        self.names = tuple(s.name for s in self.graded)
+        self.ignored = (*problem.graph.given, *tables)
+        #: cells a student works from decimals: an irrational key, or an input that is one (in
+        #: exact mode even a rational entry downstream, such as 1/3, is typed as 0.3333)
+        self.approximate: set[str] = set()
+        for step in problem.steps:
+            inputs = (resolve(n) for n in step.inputs)
+            if (
+                not key[step.name].domain.is_QQ
+                or _transcendental(step.op)
+                or any(n in self.approximate for n in inputs)
+            ):
+                self.approximate.add(step.name)
+        self.cells = {
+            s.name: _KeyCell(s, key[s.name], s.name in self.approximate, problem.text(s.name))
+            for s in self.graded
+        }
+        self.inputs = {
+            s.name: tuple(dict.fromkeys(resolve(n) for n in s.inputs)) for s in self.graded
+        }
+        self.order = {name: i for i, name in enumerate(problem.graph.names)}
+
+
+_SHEETS: weakref.WeakKeyDictionary[Problem, _Sheet] = weakref.WeakKeyDictionary()
+_SHEETS_LOCK = threading.Lock()
+
+
+def _sheet(problem: Problem) -> _Sheet:
+    found = _SHEETS.get(problem)
+    if found is None:
+        found = _Sheet(problem)
+        with _SHEETS_LOCK:
+            found = _SHEETS.setdefault(problem, found)
+    return found
+
+
 # --- the grader --------------------------------------------------------------------------------
 
 
 class _Grader:
     """Walks the steps in order, keeping the student's own values for credit carried forward."""
 
-    def __init__(self, problem: Problem, tolerance: float, carried_credit: Fraction) -> None:
+    def __init__(
+        self,
+        problem: Problem,
+        tolerance: float,
+        carried_credit: Fraction,
+        sheet: _Sheet | None = None,
+    ) -> None:
         self.problem = problem
+        self.sheet = sheet = sheet or _sheet(problem)
         self.tolerance = tolerance
         self.carried_credit = carried_credit
         self.key = problem.values
@@ -210,39 +357,23 @@ class _Grader:
         self.attempts: set[str] = set()
         #: where the chain of mistakes behind a cell starts
         self.origin: dict[str, str] = {}
-        #: cells a student works from decimals: an irrational key, or an input that is one (in
-        #: exact mode even a rational entry downstream, such as 1/3, is typed as 0.3333)
-        self.approximate: set[str] = set()
-        for step in problem.steps:
-            inputs = (resolve(n) for n in step.inputs)
-            if (
-                not self.key[step.name].domain.is_QQ
-                or _transcendental(step.op)
-                or any(n in self.approximate for n in inputs)
-            ):
-                self.approximate.add(step.name)
+        self.approximate = sheet.approximate
 
     def grade_step(self, step: Step, raw: Any, weight: float) -> CellGrade:
         name = step.name
-        key = self.key[name]
-        approximate = name in self.approximate
-        answer = read_cell(name, raw, key.shape, irrational=approximate)
+        cell = self.sheet.cells[name]
+        answer = cell.read(raw)
+        done = cell.correct(answer, self.tolerance, weight)
+        if done is not None:  # the key as printed, every entry correct: nothing to carry or find
+            assert answer.value is not None
+            self._remember(step, answer.value, "correct", cell.same(answer))
+            return done
         if answer.blank:
             blank = tuple(tuple("missing" for _ in row) for row in answer.entries)
             return CellGrade(name, "missing", blank, 0.0, weight, "No answer.")
-        expected = _numbers(key)
-        if approximate:  # floats are compared with the tolerance, here and in carried credit
-            expected = [[float(x) for x in row] for row in expected]
-        half_unit = _half_unit(step, key)
-        # a wrongly shaped cell has no entries to line up with the key's
-        statuses = (
-            [
-                [_status(e, x, half_unit, self.tolerance) for e, x in zip(row, xrow, strict=True)]
-                for row, xrow in zip(answer.entries, expected, strict=True)
-            ]
-            if answer.entries
-            else []
-        )
+        expected = cell.expected
+        half_unit = cell.half_unit
+        statuses = cell.statuses(answer, self.tolerance)
         messages: list[str] = []
         carried_from: tuple[str, ...] = ()
         wrong = [
@@ -260,21 +391,10 @@ class _Grader:
             diagnosis = self._diagnose(step, answer, expected, half_unit)
             if status == "wrong" and _rounded(answer, expected, statuses):
                 diagnosis += (MISTAKES["rounded"],)
-        if answer.value is not None:
-            self.own[name] = answer.value
-            # within the tolerance is not the same: a slip that hides in one cell (σ(6) for σ(5))
-            # shows in the next, which then follows from the student's own value
-            if status != "correct" or not _same(answer.value, key):
-                self.attempts.add(name)
-        if status == "wrong":
-            self.origin[name] = name
-        elif name in self.attempts:
-            origins = [self.origin[n] for n in self._inputs(step) if n in self.origin]
-            if origins:
-                self.origin[name] = min(origins, key=self._order)
+        if answer.value is not None:  # (an unreadable cell is invalid, never wrong)
+            self._remember(step, answer.value, status, cell.same(answer))
         flat = [s for row in statuses for s in row]
-        credit = flat.count("correct") + self.carried_credit * flat.count("carried")
-        score = weight * float(credit / len(flat)) if flat else 0.0
+        score = _score(flat, weight, self.carried_credit)
         feedback = self._feedback(name, status, answer, statuses, carried_from, diagnosis, messages)
         return CellGrade(
             name,
@@ -286,6 +406,21 @@ class _Grader:
             tuple(m.code for m in diagnosis),
             carried_from,
         )
+
+    def _remember(self, step: Step, value: Mat, status: str, same: bool) -> None:
+        """The student's readable cell, as their own value for the steps that use it."""
+        name = step.name
+        self.own[name] = value
+        # within the tolerance is not the same: a slip that hides in one cell (σ(6) for σ(5))
+        # shows in the next, which then follows from the student's own value
+        if status != "correct" or not same:
+            self.attempts.add(name)
+        if status == "wrong":
+            self.origin[name] = name
+        elif name in self.attempts:
+            origins = [self.origin[n] for n in self._inputs(step) if n in self.origin]
+            if origins:
+                self.origin[name] = min(origins, key=self._order)
 
     # --- credit carried forward ------------------------------------------------------------
 
@@ -360,13 +495,12 @@ class _Grader:
                     )
         return None
 
-    @staticmethod
-    def _inputs(step: Step) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(resolve(n) for n in step.inputs))
+    def _inputs(self, step: Step) -> tuple[str, ...]:
+        found = self.sheet.inputs.get(step.name)
+        return found if found is not None else tuple(dict.fromkeys(resolve(n) for n in step.inputs))
 
     def _order(self, name: str) -> int:
-        names = self.problem.graph.names
-        return names.index(name) if name in names else -1
+        return self.sheet.order.get(name, -1)
 
     # --- diagnosis -------------------------------------------------------------------------
 
@@ -560,6 +694,16 @@ def _cell_status(answer: CellAnswer, statuses: list[list[str]]) -> str:
     if flat <= {"correct", "carried"}:
         return "carried"
     return "wrong"
+
+
+def _score(flat: list[str], weight: float, carried_credit: Fraction) -> float:
+    """``weight`` times the mean credit of the entries."""
+    if not flat:
+        return 0.0
+    correct, carried = flat.count("correct"), flat.count("carried")
+    if not carried:  # int / int rounds as float(Fraction(…)) does: correctly
+        return weight * (correct / len(flat))
+    return weight * float((correct + carried_credit * carried) / len(flat))
 
 
 def _same(a: Mat, b: Mat) -> bool:
