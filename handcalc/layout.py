@@ -108,7 +108,8 @@ class Block:
         """Characters per entry and font size (pt) so a row of monospace text fills ``width`` mm
         per entry exactly: one line of text per matrix row is the leanest markup WeasyPrint has."""
         longest = max((len(t) for row in self.texts for t in row), default=1)
-        chars = max(longest + 1, math.ceil(width / (MONO_MM_PER_PT * MAX_PT)))
+        # a space on each side of the longest entry: centring never leaves it touching a line
+        chars = max(longest + 2, math.ceil(width / (MONO_MM_PER_PT * MAX_PT)))
         return chars, width / (chars * MONO_MM_PER_PT)
 
     def lines(self, show: bool, chars: int) -> str:

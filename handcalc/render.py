@@ -23,7 +23,7 @@ HEADINGS = {"worksheet": "worksheet", "key": "answer key", "solutions": "worked 
 #: paper: CSS size, and the width and height inside the margins of sheet.css, in mm
 PAPERS = {"a4": ("A4", 184.0, 273.0), "letter": ("letter", 189.9, 255.4)}
 #: an entry's largest width, and its height as a share of the width (mm)
-MAX_UNIT = 9.5
+MAX_UNIT = 10.0
 ROW_SHARE = 0.74
 MIN_ROW, MAX_ROW = 4.6, 6.2
 
