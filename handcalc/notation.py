@@ -74,7 +74,9 @@ def power(base: str, exponent: str) -> str:
 
 def formula(text: str) -> str:
     """Cell names in a formula with subscripts: ``Z3 = W3·A2 + b3`` → ``Z₃ = W₃·A₂ + b₃``."""
-    return re.sub(r"\b[A-Za-z]+\d+(?:_new)?\b", lambda m: subscript(m.group(0)), text)
+    # not \b: "W2ᵀ" must match too, and ᵀ counts as a letter
+    pattern = r"(?<![A-Za-z0-9_])[A-Za-z]+\d+(?:_new)?(?![A-Za-z0-9_])"
+    return re.sub(pattern, lambda m: subscript(m.group(0)), text).replace("'", "′")
 
 
 def signed(text: str) -> str:

@@ -39,3 +39,9 @@ def test_powers_and_signed_factors():
     assert power("3", "12") == "3¹²"
     assert power("e", "1/2") == "e^(1/2)"
     assert signed("−2") == "(−2)" and signed("2") == "2"
+
+
+def test_formulas_subscript_transposed_names():
+    assert formula("dA1 = W2ᵀ·dZ2") == "dA₁ = W₂ᵀ·dZ₂"
+    assert formula("W1_new = W1 − lr·dW1") == "W₁ new = W₁ − lr·dW₁"
+    assert formula("dZ1 = dA1 ∘ relu'(Z1)") == "dZ₁ = dA₁ ∘ relu′(Z₁)"
