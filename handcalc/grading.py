@@ -217,6 +217,7 @@ class _KeyCell:
         self._same: bool | None = None
         self._statuses: dict[float, tuple[tuple[str, ...], ...]] = {}
         self._grades: dict[tuple[float, float], CellGrade] = {}
+        self._variants: list[tuple[Mistake, Mat]] | None = None
 
     @property
     def known(self) -> KnownCell:
@@ -278,6 +279,12 @@ class _KeyCell:
             if len(self._grades) < 16:
                 self._grades[(tolerance, weight)] = found
         return found
+
+    def variants(self, key: Mapping[str, Mat]) -> list[tuple[Mistake, Mat]]:
+        """``mistakes.variants`` of this step on the key's values (``key``), computed once."""
+        if self._variants is None:
+            self._variants = variants(self.step, key)
+        return self._variants
 
     def same(self, answer: CellAnswer) -> bool:
         """Whether the student's readable cell is the key, value for value."""
@@ -358,6 +365,9 @@ class _Grader:
         #: where the chain of mistakes behind a cell starts
         self.origin: dict[str, str] = {}
         self.approximate = sheet.approximate
+        #: every readable cell so far is the key's, the same numbers in the same domain (so the
+        #: student's values are the key's, as far as any step can tell)
+        self.as_key = True
 
     def grade_step(self, step: Step, raw: Any, weight: float) -> CellGrade:
         name = step.name
@@ -411,6 +421,10 @@ class _Grader:
         """The student's readable cell, as their own value for the steps that use it."""
         name = step.name
         self.own[name] = value
+        if self.as_key and not (
+            status == "correct" and same and value.domain == self.key[name].domain
+        ):
+            self.as_key = False
         # within the tolerance is not the same: a slip that hides in one cell (σ(6) for σ(5))
         # shows in the next, which then follows from the student's own value
         if status != "correct" or not same:
@@ -523,8 +537,12 @@ class _Grader:
             if all(_same(self.own[resolve(n)], self.key[resolve(n)]) for n in step.inputs)
             else [self.own, self.key]
         )
+        cell = self.sheet.cells[step.name]
         for values in sources:
-            for mistake, result in variants(step, values):
+            # the key's own values (or the student's, where every cell so far is the key's to
+            # the last entry and domain) give the same variants on every submission
+            same = values is self.key or (values is self.own and self.as_key)
+            for mistake, result in cell.variants(self.key) if same else variants(step, values):
                 if mistake.code in found or result.shape != written.shape:
                     continue
                 if answer.value is None and mistake.code not in RESHAPING:
@@ -681,7 +699,9 @@ def _rounded(answer: CellAnswer, expected: list[list[Number]], statuses: list[li
 def _cut(typed: Any, exact: Number) -> bool:
     if not isinstance(typed, Fraction) or not isinstance(exact, Fraction):
         return False
-    decimals = next((k for k in range(13) if (typed * 10**k).denominator == 1), 0)
+    # typed·10^k is whole where its denominator divides 10^k (a Fraction is in lowest terms)
+    denominator = typed.denominator
+    decimals = next((k for k in range(13) if 10**k % denominator == 0), 0)
     return decimals > 0 and abs(typed - exact) < Fraction(1, 10**decimals)
 
 

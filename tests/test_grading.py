@@ -6,6 +6,7 @@ import contextlib
 import json
 import time
 from fractions import Fraction
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, reject, settings
@@ -26,6 +27,7 @@ from handcalc import Report, grade
 from handcalc.answers import read_cell
 from handcalc.errors import DocumentError, HandcalcError
 from handcalc.matrix import entry_float, rational, to_fraction
+from handcalc.mistakes import variants
 from handcalc.problem import Problem
 
 FAST = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -588,3 +590,175 @@ def test_any_document_gives_a_report_or_a_document_error(problem: Problem, doc: 
     for answers in (doc, {"cells": doc}, json.dumps(doc)):
         with contextlib.suppress(DocumentError):
             grade(problem, answers)  # type: ignore[arg-type]
+
+
+# --- the key's own texts, read once (the fast path) ---------------------------------------------
+
+
+def _respelled(answers: dict[str, Any]) -> dict[str, Any]:
+    """Every entry written another way with the same value ("+3/4", "- 2"), so that no entry is
+    the key's text as printed: grading it takes the slow path throughout."""
+
+    def other(t: Any) -> Any:
+        if not isinstance(t, str) or len(t) > 37:
+            return t
+        return "- " + t[1:] if t.startswith("-") else "+" + t
+
+    return {
+        "cells": {
+            name: [[other(t) for t in row] for row in rows]
+            for name, rows in answers["cells"].items()
+        }
+    }
+
+
+def _submissions(problem: Problem) -> list[dict[str, Any]]:
+    """The key; one slip in each of a few cells (later cells copied from the key); one slip
+    carried forward; one diagnosable mistake made on the key's inputs."""
+    key = key_answers(problem)
+    out = [key]
+    names = graded_steps(problem)
+    for name in names[:: max(1, len(names) // 4)]:
+        cells = json.loads(json.dumps(key["cells"]))
+        cells[name][0][0] = "7/3" if cells[name][0][0] != "7/3" else "8/3"
+        out.append({"cells": cells})
+    with contextlib.suppress(HandcalcError):
+        out.append(student(problem, {names[0]: lambda own: shifted(own[names[0]])})[0])
+    for step in problem.steps:
+        if step.name not in names:
+            continue
+        found = [
+            v
+            for m, v in variants(step, problem.values)
+            if v.shape == step.run(problem.values).shape
+        ]
+        if found:
+            cells = json.loads(json.dumps(key["cells"]))
+            cells[step.name] = text(found[0])
+            out.append({"cells": cells})
+            if step.name != names[0]:  # and after a slip upstream, from which it may follow
+                cells = json.loads(json.dumps(cells))
+                cells[names[0]][0][0] = "7/3" if cells[names[0]][0][0] != "7/3" else "8/3"
+                out.append({"cells": cells})
+            break
+    return out
+
+
+def _same_reports(problem: Problem, answers: dict[str, Any]) -> None:
+    fast = grade(problem, answers).to_dict()
+    assert grade(problem, answers).to_dict() == fast  # the cache is the same the second time
+    slow = grade(Problem.from_json(problem.to_json()), _respelled(answers)).to_dict()
+    assert slow == fast
+
+
+@FAST
+@given(problems())
+def test_key_texts_grade_as_when_parsed(problem: Problem) -> None:
+    """Entries typed as the key prints them (read once, from the problem's cache) grade exactly
+    as the same values written otherwise and parsed, on a fresh copy of the problem."""
+    for answers in _submissions(problem):
+        _same_reports(problem, answers)
+
+
+@EXACT
+@given(problems(exact=True))
+def test_key_texts_grade_as_when_parsed_in_exact_mode(problem: Problem) -> None:
+    for answers in [*_submissions(problem), key_answers(problem, decimals=True)]:
+        _same_reports(problem, answers)
+
+
+def test_key_text_and_other_spellings_are_both_correct(problem: Problem) -> None:
+    key = problem.text("Z1")
+    value = to_fraction(problem.value("Z1").to_list()[0][0])
+    spellings = [
+        key[0][0],
+        f"  {key[0][0]} ",  # spaces around the key's text
+        f"{2 * value.numerator}/{2 * value.denominator}",  # 1/2 as 2/4
+        str(value.numerator) + "/" + str(value.denominator) + " ",
+    ]
+    if 10**6 % value.denominator == 0:
+        spellings.append(str(float(value)))  # 1/2 as 0.5
+    for typed in spellings:
+        rows = [row[:] for row in key]
+        rows[0][0] = typed
+        cell = grade(problem, {"cells": {"Z1": rows}})["Z1"]
+        assert cell.status == "correct", typed
+        assert cell.score == cell.max_score
+
+
+def test_a_half_as_decimal_and_fraction() -> None:
+    """0.5 and 1/2 are both correct where the key is 1/2 (the printed text is one of them)."""
+    for seed in range(200):
+        problem = handcalc.generate(seed=seed, sizes=[2, 2, 2], lr="1/2")
+        found = [
+            (name, i, j)
+            for name in graded_steps(problem)
+            if problem.value(name).domain.is_QQ
+            for i, row in enumerate(problem.value(name).to_list())
+            for j, x in enumerate(row)
+            if to_fraction(x) == Fraction(1, 2) and problem.text(name)[i][j] == "1/2"
+        ]
+        if found:
+            break
+    assert found, "no key with an entry of 1/2 in 200 seeds"
+    key = key_answers(problem)
+    name, i, j = found[0]
+    for typed in ("1/2", "0.5", ".5", "2/4", " 1/2"):
+        cells = json.loads(json.dumps(key["cells"]))
+        cells[name][i][j] = typed
+        assert grade(problem, {"cells": cells})[name].status == "correct", typed
+
+
+def test_a_wrong_entry_among_key_texts(problem: Problem) -> None:
+    """A wrong entry is wrong though every other entry of its cell is the key's text."""
+    key = key_answers(problem)
+    for name in graded_steps(problem):
+        rows = [row[:] for row in key["cells"][name]]
+        wrong = to_fraction(problem.value(name).to_list()[0][0]) + 1
+        rows[0][0] = str(wrong)
+        report = grade(problem, {"cells": {**key["cells"], name: rows}})
+        cell = report[name]
+        assert cell.status == "wrong", name
+        assert cell.entries[0][0] == "wrong"
+        flat = [s for row in cell.entries for s in row]
+        assert flat.count("wrong") == 1 and flat.count("correct") == len(flat) - 1
+        assert report.first_error == name
+        assert all(c.status == "correct" for c in report.cells if c.name != name)
+    # and the key itself is still all correct after those
+    assert grade(problem, key).score == grade(problem, key).max_score
+
+
+def test_carried_credit_after_key_texts_upstream(problem: Problem) -> None:
+    """Key texts up to a slip (the fast path), then the student's own values: carried."""
+    name = "dZ2"
+    answers, _ = student(problem, {name: lambda own: shifted(own[name])})
+    names = graded_steps(problem)
+    before = names[: names.index(name)]
+    for n in before:
+        answers["cells"][n] = problem.text(n)  # typed as printed (the loss to its decimals)
+    report = grade(problem, answers)
+    assert all(report[n].status == "correct" for n in before)
+    assert report[name].status == "wrong" and report.first_error == name
+    carried = [c for c in report.cells if c.status == "carried"]
+    assert carried and all(c.carried_from for c in carried)
+    assert all("first error in the chain is in dZ2" in c.feedback for c in carried)
+    # the same problem grades the key again as all correct: nothing of the slip stays behind
+    assert grade(problem, key_answers(problem)).first_error is None
+
+
+def test_a_mistake_made_on_the_students_own_values(problem: Problem) -> None:
+    """After a slip upstream the key's variants of a step are not the student's: a mistake made
+    on the student's own inputs is still named (the variants of the key are reused only while
+    every cell so far is the key's)."""
+
+    def averaged(own: dict[str, Any]) -> Any:
+        found = dict((m.code, v) for m, v in variants(problem.graph["dW3"], own))
+        return found["mean_vs_sum"]
+
+    grade(problem, key_answers(problem))  # the key's variants are made and kept
+    answers, own = student(problem, {"dZ3": lambda own: shifted(own["dZ3"]), "dW3": averaged})
+    key_variant = dict((m.code, v) for m, v in variants(problem.graph["dW3"], problem.values))
+    assert own["dW3"].to_list() != key_variant["mean_vs_sum"].to_list()
+    cell = grade(problem, answers)["dW3"]
+    assert cell.status == "wrong"
+    assert "mean_vs_sum" in cell.diagnosis
