@@ -63,8 +63,17 @@ FORMATS = ["json", "html", "pdf"]
 
 
 def sheet_options(fn: Any) -> Any:
-    """How a problem is printed: which sheet, which paper, which secret signs its code."""
+    """How a problem is written out: the format, which sheet, which paper, which secret signs its
+    code, and where to."""
     options = [
+        click.option(
+            "--format",
+            "fmt",
+            type=click.Choice(FORMATS),
+            default="json",
+            show_default=True,
+            help="Output format: the solved JSON document, or a printable sheet.",
+        ),
         click.option(
             "--key",
             "mode",
@@ -89,6 +98,12 @@ def sheet_options(fn: Any) -> Any:
             envvar="HANDCALC_SECRET_KEY",
             metavar="TEXT",
             help="Secret for the verification code [env HANDCALC_SECRET_KEY].",
+        ),
+        click.option(
+            "-o",
+            "--output",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="Write to FILE instead of standard output.",
         ),
     ]
     for option in reversed(options):
@@ -143,21 +158,7 @@ def cli() -> None:
 )
 @click.option("--kind", default="mlp", show_default=True, help="Kind of exercise.")
 @spec_options
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(FORMATS),
-    default="json",
-    show_default=True,
-    help="Output format: the JSON document, or a printable sheet.",
-)
 @sheet_options
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write to FILE instead of standard output.",
-)
 def generate(
     seed: int,
     kind: str,
@@ -192,21 +193,7 @@ def generate(
 
 @cli.command()
 @click.argument("file", type=click.File("rb"))
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(FORMATS),
-    default="json",
-    show_default=True,
-    help="Output format: the solved JSON document, or a printable sheet.",
-)
 @sheet_options
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write to FILE instead of standard output.",
-)
 def solve(
     file: Any, fmt: str, mode: str | None, paper: str, secret: str | None, output: Path | None
 ) -> None:
