@@ -56,13 +56,20 @@ class Practice:
 
 def practice(token: str) -> Practice:
     try:
-        practice_id = read_practice_token(secret(), token)
+        practice_id = _practice_id(secret(), token)
     except BadToken as e:
         abort(403, str(e))
     found = _practice(current_app.config["DATABASE_URL"], practice_id)
     if found is None:
         abort(404, "practice session not found (was the database reset?)")
     return found
+
+
+@lru_cache(maxsize=4096)
+def _practice_id(secret: str, token: str) -> int:
+    """The session a token names: a token checked once is good for as long as the secret is
+    (a bad one raises, and is checked again every time)."""
+    return read_practice_token(secret, token)
 
 
 @lru_cache(maxsize=4096)

@@ -111,7 +111,8 @@ def practice_check(token: str) -> Response:
     access.limit("check", token)
     problem = found.problem
     answers = bad_input(service.read_answers, json_body(), problem)
-    return jsonify(service.public_report(bad_input(service.grade, problem, answers)))
+    report = bad_input(service.report_of, problem, answers)
+    return Response(service.public_json(report), mimetype="application/json")
 
 
 # --- students: the token is the credential ----------------------------------------------------

@@ -17,6 +17,7 @@ from typing import Any
 
 import handcalc
 from handcalc import Problem
+from handcalc.grading import REPORT_FORMAT, Report
 
 from .models import Assignment, Student, Submission
 
@@ -93,10 +94,45 @@ def read_answers(body: Any, problem: Problem) -> dict[str, Any]:
     return body
 
 
+def report_of(problem: Problem, answers: Mapping[str, Any]) -> Report:
+    """The grading library's report (the only call into it)."""
+    return handcalc.grade(problem, answers)
+
+
 def grade(problem: Problem, answers: Mapping[str, Any]) -> dict[str, Any]:
-    """The grading library's report as JSON (the only call into it)."""
-    report: dict[str, Any] = handcalc.grade(problem, answers).to_dict()
+    """The grading library's report as JSON (what a submission stores)."""
+    report: dict[str, Any] = report_of(problem, answers).to_dict()
     return report
+
+
+def public_json(report: Report) -> str:
+    """``public_report(report.to_dict())`` as JSON text, made straight from the report: a check
+    is answered with it, and building the whole report's dict first costs more than the JSON."""
+    cells = {}
+    for cell in report.cells:
+        cells[cell.name] = {
+            "status": cell.status,
+            "score": round(cell.score, 6),
+            "max_score": round(cell.max_score, 6),
+            "entries": cell.entries,  # tuples are JSON arrays too
+            "feedback": cell.feedback,
+            "diagnosis": cell.diagnosis,
+            "carried_from": cell.carried_from,
+        }
+    out = {
+        "format": REPORT_FORMAT,
+        "score": round(report.score, 6),
+        "max_score": round(report.max_score, 6),
+        "first_error": report.first_error,
+        "tolerance": report.tolerance,
+        "carried_credit": report.carried_credit,
+        "notes": report.notes,
+        "cells": cells,
+    }
+    return _COMPACT.encode(out)
+
+
+_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False)
 
 
 def public_report(report: Mapping[str, Any]) -> dict[str, Any]:
