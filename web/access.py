@@ -9,7 +9,7 @@ from __future__ import annotations
 import hmac
 import json
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any
 
 from flask import abort, current_app, request
@@ -49,9 +49,13 @@ class Practice:
     spec: dict[str, Any]
     seed: int
 
+    @cached_property
+    def spec_json(self) -> str:
+        return service.canonical(self.spec)
+
     @property
     def problem(self) -> Problem:
-        return service.problem_for(self.kind, self.spec, self.seed)
+        return service.problem_of(self.kind, self.spec_json, self.seed)
 
 
 def practice(token: str) -> Practice:
