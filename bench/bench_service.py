@@ -59,7 +59,10 @@ def call(base: str, path: str, body: Any = None, token: str | None = None) -> An
         return json.loads(r.read())
 
 
-def start(port: int, env: dict[str, str], workers: int = 2) -> subprocess.Popen[bytes]:
+def start(
+    port: int, env: dict[str, str], workers: int = 2, extra: list[str] | None = None
+) -> subprocess.Popen[bytes]:
+    """gunicorn as README's production command runs it (``extra``: options to compare)."""
     process = subprocess.Popen(
         [
             sys.executable,
@@ -73,6 +76,7 @@ def start(port: int, env: dict[str, str], workers: int = 2) -> subprocess.Popen[
             "256",
             "--log-level",
             "warning",
+            *(extra or []),
             "handcalc.web.app:create_app()",
         ],
         env=env,
@@ -193,6 +197,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=8.0, help="length of each wrk run")
     parser.add_argument("--spec", default="{}", help="spec options of the problem (JSON)")
+    parser.add_argument(
+        "--gunicorn",
+        default="",
+        help="more gunicorn options, to compare with the production command "
+        "(e.g. '--preload' or '-k gthread --threads 4')",
+    )
     options = parser.parse_args()
     if shutil.which("wrk") is None:
         print("bench_service: needs wrk (apt-get install wrk, or bash scripts/setup.sh)")
@@ -215,7 +225,8 @@ def main() -> int:
         }
         port = free_port()
         base = f"http://127.0.0.1:{port}"
-        server = start(port, env)
+        extra = options.gunicorn.split()
+        server = start(port, env, extra=extra)
         try:
             practice = call(base, "/api/v1/practice", {"spec": spec, "seed": 7})
             problem = handcalc.generate(seed=7, **spec)
@@ -224,7 +235,7 @@ def main() -> int:
             write_requests(checks, [(check_path, v) for v in answer_variants(problem)])
             print(
                 f"problem: {problem.describe()}; {len(problem.steps)} cells; "
-                f"gunicorn 2 sync workers; wrk {CONNECTIONS} connections, "
+                f"gunicorn 2 workers {' '.join(extra) or '(sync)'}; wrk {CONNECTIONS} connections, "
                 f"{options.seconds:g} s a run; {os.cpu_count()} CPUs"
             )
             wrk(base + "/healthz", 2)  # warm-up: imports, caches
