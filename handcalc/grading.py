@@ -203,8 +203,12 @@ class _KeyCell:
     """One graded cell of a problem: its key as numbers, how it is compared, and the key's own
     printed texts read once (a student who writes a key entry as printed is not parsed again)."""
 
-    def __init__(self, step: Step, key: Mat, approximate: bool, texts: list[list[str]]) -> None:
+    def __init__(
+        self, step: Step, key: Mat, approximate: bool, problem: weakref.ref[Problem]
+    ) -> None:
         self.step = step
+        #: weak: the sheet lives in a WeakKeyDictionary keyed by the problem
+        self._problem = problem
         self.key = key
         self.approximate = approximate
         expected = _numbers(key)
@@ -213,8 +217,8 @@ class _KeyCell:
         #: read-only: the grader never changes it
         self.expected: list[list[Number]] = expected
         self.half_unit = _half_unit(step, key)
-        self._texts = tuple(tuple(t.strip() for t in row) for row in texts)
         self._known: KnownCell | None = None
+        self._read_once = False
         self._same: bool | None = None
         self._statuses: dict[float, tuple[tuple[str, ...], ...]] = {}
         self._grades: dict[tuple[float, float], CellGrade] = {}
@@ -224,12 +228,20 @@ class _KeyCell:
     def known(self) -> KnownCell:
         """The key's texts as the grader reads them, whatever that makes of them."""
         if self._known is None:
-            rows = [list(row) for row in self._texts]
+            problem = self._problem()
+            assert problem is not None  # it is being graded
+            texts = tuple(tuple(t.strip() for t in row) for row in problem.text(self.step.name))
+            rows = [list(row) for row in texts]
             answer = read_cell(self.step.name, rows, self.key.shape, irrational=self.approximate)
-            self._known = KnownCell(self._texts, answer)
+            self._known = KnownCell(texts, answer)
         return self._known
 
     def read(self, raw: Any) -> CellAnswer:
+        if self._known is None and not self._read_once:
+            # the key's texts pay off from the second submission on (an irrational one is
+            # printed by sympy, milliseconds a cell): a problem graded once never makes them
+            self._read_once = True
+            return read_cell(self.step.name, raw, self.key.shape, irrational=self.approximate)
         known = self.known
         if known.usable and raw == known.rows:  # read_cell's own first test, without the call
             return known.answer
@@ -322,7 +334,7 @@ class _Sheet:
             ):
                 self.approximate.add(step.name)
         self.cells = {
-            s.name: _KeyCell(s, key[s.name], s.name in self.approximate, problem.text(s.name))
+            s.name: _KeyCell(s, key[s.name], s.name in self.approximate, weakref.ref(problem))
             for s in self.graded
         }
         self.inputs = {

@@ -762,3 +762,21 @@ def test_a_mistake_made_on_the_students_own_values(problem: Problem) -> None:
     cell = grade(problem, answers)["dW3"]
     assert cell.status == "wrong"
     assert "mean_vs_sum" in cell.diagnosis
+
+
+def test_the_key_cache_lives_no_longer_than_its_problem() -> None:
+    """What grading keeps of a problem goes with the problem (the service keeps its problems;
+    a problem graded once from a file leaves nothing behind)."""
+    import gc
+
+    from handcalc import grading
+
+    problem = handcalc.generate(seed=3, sizes=[2, 2, 2])
+    key = key_answers(problem)
+    first, second = grade(problem, key), grade(problem, key)  # the second reads the key's texts
+    assert first.to_dict() == second.to_dict()
+    assert problem in grading._SHEETS
+    before = len(grading._SHEETS)
+    del problem
+    gc.collect()
+    assert len(grading._SHEETS) == before - 1
