@@ -223,6 +223,8 @@ class _KeyCell:
         self._statuses: dict[float, tuple[tuple[str, ...], ...]] = {}
         self._grades: dict[tuple[float, float], CellGrade] = {}
         self._variants: list[tuple[Mistake, Mat]] | None = None
+        self._key_numbers: list[list[Number]] | None = None
+        self._variant_numbers: dict[int, list[list[Number]]] = {}
 
     @property
     def known(self) -> KnownCell:
@@ -302,6 +304,15 @@ class _KeyCell:
             self._variants = variants(self.step, key)
         return self._variants
 
+    def variant_numbers(self, result: Mat) -> list[list[Number]]:
+        """``_numbers`` of one of ``variants``' matrices, made once (by identity: the cell
+        keeps them)."""
+        found = self._variant_numbers.get(id(result))
+        if found is None:
+            assert self._variants is not None and any(v is result for _, v in self._variants)
+            found = self._variant_numbers[id(result)] = _numbers(result)
+        return found
+
     def same(self, answer: CellAnswer) -> bool:
         """Whether the student's readable cell is the key, value for value."""
         assert answer.value is not None
@@ -309,7 +320,20 @@ class _KeyCell:
             if self._same is None:
                 self._same = _same(answer.value, self.key)
             return self._same
-        return _same(answer.value, self.key)
+        return self.same_value(answer.value)
+
+    def same_value(self, value: Mat) -> bool:
+        """``_same(value, key)``, with the key's numbers made once."""
+        key = self.key
+        if value is key:
+            return True
+        if value.shape != key.shape:
+            return False
+        if value.domain == key.domain:
+            return bool(value == key)
+        if self._key_numbers is None:
+            self._key_numbers = _numbers(key)
+        return _numbers(value) == self._key_numbers
 
 
 class _Sheet:
@@ -527,6 +551,13 @@ class _Grader:
                     )
         return None
 
+    def _same_as_key(self, name: str) -> bool:
+        """Whether the student's own value of a cell (the key's where none) is the key's."""
+        cell = self.sheet.cells.get(name)
+        if cell is not None:
+            return cell.same_value(self.own[name])
+        return _same(self.own[name], self.key[name])
+
     def _inputs(self, step: Step) -> tuple[str, ...]:
         found = self.sheet.inputs.get(step.name)
         return found if found is not None else tuple(dict.fromkeys(resolve(n) for n in step.inputs))
@@ -552,7 +583,7 @@ class _Grader:
         found: dict[str, Mistake] = {}
         sources = (
             [self.own]
-            if all(_same(self.own[resolve(n)], self.key[resolve(n)]) for n in step.inputs)
+            if all(self._same_as_key(n) for n in self._inputs(step))
             else [self.own, self.key]
         )
         cell = self.sheet.cells[step.name]
@@ -569,7 +600,7 @@ class _Grader:
                     if result == written:  # the common case, compared without conversions
                         found[mistake.code] = mistake
                     continue
-                candidate = _numbers(result)
+                candidate = cell.variant_numbers(result) if same else _numbers(result)
                 if all(
                     _matches(s, c, half_unit, self.tolerance, _irrational(c, expected, i, j))
                     for i, (srow, crow) in enumerate(zip(mine, candidate, strict=True))
