@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 from .errors import DocumentError, HandcalcError
@@ -28,6 +29,10 @@ class Problem:
     values: Mapping[str, Mat]
     seed: int | None = None
     kind: str = "mlp"
+
+    def __post_init__(self) -> None:
+        # graders cache per problem: its values must never change after it is made
+        object.__setattr__(self, "values", MappingProxyType(dict(self.values)))
 
     @property
     def steps(self) -> tuple[Step, ...]:

@@ -123,3 +123,9 @@ def test_dumps_puts_each_matrix_on_one_line() -> None:
     text = dumps({"a": {"m": [["1", "2"], ["3", "4"]], "s": [{"x": 1}]}})
     assert '"m": [["1", "2"], ["3", "4"]]' in text
     assert json.loads(text) == {"a": {"m": [["1", "2"], ["3", "4"]], "s": [{"x": 1}]}}
+
+
+def test_a_problems_values_cannot_change() -> None:
+    problem = handcalc.generate(seed=7)
+    with pytest.raises(TypeError):
+        problem.values["Z1"] = problem.values["Z2"]  # type: ignore[index]
