@@ -10,7 +10,6 @@ sympified.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from fractions import Fraction
 from typing import Any
 
 from .errors import DocumentError, HandcalcError
+from .jsondoc import read_json_object
 from .matrix import Mat, rational
 from .values import ACCEPTED, MAX_CHARS, parse_expression, parse_number
 
@@ -85,23 +85,13 @@ class KnownCell:
 
 def load_answers(doc: str | bytes | Mapping[str, Any]) -> dict[str, Any]:
     """The ``cells`` object of an answers document (JSON text or parsed), checked for size."""
-    if isinstance(doc, str | bytes):
-        if len(doc) > MAX_ANSWER_CHARS:
-            raise DocumentError(f"answers: larger than {MAX_ANSWER_CHARS} characters")
-        try:
-            doc = json.loads(doc)
-        except (json.JSONDecodeError, UnicodeDecodeError) as e:
-            raise DocumentError(f"answers: not valid JSON ({e})") from None
-    if not isinstance(doc, Mapping):
-        raise DocumentError(
-            f"answers: expected a JSON object such as "
-            f'{{"cells": {{"Z1": [["2", "1"]]}}}}, got {type(doc).__name__}'
-        )
-    unknown = sorted(set(doc) - {"format", "cells"})
-    if unknown:
-        raise DocumentError(
-            f"answers: unknown field {unknown[0]!r}; accepted fields: cells, format"
-        )
+    doc = read_json_object(
+        doc,
+        "answers",
+        MAX_ANSWER_CHARS,
+        {"format", "cells"},
+        expected='a JSON object such as {"cells": {"Z1": [["2", "1"]]}}',
+    )
     if doc.get("format", FORMAT) != FORMAT:
         raise DocumentError(
             f"answers.format: {doc['format']!r} is not accepted; accepted: {FORMAT!r}"

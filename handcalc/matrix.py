@@ -30,11 +30,19 @@ def rational(rows: Sequence[Sequence[Fraction | int]]) -> Mat:
 def expressions(rows: Sequence[Sequence[Any]]) -> Mat:
     """An EXRAW matrix from rows of sympy expressions (rationals are kept as QQ where all are)."""
     shape = (len(rows), len(rows[0]) if rows else 0)
-    if all(sympy.sympify(v).is_Rational for row in rows for v in row):
-        return DomainMatrix(
-            [[QQ(int(v.p), int(v.q)) for v in map(sympy.Rational, row)] for row in rows], shape, QQ
-        )
-    return DomainMatrix([[sympy.sympify(v) for v in row] for row in rows], shape, EXRAW)
+    exprs = [[_expr(v) for v in row] for row in rows]
+    if all(v.is_Rational for row in exprs for v in row):
+        return DomainMatrix([[QQ(int(v.p), int(v.q)) for v in row] for row in exprs], shape, QQ)
+    return DomainMatrix(exprs, shape, EXRAW)
+
+
+def _expr(v: Any) -> sympy.Expr:
+    """A value the solver or the safe expression parser built; never text (nothing is parsed)."""
+    if isinstance(v, sympy.Basic):
+        return v
+    if hasattr(v, "numerator") and hasattr(v, "denominator"):  # int, Fraction, QQ elements
+        return sympy.Rational(int(v.numerator), int(v.denominator))
+    raise TypeError(f"not an exact value: {v!r}")
 
 
 def scalar(value: Fraction | int) -> Mat:

@@ -10,6 +10,7 @@ from typing import Any
 
 from .errors import DocumentError, HandcalcError
 from .graph import Graph, Step, resolve
+from .jsondoc import read_json_object
 from .kinds import kind_module
 from .matrix import Mat, expressions, rational, to_floats, to_fraction, to_strings
 from .spec import Spec
@@ -171,25 +172,12 @@ def _inline(rows: list[list[str]]) -> str:
 
 
 def load_document(doc: str | bytes | Mapping[str, Any]) -> dict[str, Any]:
-    if isinstance(doc, str | bytes):
-        if len(doc) > MAX_DOCUMENT_CHARS:
-            raise DocumentError(f"document: larger than {MAX_DOCUMENT_CHARS} characters")
-        try:
-            doc = json.loads(doc)
-        except (json.JSONDecodeError, UnicodeDecodeError) as e:
-            raise DocumentError(f"document: not valid JSON ({e})") from None
-    if not isinstance(doc, Mapping):
-        raise DocumentError(f"document: expected a JSON object, got {type(doc).__name__}")
-    fmt = doc.get("format", FORMAT)
+    fields = {"format", "kind", "seed", "spec", "given", "tables", "steps"}
+    data = read_json_object(doc, "document", MAX_DOCUMENT_CHARS, fields)
+    fmt = data.get("format", FORMAT)
     if fmt != FORMAT:
         raise DocumentError(f"format: {fmt!r} is not accepted; accepted: {FORMAT!r}")
-    known = {"format", "kind", "seed", "spec", "given", "tables", "steps"}
-    unknown = sorted(set(doc) - known)
-    if unknown:
-        raise DocumentError(
-            f"document: unknown field {unknown[0]!r}; accepted fields: {', '.join(sorted(known))}"
-        )
-    return dict(doc)
+    return data
 
 
 def read_header(data: Mapping[str, Any]) -> tuple[Spec, dict[str, Mat], Graph, int | None, str]:

@@ -1,1 +1,2 @@
-"""Jinja2 templates and CSS for worksheets, answer keys and worked solutions (installed as handcalc.templates)."""
+"""Jinja2 templates and CSS for worksheets, answer keys and worked solutions
+(installed as handcalc.templates)."""

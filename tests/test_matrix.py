@@ -43,3 +43,10 @@ def test_entry_conversions() -> None:
     assert to_fraction(sympy.Rational(5, 3)) == Fraction(5, 3)
     assert entry_float(x) == -3.5
     assert entry_text(sympy.Rational(-4, 6)) == "-2/3"
+
+
+def test_expressions_never_parse_text() -> None:
+    import pytest
+
+    with pytest.raises(TypeError, match="not an exact value"):
+        expressions([["exp(2)"]])
