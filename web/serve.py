@@ -53,7 +53,8 @@ def banner(config: dict[str, Any], host: str, port: int, workers: int) -> str:
 def run(
     host: str, port: int, database: str | None, workers: int, instance: Path | None = None
 ) -> None:
-    """Serve until interrupted (gunicorn, ``workers`` processes)."""
+    """Serve until interrupted (gunicorn, ``workers`` processes, with the settings of
+    ``gunicorn_config``)."""
     from gunicorn.app.base import BaseApplication
 
     config = settings(instance or default_instance(), database)
@@ -62,14 +63,23 @@ def run(
 
     class Server(BaseApplication):
         def load_config(self) -> None:
+            for name, value in shared_settings().items():
+                self.cfg.set(name, value)
             self.cfg.set("bind", f"[{host}]:{port}" if ":" in host else f"{host}:{port}")
             self.cfg.set("workers", workers)
-            self.cfg.set("accesslog", None)
-            self.cfg.set("errorlog", "-")
-            self.cfg.set("loglevel", "warning")
             self.cfg.set("graceful_timeout", 5)
 
         def load(self) -> Flask:
             return create_app(dict(config))
 
     Server().run()
+
+
+def shared_settings() -> dict[str, Any]:
+    """The settings of ``gunicorn_config`` that gunicorn knows, as production gets them."""
+    from gunicorn.config import KNOWN_SETTINGS
+
+    from . import gunicorn_config
+
+    known = {setting.name for setting in KNOWN_SETTINGS}
+    return {k: v for k, v in vars(gunicorn_config).items() if k in known}

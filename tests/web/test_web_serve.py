@@ -99,3 +99,76 @@ def test_serve_runs_a_server(tmp_path: Path) -> None:
     token = (tmp_path / "instructor_token").read_text().strip()
     assert f"instructor token: {token}" in out
     assert (tmp_path / "handcalc.sqlite3").exists()
+
+
+def _slow_client(port: int, body: bytes, every: float, answers: list[bytes]) -> None:
+    """A client that sends its headers at once and its body one byte every ``every`` seconds."""
+    with socket.create_connection(("127.0.0.1", port), timeout=60) as s:
+        s.sendall(
+            b"POST /api/v1/practice HTTP/1.1\r\nHost: localhost\r\n"
+            b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body)
+        )
+        try:
+            for byte in body:
+                time.sleep(every)
+                s.sendall(bytes([byte]))
+            answers.append(s.recv(65536))
+        except OSError as e:  # the server gave up on us: what it said first may be waiting
+            try:
+                answers.append(s.recv(65536) or f"closed: {e}".encode())
+            except OSError:
+                answers.append(f"closed: {e}".encode())
+
+
+def test_slow_clients_do_not_hold_the_production_server(tmp_path: Path) -> None:
+    """Slowloris against the production command: 2 workers, twice as many clients sending their
+    bodies a byte a second. /healthz answers at once, and each slow client gets 408 after the
+    body deadline (sync workers left /healthz unanswered for 30 s)."""
+    import secrets
+    import threading
+
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HANDCALC_")}
+    env.update(
+        HANDCALC_SECRET_KEY=secrets.token_urlsafe(32),
+        HANDCALC_INSTRUCTOR_TOKEN=secrets.token_urlsafe(18),
+        HANDCALC_DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        HANDCALC_BODY_SECONDS="3",
+    )
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "-c",
+        "python:handcalc.web.gunicorn_config",
+        "-b",
+        f"127.0.0.1:{port}",
+        "handcalc.web.app:create_app()",
+    ]
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
+    )
+    try:
+        wait_for(f"http://127.0.0.1:{port}/healthz", process)
+        answers: list[bytes] = []
+        clients = [
+            threading.Thread(target=_slow_client, args=(port, b'{"spec": {}}' * 4, 1.0, answers))
+            for _ in range(4)
+        ]
+        for client in clients:
+            client.start()
+        time.sleep(1.5)  # every slow client is connected and in its body
+        started = time.monotonic()
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=20) as r:
+            assert json.loads(r.read()) == {"status": "ok"}
+        waited = time.monotonic() - started
+        assert waited < 2.0, f"/healthz waited {waited:.1f} s behind slow clients"
+        for client in clients:
+            client.join(timeout=30)
+        assert len(answers) == 4
+        for answer in answers:
+            assert answer.startswith(b"HTTP/1.1 408"), answer[:200]
+            assert b"did not arrive within 3 s" in answer
+    finally:
+        process.terminate()
+        process.communicate(timeout=30)
