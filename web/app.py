@@ -21,7 +21,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 
 from handcalc import render
 
-from . import db
+from . import bodies, db
 from .config import from_env
 from .limits import RateLimiter
 
@@ -48,6 +48,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         "practice": RateLimiter(app.config["PRACTICE_PER_MINUTE"]),
     }
     db.init_app(app)
+    bodies.init_app(app)  # before CSRF, which reads the form
     csrf.init_app(app)
 
     from . import api, instructor, practice, student
