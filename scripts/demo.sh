@@ -3,7 +3,7 @@
 # out/, then serve the grading site (embedded SQLite in instance/) until Ctrl-C.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
+bash scripts/setup.sh run
 mkdir -p out
 SEED="${SEED:-7}"
 .venv/bin/handcalc generate --seed "$SEED" --format json -o out/problem.json
