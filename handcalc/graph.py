@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
-from .matrix import Mat
+from sympy.polys.matrices import DomainMatrix
+
+from .matrix import Mat, as_mat
 from .ops import Op
 
 PHASES = ("forward", "loss", "backward", "update")
@@ -35,9 +38,19 @@ class Step:
     def words(self) -> str:
         return self.op.words
 
-    def run(self, values: Mapping[str, Mat]) -> Mat:
-        """Compute this cell from ``values`` (a student's own values work as well as the key's)."""
-        return self.op(*(values[resolve(n)] for n in self.inputs))
+    def run(self, values: Mapping[str, Any]) -> Mat:
+        """Compute this cell from ``values`` (a student's own values work as well as the key's):
+        cell name → matrix, as ``Problem.value`` or ``problem[name]`` give them; ``A0`` may also
+        be given as ``X``, and the other way round."""
+        args = []
+        for name in self.inputs:
+            value = values.get(name)
+            if value is None:
+                value = values.get(resolve(name))
+            if value is None:
+                raise KeyError(f"{self.name} needs {name}; given: {', '.join(values)}")
+            args.append(value if isinstance(value, DomainMatrix) else as_mat(value))
+        return self.op(*args)
 
 
 @dataclass(frozen=True)

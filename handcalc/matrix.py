@@ -36,6 +36,25 @@ def expressions(rows: Sequence[Sequence[Any]]) -> Mat:
     return DomainMatrix(exprs, shape, EXRAW)
 
 
+def as_mat(value: Any) -> Mat:
+    """A cell's value as the solver keeps it, from what the API hands out: a ``DomainMatrix``, a
+    sympy ``Matrix`` (``problem["dW2"]``) or rows of exact numbers (ints, Fractions, sympy
+    numbers). Text is refused: numbers people type are read by ``values``."""
+    if isinstance(value, DomainMatrix):
+        return value
+    if isinstance(value, sympy.MatrixBase):
+        return expressions(value.tolist())
+    if isinstance(value, Sequence) and value and all(isinstance(r, Sequence) for r in value):
+        try:
+            return expressions(value)  # type: ignore[arg-type]
+        except TypeError:
+            pass
+    raise TypeError(
+        f"not a matrix of exact values: {value!r:.80}; use a sympy Matrix, a DomainMatrix or rows "
+        "of ints, Fractions or sympy numbers"
+    )
+
+
 def _expr(v: Any) -> sympy.Expr:
     """A value the solver or the safe expression parser built; never text (nothing is parsed)."""
     if isinstance(v, sympy.Basic):

@@ -3,16 +3,28 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
+import sympy
+
 from .errors import DocumentError, HandcalcError
 from .graph import Graph, Step, resolve
 from .jsondoc import read_json_object
 from .kinds import kind_module
-from .matrix import Mat, expressions, rational, to_floats, to_fraction, to_strings
+from .matrix import (
+    Mat,
+    entry_float,
+    expressions,
+    rational,
+    to_floats,
+    to_fraction,
+    to_strings,
+    to_sympy,
+)
 from .spec import Spec
 from .values import format_decimal, parse_expression, parse_number
 
@@ -34,6 +46,22 @@ class Problem:
     def __post_init__(self) -> None:
         # graders cache per problem: its values must never change after it is made
         object.__setattr__(self, "values", MappingProxyType(dict(self.values)))
+
+    def __eq__(self, other: object) -> bool:
+        """Two problems are equal when they are the same exercise with the same key: kind, seed,
+        spec, steps and every cell's value (``from_json(p.to_json()) == p``)."""
+        if not isinstance(other, Problem):
+            return NotImplemented
+        return self is other or (
+            (self.kind, self.seed, self.spec, self.graph.names)
+            == (other.kind, other.seed, other.spec, other.graph.names)
+            and self.values.keys() == other.values.keys()
+            and all(_same(v, other.values[k]) for k, v in self.values.items())
+        )
+
+    def __hash__(self) -> int:
+        # equal problems share kind, seed and spec; the values need not be hashed for that
+        return hash((self.kind, self.seed, self.spec))
 
     @property
     def steps(self) -> tuple[Step, ...]:
@@ -146,6 +174,24 @@ class Problem:
         lines.append("steps:")
         lines += [f"  {s.formula} = {_inline(self.text(s.name))}" for s in self.steps]
         return "\n".join(lines)
+
+
+def _same(a: Mat, b: Mat) -> bool:
+    """Equal values: equal entries, whichever domain holds them (a rational in EXRAW is still
+    that rational), and exact-mode expressions that are the same number."""
+    if a.shape != b.shape:
+        return False
+    if a.domain == b.domain and a == b:
+        return True
+    return all(
+        x == y
+        or (
+            math.isclose(entry_float(x), entry_float(y), rel_tol=1e-12, abs_tol=1e-12)
+            and sympy.simplify(to_sympy(x) - to_sympy(y)) == 0
+        )
+        for row_a, row_b in zip(a.to_list(), b.to_list(), strict=True)
+        for x, y in zip(row_a, row_b, strict=True)
+    )
 
 
 def dumps(data: Any, indent: str = "") -> str:

@@ -57,3 +57,21 @@ def test_finish_touches_every_computed_cell() -> None:
         lambda name, value: seen.append(name) or value,
     )
     assert seen == ["Z1", "A1"]
+
+
+def test_a_step_runs_on_what_the_api_hands_out() -> None:
+    """``problem[name]`` matrices, DomainMatrices or rows of numbers; the input as A0 or X."""
+    import handcalc
+
+    problem = handcalc.generate(seed=7)
+    step = problem.graph["Z1"]
+    expected = problem.value("Z1")
+    given = {"W1": problem["W1"], "b1": problem["b1"]}
+    assert step.run({**given, "A0": problem["A0"]}) == expected
+    assert step.run({**given, "X": problem["X"]}) == expected
+    assert step.run({**given, "X": problem["X"].tolist()}) == expected
+    assert step.run(problem.values) == expected
+    with pytest.raises(KeyError, match="Z1 needs A0"):
+        step.run(given)
+    with pytest.raises(TypeError, match="not a matrix of exact values"):
+        step.run({**given, "X": [["1", "2"]]})

@@ -24,6 +24,24 @@ def test_from_json_reads_back_unchanged(options: dict) -> None:
     assert handcalc.Problem.from_json(json.loads(text)).to_dict() == problem.to_dict()
     for name in problem.values:
         assert again.value(name).to_Matrix() == problem.value(name).to_Matrix()
+    assert again == problem and hash(again) == hash(problem)
+
+
+def test_problems_are_equal_by_value() -> None:
+    problem = handcalc.generate(seed=11)
+    assert problem == handcalc.generate(seed=11)
+    assert problem != handcalc.generate(seed=12)
+    assert problem != handcalc.generate(seed=11, reduction="mean")
+    assert len({problem, handcalc.generate(seed=11), handcalc.generate(seed=12)}) == 2
+    # the same numbers authored (no seed) are another document, though the same key
+    doc = problem.to_dict()
+    del doc["seed"]
+    authored = handcalc.Problem.from_json(doc)
+    assert authored != problem and authored.values == problem.values
+    # one changed cell is enough
+    values = dict(problem.values)
+    values["dW2"] = handcalc.generate(seed=12).values["dW2"]
+    assert handcalc.Problem(problem.spec, problem.graph, values, 11) != problem
 
 
 def test_table_mode_values_are_exact_rationals_but_the_loss() -> None:
