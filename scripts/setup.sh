@@ -55,7 +55,13 @@ if done_for "$PROFILE" || { [ "$PROFILE" = run ] && done_for dev; }; then
     echo "setup: up to date (.venv, profile $PROFILE)"
     exit 0
 fi
-echo "setup: installing handcalc$EXTRAS into .venv"
-.venv/bin/python -m pip install -q --disable-pip-version-check -e ".$EXTRAS"
+echo "setup: installing handcalc$EXTRAS into .venv (log: .venv/setup.log)"
+# pip's and setuptools' notes go to the log; it is shown when the install fails
+if ! .venv/bin/python -m pip install -q --disable-pip-version-check -e ".$EXTRAS" \
+        > .venv/setup.log 2>&1; then
+    cat .venv/setup.log >&2
+    echo "setup: pip install failed (the log is above and in .venv/setup.log)" >&2
+    exit 1
+fi
 echo "$want" > "$(stamp_of "$PROFILE")"
 echo "setup: done (.venv, profile $PROFILE)"

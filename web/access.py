@@ -6,6 +6,7 @@ app turns into JSON or a page.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import json
 from dataclasses import dataclass
@@ -164,21 +165,49 @@ def submit(row: Student, token: str, answers: dict[str, Any]) -> Submission:
 # --- instructor -------------------------------------------------------------------------------
 
 
+def client() -> str:
+    """The client's address: the connection's, or the one the trusted proxies saw (the app wraps
+    itself in ProxyFix when ``HANDCALC_TRUSTED_PROXIES`` says how many there are)."""
+    return request.remote_addr or "-"
+
+
+def _digest(value: str) -> bytes:
+    return hashlib.sha256(value.encode("utf-8", "surrogatepass")).digest()
+
+
 def instructor_token_ok(given: str | None) -> bool:
+    """Whether ``given`` is the instructor token, in time independent of what was given (digests
+    of equal length are compared, so not even the token's length shows)."""
     expected: str = current_app.config["INSTRUCTOR_TOKEN"]
-    return bool(given) and hmac.compare_digest(str(given).encode(), expected.encode())
+    return bool(given) and hmac.compare_digest(_digest(str(given)), _digest(expected))
+
+
+def wrong_instructor_token() -> None:
+    """Count a wrong instructor token against this client; 429 once it has had too many this
+    minute. Only failures count and only after the token was checked, so the right token is
+    never refused, however many wrong ones anyone sent (a lock-out would be a denial of service)."""
+    allowed, wait = current_app.extensions["handcalc.limits"]["login"].allow(client())
+    if not allowed:
+        raise TooManyRequests(
+            "too many wrong instructor tokens from your address this minute; try again in "
+            f"{wait} s",
+            retry_after=wait,
+        )
 
 
 def bearer() -> None:
-    """401 unless ``Authorization: Bearer <instructor token>``."""
+    """401 unless ``Authorization: Bearer <instructor token>`` (429 after many wrong ones)."""
     header = request.headers.get("Authorization", "")
     scheme, _, value = header.partition(" ")
-    if scheme.lower() != "bearer" or not instructor_token_ok(value.strip()):
-        raise Unauthorized(
-            "instructor endpoints need the header Authorization: Bearer "
-            "<HANDCALC_INSTRUCTOR_TOKEN>",
-            www_authenticate=WWWAuthenticate("Bearer"),
-        )
+    given = value.strip() if scheme.lower() == "bearer" else ""
+    if instructor_token_ok(given):
+        return
+    if given:
+        wrong_instructor_token()
+    raise Unauthorized(
+        "instructor endpoints need the header Authorization: Bearer <HANDCALC_INSTRUCTOR_TOKEN>",
+        www_authenticate=WWWAuthenticate("Bearer"),
+    )
 
 
 def assignment(assignment_id: int) -> Assignment:

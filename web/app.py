@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from jinja2 import ChoiceLoader, PrefixLoader
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from handcalc import render
 
@@ -46,6 +48,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["handcalc.limits"] = {
         "check": RateLimiter(app.config["CHECKS_PER_MINUTE"]),
         "practice": RateLimiter(app.config["PRACTICE_PER_MINUTE"]),
+        "login": RateLimiter(app.config["LOGIN_FAILURES_PER_MINUTE"]),  # wrong tokens only
     }
     db.init_app(app)
     bodies.init_app(app)  # before CSRF, which reads the form
@@ -71,6 +74,13 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_error_handler(OperationalError, _database_busy)
     app.register_error_handler(Exception, _unexpected)
     app.after_request(_headers)
+
+    proxies = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if proxies:
+        # the client is who the nearest trusted proxy saw; entries a client forges further left
+        # in X-Forwarded-For are ignored (X-Forwarded-Host is not trusted at all)
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
+    redact_logs(app)
     return app
 
 
@@ -120,7 +130,9 @@ def _http_error(error: HTTPException) -> Response:
 
 def _database_busy(error: OperationalError) -> Response:
     # nothing was acknowledged: the client may send the same request again
-    log.warning("database unavailable on %s %s: %s", request.method, request.path, error)
+    # the error's text would show the statement's parameters (a student's answers): its class only
+    reason = type(error.orig).__name__ if error.orig is not None else type(error).__name__
+    log.warning("database unavailable on %s %s: %s", request.method, request.path, reason)
     return error_response(
         503,
         "the database is busy or unavailable; nothing was stored, send "
@@ -134,6 +146,60 @@ def _unexpected(error: Exception) -> Response:
         return _http_error(error)
     log.exception("internal error on %s %s", request.method, request.path)
     return error_response(500, InternalServerError.description)
+
+
+# --- logs: no credentials, no answers ---------------------------------------------------------
+
+#: a token in a path: /s/<token>, /p/<token>, /api/v1/s/<token>, /api/v1/practice/<token>
+TOKEN_IN_PATH = re.compile(r"(/(?:api/v1/)?(?:s|p|practice)/)[^/\s?#\"'<>]+")
+#: SQLAlchemy's "[parameters: …]" line (also hidden by the engine; this is the second lock)
+SQL_PARAMETERS = re.compile(r"\[parameters: [^\n]*")
+#: where the service's requests are logged: ours, the development server, gunicorn, SQLAlchemy
+REDACTED_LOGGERS = (
+    __name__,
+    "werkzeug",
+    "gunicorn.access",
+    "gunicorn.error",
+    "sqlalchemy.engine.Engine",
+    "flask_wtf.csrf",
+)
+
+
+def redact(text: str) -> str:
+    """``text`` with link tokens and SQL parameters replaced by placeholders."""
+    text = TOKEN_IN_PATH.sub(r"\1[token]", text)
+    return SQL_PARAMETERS.sub("[parameters: hidden]", text)
+
+
+class RedactFilter(logging.Filter):
+    """Rewrites a record's message (and its traceback) without tokens and SQL parameters.
+
+    A logger's filter sees only the records made by that logger, so it is set on each logger
+    that writes requests (``REDACTED_LOGGERS``), not on a parent."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed record is the logging module's to report
+            return True
+        clean = redact(message)
+        if clean != message:
+            record.msg, record.args = clean, None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+        return True
+
+
+_REDACT = RedactFilter()
+
+
+def redact_logs(app: Flask) -> None:
+    for name in {*REDACTED_LOGGERS, app.name}:  # app.name: app.logger's, without making it
+        logging.getLogger(name).addFilter(_REDACT)  # the same filter is added once only
+
+
+#: where every response is kept by no cache (pages are not kept either, being HTML)
+NO_STORE = ("/api/", "/instructor")
 
 
 def _headers(response: Response) -> Response:

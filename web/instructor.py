@@ -3,8 +3,11 @@ read the gradebook and the class's statistics, download grades and keys."""
 
 from __future__ import annotations
 
+import datetime
 import hashlib
+import hmac
 import json
+import secrets
 
 from flask import (
     Blueprint,
@@ -17,30 +20,98 @@ from flask import (
     session,
     url_for,
 )
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 from werkzeug.wrappers import Response as BaseResponse
 
 from handcalc import HandcalcError, Spec
 
 from . import access, api, db, forms, service
-from .models import Assignment
+from .models import Assignment, InstructorSession, now
 from .practice import CHOICES
 
 bp = Blueprint("instructor", __name__, url_prefix="/instructor")
 SESSION_KEY = "instructor"
+#: how often a session's last use is written down (not on every page: fewer writes)
+SEEN_EVERY = datetime.timedelta(minutes=1)
 
 
 def _fingerprint() -> str:
-    # kept in the session instead of a flag: changing the token signs everyone out
+    """An HMAC of the instructor token with the secret key: kept with each session (in the
+    database, never in the cookie) so that changing the token signs everyone out."""
     token: str = current_app.config["INSTRUCTOR_TOKEN"]
-    return hashlib.sha256(b"handcalc.instructor\x00" + token.encode()).hexdigest()
+    message = b"handcalc.instructor\x00" + token.encode("utf-8", "surrogatepass")
+    return hmac.new(access.secret().encode(), message, hashlib.sha256).hexdigest()
+
+
+def _row_id(session_id: str) -> str:
+    # the table holds only hashes: reading it gives no cookie that works
+    return hashlib.sha256(session_id.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _limits() -> tuple[datetime.timedelta, datetime.timedelta]:
+    config = current_app.config
+    return (
+        datetime.timedelta(hours=config["SESSION_HOURS"]),
+        datetime.timedelta(minutes=config["SESSION_IDLE_MINUTES"]),
+    )
+
+
+def _start_session() -> str:
+    """A new session: its row stored (and expired ones cleared away), its id for the cookie."""
+    session_id = secrets.token_urlsafe(32)
+    lifetime, idle = _limits()
+    moment = now()
+    rows = db.session()
+    rows.execute(
+        delete(InstructorSession).where(
+            (InstructorSession.created_at < moment - lifetime)
+            | (InstructorSession.seen_at < moment - idle)
+        )
+    )
+    rows.add(InstructorSession(id=_row_id(session_id), token_mac=_fingerprint()))
+    rows.commit()
+    return session_id
+
+
+def _session_valid(session_id: object) -> bool:
+    """Whether the cookie's session is one we started, not signed out, expired or idle too long,
+    and of the current token; a used one is marked seen (at most once a minute)."""
+    if not isinstance(session_id, str) or not session_id:
+        return False
+    rows = db.session()
+    row = rows.get(InstructorSession, _row_id(session_id))
+    if row is None:
+        return False
+    lifetime, idle = _limits()
+    moment = now()
+    if (
+        not hmac.compare_digest(row.token_mac, _fingerprint())
+        or moment - row.created_at >= lifetime
+        or moment - row.seen_at >= idle
+    ):
+        _end_session(session_id)
+        return False
+    if moment - row.seen_at >= SEEN_EVERY:
+        rows.execute(
+            update(InstructorSession).where(InstructorSession.id == row.id).values(seen_at=moment)
+        )
+        rows.commit()
+    return True
+
+
+def _end_session(session_id: object) -> None:
+    if isinstance(session_id, str) and session_id:
+        rows = db.session()
+        rows.execute(delete(InstructorSession).where(InstructorSession.id == _row_id(session_id)))
+        rows.commit()
 
 
 @bp.before_request
 def signed_in() -> BaseResponse | None:
     if request.endpoint in ("instructor.login",):
         return None
-    if session.get(SESSION_KEY) != _fingerprint():
+    if not _session_valid(session.get(SESSION_KEY)):
+        session.pop(SESSION_KEY, None)
         return redirect(url_for("instructor.login", next=request.path))
     return None
 
@@ -49,22 +120,28 @@ def signed_in() -> BaseResponse | None:
 def login() -> BaseResponse | tuple[str, int]:
     error = None
     if request.method == "POST":
-        access.limit("practice", "login:" + (request.remote_addr or "-"))
-        if access.instructor_token_ok(request.form.get("token", "").strip()):
-            session.clear()
-            session[SESSION_KEY] = _fingerprint()
+        given = request.form.get("token", "").strip()
+        # the token first, then the throttle: failures count, the right token always signs in
+        if access.instructor_token_ok(given):
+            _end_session(session.get(SESSION_KEY))
+            session.clear()  # nothing from before signing in is kept (no fixation)
+            session[SESSION_KEY] = _start_session()
             target = request.args.get("next", "")
             # only a path of this site, never another site
             if not target.startswith("/instructor") or target.startswith("//"):
                 target = url_for("instructor.dashboard")
             return redirect(target, code=303)
+        if given:
+            access.wrong_instructor_token()
         error = "That is not the instructor token."
     return render_template("instructor/login.html", error=error), 401 if error else 200
 
 
 @bp.post("/logout")
 def logout() -> BaseResponse:
-    session.pop(SESSION_KEY, None)
+    # the row goes: a copy of the cookie taken before this is worth nothing afterwards
+    _end_session(session.get(SESSION_KEY))
+    session.clear()
     return redirect(url_for("practice.index"), code=303)
 
 

@@ -94,3 +94,17 @@ class PracticeSession(Base):
     def spec(self) -> dict[str, Any]:
         value: dict[str, Any] = json.loads(self.spec_json)
         return value
+
+
+class InstructorSession(Base):
+    """A signed-in instructor. The cookie carries a random id and this row its SHA-256 (the table
+    alone signs nobody in); signing out deletes the row, which every worker and server sharing
+    the database sees at once."""
+
+    __tablename__ = "instructor_session"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    #: an HMAC (with the secret key) of the token signed in with: a new token ends old sessions
+    token_mac: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=now)
+    seen_at: Mapped[datetime] = mapped_column(default=now)

@@ -2,14 +2,29 @@
 
 from __future__ import annotations
 
+import re
+import secrets
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from handcalc.web.app import create_app
-from handcalc.web.config import ConfigError, from_env
+from handcalc.web.config import (
+    MIN_SECRET_BITS,
+    MIN_TOKEN_BITS,
+    ConfigError,
+    estimated_bits,
+    from_env,
+    weakness,
+)
+from handcalc.web.serve import settings
 
-STRONG = "k" * 40
-TOKEN = "t" * 24
+# made once with secrets.token_urlsafe(32) and token_urlsafe(18)
+STRONG = "GVuoZ3wzev9hLEDbDsVQTCGc4NRPeD9k8DnHOdOP6vg"
+TOKEN = "z2sRt1tnEyALqr55rivopa1_"
+README = Path(__file__).resolve().parents[2] / "README.md"
+README_PHRASE = "a long random phrase only you know"
 
 
 @pytest.mark.parametrize(
@@ -92,3 +107,154 @@ def test_workers_starting_together_agree_on_the_secret(tmp_path: Path) -> None:
 def _secret_of(instance: Path) -> str:
     value: str = from_env(instance, {}, mode="local")["SECRET_KEY"]
     return value
+
+
+# --- weak secrets (issue 7, item 4) -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "secret",
+    [
+        "a" * 32,
+        "changeme" * 4,
+        "ChangeMe" * 5,
+        "change-me-" * 4,
+        README_PHRASE,
+        README_PHRASE.title().replace(" ", "-"),
+        "secret" * 8,
+        "0123456789abcdefghijklmnopqrstuvwxyz",
+        "abcd1234" * 5,
+        "correct horse battery staple and four more words",
+        "my-password-is-long-and-very-secure-2024",
+        "k" * 40,
+        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab",
+        STRONG[:16] * 2,
+    ],
+)
+def test_production_refuses_weak_secret_keys(tmp_path: Path, secret: str) -> None:
+    env = {"HANDCALC_SECRET_KEY": secret, "HANDCALC_INSTRUCTOR_TOKEN": TOKEN}
+    with pytest.raises(ConfigError, match="HANDCALC_SECRET_KEY") as refused:
+        from_env(tmp_path, env)
+    assert "secrets.token_urlsafe(32)" in str(refused.value)  # how to make a good one
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        "abcdefgh" * 2,  # a 16-character repeated token
+        "Tok3n" * 4,
+        "t" * 24,
+        "instructor-token",
+        "password12345678",
+        "qwertyuiopasdfgh" * 2,
+        "correct-horse-battery-staple",
+        STRONG,  # the token is the secret
+        STRONG[5:30],  # or part of it
+    ],
+)
+def test_production_refuses_weak_instructor_tokens(tmp_path: Path, token: str) -> None:
+    env = {"HANDCALC_SECRET_KEY": STRONG, "HANDCALC_INSTRUCTOR_TOKEN": token}
+    with pytest.raises(ConfigError, match="HANDCALC_INSTRUCTOR_TOKEN") as refused:
+        from_env(tmp_path, env)
+    assert "secrets.token_urlsafe(18)" in str(refused.value)
+
+
+def test_random_secrets_always_pass() -> None:
+    """What the README tells people to run must never be refused (measured: the lowest score of a
+    million token_urlsafe(18) draws is about 107 bits, of token_urlsafe(32) about 230)."""
+    for _ in range(20_000):
+        assert weakness(secrets.token_urlsafe(32), 32, MIN_SECRET_BITS) is None
+        assert weakness(secrets.token_urlsafe(18), 16, MIN_TOKEN_BITS) is None
+        assert weakness(secrets.token_hex(32), 32, MIN_SECRET_BITS) is None
+    assert estimated_bits("a" * 32) < 8 < MIN_TOKEN_BITS
+    assert estimated_bits(README_PHRASE) < MIN_TOKEN_BITS
+
+
+def test_the_readmes_examples_give_secrets_that_start(tmp_path: Path) -> None:
+    text = README.read_text(encoding="utf-8")
+    commands = dict(
+        re.findall(
+            r"(HANDCALC_SECRET_KEY|HANDCALC_INSTRUCTOR_TOKEN)=\"\$\(python -c '([^']+)'\)\"", text
+        )
+    )
+    assert set(commands) == {"HANDCALC_SECRET_KEY", "HANDCALC_INSTRUCTOR_TOKEN"}, commands
+    env = {
+        name: subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        for name, code in commands.items()
+    }
+    config = from_env(tmp_path, env)
+    assert config["SECRET_KEY"] == env["HANDCALC_SECRET_KEY"]
+    # and a secret written out in the README is one nobody may use as written
+    for literal in re.findall(r"HANDCALC_SECRET_KEY=(?:'([^'$]*)'|\"([^\"$]*)\")", text):
+        example = "".join(literal)
+        with pytest.raises(ConfigError, match="HANDCALC_SECRET_KEY"):
+            from_env(tmp_path, {**env, "HANDCALC_SECRET_KEY": example})
+
+
+def test_local_mode_checks_what_the_environment_gives(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="HANDCALC_SECRET_KEY"):
+        from_env(tmp_path, {"HANDCALC_SECRET_KEY": README_PHRASE}, mode="local")
+    with pytest.raises(ConfigError, match="HANDCALC_INSTRUCTOR_TOKEN"):
+        from_env(tmp_path, {"HANDCALC_INSTRUCTOR_TOKEN": "abcdefgh" * 2}, mode="local")
+    kept = from_env(tmp_path, {"HANDCALC_SECRET_KEY": STRONG}, mode="local")
+    assert kept["SECRET_KEY"] == STRONG and len(kept["INSTRUCTOR_TOKEN"]) >= 24
+
+
+# --- testing mode is for tests only (issue 7, item 9) -----------------------------------------
+
+
+def test_testing_mode_is_refused_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under gunicorn each worker would make its own secret (a link signed by one worker is
+    refused by the other), so a server can never be started in testing mode."""
+    monkeypatch.setenv("HANDCALC_INSTANCE", str(tmp_path))
+    monkeypatch.setenv("HANDCALC_ENV", "testing")
+    monkeypatch.setenv("HANDCALC_SECRET_KEY", STRONG)
+    monkeypatch.setenv("HANDCALC_INSTRUCTOR_TOKEN", TOKEN)
+    with pytest.raises(ConfigError, match="'testing' is only for the test suite"):
+        create_app()
+    with pytest.raises(ConfigError, match="testing"):
+        settings(tmp_path, None)  # handcalc serve
+    with pytest.raises(ConfigError, match="testing"):
+        create_app({"HANDCALC_MODE": "testing"})  # not even a test while the variable says so
+    monkeypatch.delenv("HANDCALC_ENV")
+    url = f"sqlite:///{tmp_path / 'test.sqlite3'}"
+    app = create_app({"HANDCALC_MODE": "testing", "DATABASE_URL": url})
+    assert app.config["HANDCALC_MODE"] == "testing"
+
+
+# --- the settings of issue 7 ------------------------------------------------------------------
+
+
+def test_security_settings_and_their_defaults(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = {"HANDCALC_SECRET_KEY": STRONG, "HANDCALC_INSTRUCTOR_TOKEN": TOKEN}
+    config = from_env(tmp_path, env)
+    assert config["TRUSTED_PROXIES"] == 0
+    assert config["LOGIN_FAILURES_PER_MINUTE"] == 10
+    assert (config["SESSION_HOURS"], config["SESSION_IDLE_MINUTES"]) == (12, 120)
+    config = from_env(
+        tmp_path,
+        {
+            **env,
+            "HANDCALC_TRUSTED_PROXIES": "2",
+            "HANDCALC_LOGIN_FAILURES_PER_MINUTE": "5",
+            "HANDCALC_SESSION_HOURS": "8",
+            "HANDCALC_SESSION_IDLE_MINUTES": "30",
+        },
+    )
+    assert config["TRUSTED_PROXIES"] == 2
+    assert config["LOGIN_FAILURES_PER_MINUTE"] == 5
+    assert (config["SESSION_HOURS"], config["SESSION_IDLE_MINUTES"]) == (8, 30)
+    monkeypatch.setenv("HANDCALC_TRUSTED_PROXIES", "1")
+    for name in ("HANDCALC_ENV", "HANDCALC_SECRET_KEY", "HANDCALC_INSTRUCTOR_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    assert settings(tmp_path, None)["TRUSTED_PROXIES"] == 1  # handcalc serve reads it too
+    with pytest.raises(ConfigError, match="HANDCALC_TRUSTED_PROXIES"):
+        from_env(tmp_path, {**env, "HANDCALC_TRUSTED_PROXIES": "-1"})
+    with pytest.raises(ConfigError, match="HANDCALC_SESSION_HOURS"):
+        from_env(tmp_path, {**env, "HANDCALC_SESSION_HOURS": "0"})
