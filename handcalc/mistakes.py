@@ -22,6 +22,7 @@ bias_not_summed    BiasGrad                            one sample's column of dZ
 lr_forgotten       Update                              P − dP
 update_sign        Update                              P + lr·dP
 transposed         every op                            the result transposed
+negated            every op but OutputGrad             the result with every sign flipped
 rounded            (the grader, not a variant)         an exact fraction typed as a rounded
                                                        decimal (0.33 for 1/3)
 =================  ==================================  =========================================
@@ -125,6 +126,11 @@ MISTAKES: dict[str, Mistake] = {
             "than rounded decimals.",
         ),
         Mistake(
+            "negated",
+            "It looks like every sign is flipped: this is the negative of the expected matrix "
+            "(a minus sign lost or an operand order swapped on the way).",
+        ),
+        Mistake(
             "transposed",
             "It looks like rows and columns are swapped: this is the "
             "transpose of the expected matrix.",
@@ -151,6 +157,8 @@ def variants(step: Step, values: Mapping[str, Mat]) -> list[tuple[Mistake, Mat]]
     found = [*_variants(step.op, step, inputs, values)]
     if right.shape[0] > 1 or right.shape[1] > 1:
         found.append(("transposed", right.transpose()))
+    if not isinstance(step.op, OutputGrad):  # there the sign has its own diagnosis
+        found.append(("negated", lambda: scale(right, Fraction(-1))))
     for code, compute in found:
         try:
             value = compute() if callable(compute) else compute

@@ -220,6 +220,16 @@ def test_transposed(problem: Problem, data: st.DataObject) -> None:
     diagnose(problem, f"dW{layer}", transpose(dw), "transposed")  # invalid if not square
 
 
+@FAST
+@given(problems(min_layers=2), st.data())
+def test_negated_anywhere(problem: Problem, data: st.DataObject) -> None:
+    """A sign lost on the way back (dA2 = −W3ᵀ·dZ3 reported "6 of 8 entries are wrong"), or in
+    any other cell."""
+    cell = data.draw(st.sampled_from([n for n in graded(problem) if n != "loss"]))
+    assume(not cell.startswith("dZ") or cell != f"dZ{problem.spec.layers}")  # sign_flipped there
+    diagnose(problem, cell, [[-x for x in row] for row in rows(problem.value(cell))], "negated")
+
+
 # --- the forward pass ----------------------------------------------------------------------------
 
 
