@@ -9,8 +9,27 @@ from typing import Any
 import click
 
 
+class Whole(click.ParamType):
+    """A whole number from ``low`` to ``high``, read by the library's one rule for digits."""
+
+    name = "integer"
+
+    def __init__(self, low: int, high: int) -> None:
+        self.low, self.high = low, high
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        from .errors import HandcalcError
+        from .values import parse_whole
+
+        try:
+            return parse_whole(value, "value", self.low, self.high)
+        except HandcalcError as e:
+            self.fail(str(e).removeprefix("value: "), param, ctx)
+
+
 def spec_options(fn: Any) -> Any:
-    """The spec options shared by the commands that make problems (all default to the spec's)."""
+    """The spec options shared by the commands that make problems (all default to the spec's);
+    whole numbers are passed on as typed, for the spec to read (one rule, one message)."""
     options = [
         click.option("--sizes", metavar="N,N,…", help="Inputs, then units per layer [4,3,4,3]."),
         click.option(
@@ -23,7 +42,7 @@ def spec_options(fn: Any) -> Any:
             type=click.Choice(["softmax_ce", "sigmoid_bce", "mse"]),
             help="Output and loss [softmax_ce].",
         ),
-        click.option("--batch", type=int, help="Samples (columns of X) [2]."),
+        click.option("--batch", metavar="N", help="Samples (columns of X) [2]."),
         click.option(
             "--reduction", type=click.Choice(["sum", "mean"]), help="Loss over the batch [sum]."
         ),
@@ -35,16 +54,21 @@ def spec_options(fn: Any) -> Any:
             type=click.Choice(["table", "base", "exact"]),
             help="How exp/log/sigmoid/tanh are kept exact [table].",
         ),
-        click.option("--digits", type=int, help="Decimals of table values [2]."),
-        click.option("--base", type=int, help="Base b written for e in base mode [3]."),
+        click.option("--digits", metavar="N", help="Decimals of table values [2]."),
+        click.option("--base", metavar="N", help="Base b written for e in base mode [3]."),
         click.option(
-            "--weight-max", type=int, help="Largest |weight| drawn; biases stay within ±2 [3]."
+            "--weight-max", metavar="N", help="Largest |weight| drawn; biases stay within ±2 [3]."
         ),
-        click.option("--input-max", type=int, help="Largest |input| drawn [3]."),
+        click.option("--input-max", metavar="N", help="Largest |input| drawn [3]."),
     ]
     for option in reversed(options):
         fn = option(fn)
     return fn
+
+
+def _count(n: int, noun: str) -> str:
+    """``1 student``, ``2 students``."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def _fail(error: Exception) -> click.ClickException:
@@ -89,9 +113,7 @@ def sheet_options(fn: Any) -> Any:
         click.option(
             "--paper",
             type=click.Choice(["a4", "letter"]),
-            default="a4",
-            show_default=True,
-            help="Paper size of html/pdf sheets.",
+            help="Paper size of html/pdf sheets [a4].",
         ),
         click.option(
             "--secret",
@@ -112,15 +134,25 @@ def sheet_options(fn: Any) -> Any:
 
 
 def _emit_problem(
-    problem: Any, fmt: str, mode: str | None, paper: str, secret: str | None, output: Path | None
+    problem: Any,
+    fmt: str,
+    mode: str | None,
+    paper: str | None,
+    secret: str | None,
+    output: Path | None,
 ) -> None:
     """JSON as before; html and pdf are the worksheet, the key or the worked solutions."""
     if fmt == "json":
+        if mode or paper:
+            raise click.UsageError(
+                f"--{mode or 'paper'} applies to --format html or pdf; the JSON document holds "
+                "the problem and its whole key"
+            )
         _emit(problem.to_json(), output)
         return
     from .render import render_html, render_pdf
 
-    mode = mode or "worksheet"
+    mode, paper = mode or "worksheet", paper or "a4"
     if fmt == "html":
         _emit(render_html(problem, mode, paper, secret=secret), output)
         return
@@ -152,7 +184,7 @@ def cli() -> None:
 @cli.command()
 @click.option(
     "--seed",
-    type=click.IntRange(0, 2**63 - 1),
+    type=Whole(0, 2**63 - 1),
     required=True,
     help="The problem's seed: the same seed gives the same problem everywhere.",
 )
@@ -164,7 +196,7 @@ def generate(
     kind: str,
     fmt: str,
     mode: str | None,
-    paper: str,
+    paper: str | None,
     secret: str | None,
     output: Path | None,
     **options: Any,
@@ -195,7 +227,12 @@ def generate(
 @click.argument("file", type=click.File("rb"))
 @sheet_options
 def solve(
-    file: Any, fmt: str, mode: str | None, paper: str, secret: str | None, output: Path | None
+    file: Any,
+    fmt: str,
+    mode: str | None,
+    paper: str | None,
+    secret: str | None,
+    output: Path | None,
 ) -> None:
     """Solve a problem document: your own numbers in, every step out.
 
@@ -321,7 +358,7 @@ def grade(
     metavar="TEXT",
     help="Secret that derives each student's variant and code [env HANDCALC_SECRET_KEY].",
 )
-@click.option("--workers", type=click.IntRange(1, 256), default=None, help="Processes [all cores].")
+@click.option("--workers", type=Whole(1, 256), default=None, help="Processes [all cores].")
 def batch(
     roster: Path,
     out: Path,
@@ -340,7 +377,8 @@ def batch(
 
     \b
     Examples:
-      export HANDCALC_SECRET_KEY='a long random phrase only you know'
+      python3 -c 'import secrets; print(secrets.token_urlsafe(32))' > ~/.handcalc-secret
+      export HANDCALC_SECRET_KEY="$(cat ~/.handcalc-secret)"   # keep it: same sheets again
       handcalc batch roster.csv --out sheets/
       handcalc batch roster.csv --out sheets/ --sizes 2,3,2 --reduction mean --paper letter
     """
@@ -386,7 +424,8 @@ def batch(
     except HandcalcError as e:
         raise _fail(e) from None
     click.echo(
-        f"wrote {2 * len(done)} sheets for {len(done)} students and {out / 'class-key.pdf'}",
+        f"wrote {2 * len(done)} sheets for {_count(len(done), 'student')} and "
+        f"{out / 'class-key.pdf'}",
         err=True,
     )
 
@@ -406,7 +445,7 @@ def _stderr_console() -> Any:
 )
 @click.option(
     "--port",
-    type=click.IntRange(1, 65535),
+    type=Whole(1, 65535),
     default=8000,
     show_default=True,
     help="Port to listen on.",
@@ -419,7 +458,7 @@ def _stderr_console() -> Any:
     "instance folder], e.g. postgresql+psycopg://user:pw@host/handcalc.",
 )
 @click.option(
-    "--workers", type=click.IntRange(1, 64), default=2, show_default=True, help="Worker processes."
+    "--workers", type=Whole(1, 64), default=2, show_default=True, help="Worker processes."
 )
 @click.option(
     "--instance",

@@ -46,7 +46,7 @@ def as_mat(value: Any) -> Mat:
         return expressions(value.tolist())
     if isinstance(value, Sequence) and value and all(isinstance(r, Sequence) for r in value):
         try:
-            return expressions(value)  # type: ignore[arg-type]
+            return expressions(value)
         except TypeError:
             pass
     raise TypeError(

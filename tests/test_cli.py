@@ -138,3 +138,39 @@ def test_help_is_fast_because_sympy_is_not_imported() -> None:
     result = CliRunner().invoke(cli, ["generate", "--help"])
     assert result.exit_code == 0 and "handcalc generate --seed 7" in result.output
     assert "--transcendental [table|base|exact]" in result.output
+
+
+@pytest.mark.parametrize("option", ["--key", "--solutions", "--paper=letter"])
+def test_sheet_options_are_refused_with_json(option: str) -> None:
+    result = CliRunner().invoke(cli, ["generate", "--seed", "7", option])
+    assert result.exit_code == 2
+    flag = option.split("=")[0]
+    assert f"{flag} applies to --format html or pdf" in result.output
+
+
+def test_a_ragged_matrix_is_described_by_its_rows(tmp_path: Path) -> None:
+    doc = handcalc.generate(seed=7, sizes=[2, 2, 2]).to_dict()
+    del doc["steps"]
+    doc["given"]["W1"] = [["1", "2"], ["3"]]
+    path = tmp_path / "mine.json"
+    path.write_text(json.dumps(doc))
+    result = CliRunner().invoke(cli, ["solve", str(path)])
+    assert result.exit_code == 1
+    assert "expected a 2 × 2 matrix (a list of 2 rows of 2), got 2 rows of 2 and 1 entries" in (
+        result.output
+    )
+
+
+def test_serve_fails_at_once_on_a_busy_port(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = CliRunner().invoke(
+            cli, ["serve", "--port", str(port), "--instance", str(tmp_path)]
+        )
+    assert result.exit_code == 1
+    assert f"port {port} is in use" in result.output
+    assert "serving" not in result.output

@@ -7,14 +7,16 @@ there unless ``--db`` (or ``HANDCALC_DATABASE_URL``) names another.
 
 from __future__ import annotations
 
+import errno
 import os
+import socket
 from pathlib import Path
 from typing import Any
 
 from flask import Flask
 
 from .app import create_app
-from .config import from_env
+from .config import ConfigError, from_env
 
 
 def default_instance() -> Path:
@@ -57,6 +59,7 @@ def run(
     ``gunicorn_config``)."""
     from gunicorn.app.base import BaseApplication
 
+    check_port(host, port)
     config = settings(instance or default_instance(), database)
     create_app(dict(config))  # tables made and settings checked once, before any worker starts
     print(banner(config, host, port, workers), flush=True)
@@ -73,6 +76,22 @@ def run(
             return create_app(dict(config))
 
     Server().run()
+
+
+def check_port(host: str, port: int) -> None:
+    """Fail at once, before saying "serving", when the address cannot be had."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as gunicorn binds
+        try:
+            probe.bind((host, port))
+        except OSError as e:
+            if e.errno == errno.EADDRINUSE:
+                raise ConfigError(
+                    f"port {port} is in use on {host}: stop what serves there, or choose "
+                    "another with --port"
+                ) from None
+            raise ConfigError(f"cannot serve on {host}:{port}: {e.strerror or e}") from None
 
 
 def shared_settings() -> dict[str, Any]:
