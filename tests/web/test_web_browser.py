@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import io
+import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -119,3 +121,47 @@ def test_practice_in_the_browser(live: tuple[str, Any], page: Any) -> None:
     page.click("button[type=submit]")  # nothing typed: every cell missing, no error
     page.wait_for_selector("#summary")
     assert page.get_attribute("#mark-Z1", "class") == "mark mark-missing"
+
+
+REFERENCES = Path(__file__).parent.parent / "reference"
+#: scrolling boxes that hide part of their content sideways
+OVERFLOWING = """() => [...document.querySelectorAll('*')]
+    .filter(e => e.scrollWidth > e.clientWidth + 1 && getComputedStyle(e).overflowX !== 'visible')
+    .map(e => e.tagName + '.' + e.className + ' ' + e.scrollWidth + '/' + e.clientWidth)"""
+
+
+@pytest.mark.parametrize(
+    ("width", "spec"),
+    [(1280, {}), (390, {"sizes": [2, 3, 2]})],
+    ids=["desktop-1280-default", "phone-390-2-3-2"],
+)
+def test_the_worksheet_fits_the_screen(
+    live: tuple[str, Any], page: Any, width: int, spec: dict[str, Any]
+) -> None:
+    """The whole sheet is visible without scrolling sideways: at 1280 px the default problem in
+    its grid; on a phone a 2-3-2 problem, its matrices wrapped below each other. Compared with
+    reviewed screenshots (regenerate with HANDCALC_UPDATE_REFERENCE=1, look, commit)."""
+    import numpy as np
+    from PIL import Image
+
+    base, app = live
+    token = app.test_client().post("/api/v1/practice", json={"spec": spec, "seed": 7}).json["token"]
+    page.set_viewport_size({"width": width, "height": 900})
+    page.goto(f"{base}/p/{token}")
+    assert page.evaluate(OVERFLOWING) == []
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    edges = page.eval_on_selector_all(
+        "input[name], table.m",
+        "els => els.map(e => { const r = e.getBoundingClientRect(); return [r.left, r.right]; })",
+    )
+    assert edges and all(0 <= left and right <= width for left, right in edges), edges
+    shot = Image.open(io.BytesIO(page.screenshot(full_page=True))).convert("L")
+    reference = REFERENCES / f"web-practice-{width}.png"
+    if os.environ.get("HANDCALC_UPDATE_REFERENCE"):
+        shot.save(reference, optimize=True)
+    expected = Image.open(reference).convert("L")
+    assert shot.size == expected.size, (shot.size, expected.size)
+    diff = np.abs(np.asarray(shot, dtype=np.int16) - np.asarray(expected, dtype=np.int16))
+    # anti-aliasing may differ by a few levels; nothing may move, vanish or appear
+    assert diff.mean() < 1.5, diff.mean()
+    assert (diff > 64).mean() < 0.002, (diff > 64).mean()
