@@ -51,7 +51,7 @@ from typing import Any
 
 from .matrix import to_fraction
 from .notation import approx, entry, expression, formula, is_expression, number, subscript
-from .ops import ActivationGrad
+from .ops import ActivationGrad, Loss, Softmax
 from .problem import Problem
 from .transcendental import Table
 from .values import format_decimal
@@ -252,7 +252,11 @@ class _Placer:
         if transpose:
             rows = _transposed(rows)
         if role is None:
-            role = ("copy" if transpose else "answer") if name in self.steps else "given"
+            role = "given"
+            if name in self.steps:
+                # a value read from the printed table is copied, not worked out: not graded
+                tabulated = self.problem.graph[name].op.tabulated
+                role = "copy" if transpose or tabulated else "answer"
         shown = label or subscript(name) + ("ᵀ" if transpose else "")
         block = Block(
             name, shown, role, len(rows), len(rows[0]), x, y, tuple(map(tuple, rows)), transpose
@@ -500,6 +504,11 @@ def instructions(problem: Problem) -> tuple[str, ...]:
         ),
         _sentence(spec.treatment().describe()),
     ]
+    if _rounding_ties(problem):
+        out.append(
+            "Rounding ties: a value half-way between two decimals rounds away from zero, and "
+            "where a softmax column has equal remainders the upper row gets the extra unit first."
+        )
     if spec.frozen:
         frozen = ", ".join(map(str, spec.frozen))
         out.append(
@@ -512,6 +521,24 @@ def instructions(problem: Problem) -> tuple[str, ...]:
         else "Write exact fractions (3/4), not rounded decimals."
     )
     return tuple(out)
+
+
+def _rounding_ties(problem: Problem) -> bool:
+    """Whether a table-mode rounding had to break a tie (generated problems never do; an
+    authored one may, and then the sheet says how)."""
+    for step in problem.steps:
+        op = step.op
+        treatment = getattr(op, "treatment", None)
+        if not isinstance(treatment, Table):
+            continue
+        inputs = [problem.value(name) for name in step.inputs]
+        if isinstance(op, Softmax) and treatment.softmax_ties(inputs[0]):
+            return True
+        if isinstance(op, Loss) and op.loss == "mse":
+            (exact,) = op.squared_error(*inputs).to_list()[0]
+            if treatment.is_half(to_fraction(exact)):
+                return True
+    return False
 
 
 def _rational(q: Any) -> str:

@@ -76,10 +76,14 @@ def test_no_blocks_overlap_and_all_sit_inside_their_grid(sheet):
                 assert not _overlap(a, b), (grid.key, a.cell, b.cell)
 
 
-def test_every_step_is_an_answer_cell_exactly_once(sheet, problem):
-    assert set(sheet.inputs) == set(problem.graph.names)
+def test_every_graded_step_is_an_answer_cell_exactly_once(sheet, problem):
+    """A value read from the printed table is copied into a dashed box, not answered."""
+    graded = [s.name for s in problem.steps if not s.op.tabulated]
+    assert set(sheet.inputs) == set(graded)
     answers = [b.cell for g in sheet.grids for b in g.blocks if b.role == "answer"]
-    assert sorted(answers) == sorted(problem.graph.names)
+    assert sorted(answers) == sorted(graded)
+    copied = {b.cell for g in sheet.grids for b in g.blocks if b.role == "copy"}
+    assert set(problem.tables) <= copied
 
 
 def test_key_texts_are_the_printed_values(sheet, problem):

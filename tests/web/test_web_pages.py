@@ -65,6 +65,21 @@ def test_practice_page_round_trip(client: FlaskClient) -> None:
     assert f'name="Z1[0][0]" value="{answers["cells"]["Z1"][0][0]}"' in html
 
 
+def test_the_score_has_at_most_two_decimals_and_the_boxes_a_legend(client: FlaskClient) -> None:
+    page = client.post("/api/v1/practice", json={"spec": SPEC, "seed": 5}).json
+    answers = key_answers(handcalc.generate(seed=5, **SPEC))
+    z1 = answers["cells"]["Z1"]
+    z1[0][0] = str(handcalc.values.parse_number(z1[0][0]) + 1)  # one entry of 4 wrong
+    html = client.get(page["links"]["page"]).get_data(as_text=True)
+    checked = client.post(
+        page["links"]["page"], data={"csrf_token": csrf_of(html), **form_of(answers)}
+    ).get_data(as_text=True)
+    score = re.search(r'class="score-num">([^<]*)<', checked)
+    assert score and re.fullmatch(r"\d+(\.\d{1,2})?", score[1]), score
+    assert float(score[1]) != int(float(score[1]))  # a part of a cell: a fraction was shown
+    assert 'id="legend"' in checked and "not graded" in checked
+
+
 def test_practice_options_errors_are_shown_on_the_page(client: FlaskClient) -> None:
     html = client.get("/").get_data(as_text=True)
     r = client.post("/practice", data={"csrf_token": csrf_of(html), "sizes": "2,99"})
