@@ -442,7 +442,9 @@ class _Grader:
             # a cell done right on the student's own inputs is no mistake, so carried cells skip
             diagnosis = self._diagnose(step, answer, expected, half_unit)
             if status == "wrong" and _rounded(answer, expected, statuses):
-                diagnosis += (MISTAKES["rounded"],)
+                # the advice fits the cell: an exact one wants a fraction, a rounded one (the
+                # loss) its printed number of decimals
+                diagnosis += (MISTAKES["rounded" if half_unit is None else "too_few_decimals"],)
         if answer.value is not None:  # (an unreadable cell is invalid, never wrong)
             self._remember(step, answer.value, status, cell.same(answer))
         flat = [s for row in statuses for s in row]

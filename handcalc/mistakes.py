@@ -25,6 +25,8 @@ transposed         every op                            the result transposed
 negated            every op but OutputGrad             the result with every sign flipped
 rounded            (the grader, not a variant)         an exact fraction typed as a rounded
                                                        decimal (0.33 for 1/3)
+too_few_decimals   (the grader, not a variant)         a rounded cell (the loss) typed with fewer
+                                                       decimals than the sheet asks for
 =================  ==================================  =========================================
 """
 
@@ -124,6 +126,11 @@ MISTAKES: dict[str, Mistake] = {
             "rounded",
             "Close, but not exact: this cell is exact, so write fractions such as 1/3 rather "
             "than rounded decimals.",
+        ),
+        Mistake(
+            "too_few_decimals",
+            "Close, but rounded too far: this value is written to the number of decimals the "
+            "sheet states (the loss line), no fewer.",
         ),
         Mistake(
             "negated",

@@ -280,6 +280,23 @@ def test_lr_forgotten_and_update_sign(problem: Problem, data: st.DataObject) -> 
         )
 
 
+def test_a_rounded_cell_typed_with_too_few_decimals() -> None:
+    """The loss, printed to 2 decimals, typed to 1: the advice is about decimals, not fractions."""
+    TESTED.add("too_few_decimals")
+    for seed in range(20):
+        problem = handcalc.generate(seed=seed)
+        loss = problem.text("loss")[0][0]
+        shorter = f"{float(loss):.1f}"
+        if Fraction(shorter) != Fraction(loss):
+            break
+    answers = key_answers(problem)
+    answers["cells"]["loss"] = [[shorter]]
+    cell = grade(problem, answers)["loss"]
+    assert cell.status == "wrong" and cell.diagnosis == ("too_few_decimals",), cell
+    assert MISTAKES["too_few_decimals"].feedback in cell.feedback
+    assert "fractions" not in cell.feedback
+
+
 def test_rounded_decimals_for_exact_fractions() -> None:
     TESTED.add("rounded")
     problem = handcalc.generate(seed=5, sizes=[2, 2, 2], batch=3, reduction="mean")
