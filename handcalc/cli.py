@@ -394,6 +394,17 @@ def batch(
             "use the development key, which anyone can reproduce",
             err=True,
         )
+    else:
+        from .strength import MIN_SECRET_BITS, MIN_SECRET_CHARS, weakness
+
+        why = weakness(secret, MIN_SECRET_CHARS, MIN_SECRET_BITS)
+        if why:
+            click.echo(
+                f"warning: the secret is weak ({why}): whoever guesses it can compute every "
+                "student's variant and forge codes; make one with python3 -c 'import secrets; "
+                "print(secrets.token_urlsafe(32))' (sheets made with the old one stay as they are)",
+                err=True,
+            )
     try:
         students = read_roster(roster)
         # refreshed by hand, not by rich's thread: the worker processes are forked from here

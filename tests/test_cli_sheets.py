@@ -153,3 +153,24 @@ def test_help_texts_have_examples():
         result = _run(command, "--help")
         assert result.exit_code == 0 and "Examples:" in result.output
     assert "--key" in _run("generate", "--help").output
+
+
+def test_batch_warns_about_a_weak_secret(tmp_path):
+    roster = tmp_path / "r.csv"
+    roster.write_text("id\nx\n", encoding="utf-8")
+    args = [
+        "batch",
+        str(roster),
+        "--out",
+        str(tmp_path / "o"),
+        "--sizes",
+        "2,2,2",
+        "--workers",
+        "1",
+    ]
+    weak = CliRunner().invoke(cli, args, env={"HANDCALC_SECRET_KEY": "changeme" * 4})
+    assert weak.exit_code == 0 and "the secret is weak" in weak.output
+    strong = CliRunner().invoke(
+        cli, args, env={"HANDCALC_SECRET_KEY": "GVuoZ3wzev9hLEDbDsVQTCGc4NRPeD9k8DnHOdOP6vg"}
+    )
+    assert strong.exit_code == 0 and "warning" not in strong.output
