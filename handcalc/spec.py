@@ -7,8 +7,8 @@ from dataclasses import dataclass, fields
 from fractions import Fraction
 from typing import Any
 
-from .errors import HandcalcError, SpecError
-from .values import format_rational, parse_number
+from .errors import DocumentError, HandcalcError, SpecError
+from .values import format_rational, parse_number, parse_whole, quote
 
 ACTIVATIONS = ("relu", "leaky_relu", "identity", "sigmoid", "tanh")
 LOSSES = ("softmax_ce", "sigmoid_bce", "mse")
@@ -165,23 +165,20 @@ def _choice(value: Any, name: str, choices: tuple[str, ...]) -> str:
 
 
 def _int(value: Any, name: str, low: int, high: int) -> int:
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit() and len(value) < 10:
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise SpecError(
-            f"{name}: {value!r} is not accepted; accepted: a whole number from {low} to {high}"
-        )
-    return value
+    try:
+        return parse_whole(value, name, low, high)
+    except DocumentError as e:
+        raise SpecError(str(e)) from None
 
 
 def _int_list(
     value: Any, name: str, low: int, high: int, allow_empty: bool = False
 ) -> tuple[int, ...]:
-    if isinstance(value, str):
+    if isinstance(value, str) and len(value) <= 200:
         value = [v for v in (p.strip() for p in value.split(",")) if v]
     if not isinstance(value, list | tuple) or len(value) > 16 or (not value and not allow_empty):
         raise SpecError(
-            f"{name}: {value!r} is not accepted; accepted: a list of whole numbers "
+            f"{name}: {quote(value)} is not accepted; accepted: a list of whole numbers "
             f"from {low} to {high} (e.g. 4,3,4,3)"
         )
     return tuple(_int(v, name, low, high) for v in value)

@@ -94,6 +94,15 @@ def test_generate_passes_every_spec_option(tmp_path: Path) -> None:
     }
 
 
+def test_whole_numbers_are_read_by_one_rule_for_digits() -> None:
+    """Decimal digits of any script, as int() reads them; the same problem as ASCII digits."""
+    typed = ["generate", "--seed", "٧", "--sizes", "٢,３,2", "--batch", "３", "--digits", "٣"]
+    result = CliRunner().invoke(cli, typed)
+    assert result.exit_code == 0, result.output
+    ascii_digits = ["generate", "--seed", "7", "--sizes", "2,3,2", "--batch", "3", "--digits", "3"]
+    assert result.output == CliRunner().invoke(cli, ascii_digits).output
+
+
 def test_solve_reads_a_file_or_standard_input(tmp_path: Path) -> None:
     path = tmp_path / "classic.json"
     path.write_text(json.dumps(CLASSIC))
@@ -114,6 +123,19 @@ def test_solve_reads_a_file_or_standard_input(tmp_path: Path) -> None:
             "Error: sizes: 'x' is not accepted",
         ),
         (["generate", "--seed", "1", "--lr", "-1"], None, 1, "Error: lr: '-1' is out of range"),
+        (
+            ["generate", "--seed", "1", "--sizes", "²,2"],
+            None,
+            1,
+            "Error: sizes: '²' is not accepted; accepted: a whole number from 1 to 8",
+        ),
+        (["generate", "--seed", "1", "--batch", "²"], None, 1, "Error: batch: '²' is not accepted"),
+        (
+            ["generate", "--seed", "²"],
+            None,
+            2,
+            "Invalid value for '--seed': '²' is not accepted; accepted: a whole number from 0 to",
+        ),
         (["generate", "--seed", "1", "--activation", "gelu"], None, 2, "Invalid value for"),
         (["generate"], None, 2, "Missing option '--seed'"),
         (["solve", "-"], "{oops", 1, "Error: document: not valid JSON"),

@@ -6,7 +6,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from handcalc.errors import DocumentError
-from handcalc.values import format_decimal, format_rational, parse_expression, parse_number
+from handcalc.values import (
+    format_decimal,
+    format_rational,
+    parse_expression,
+    parse_number,
+    parse_whole,
+)
 
 
 @pytest.mark.parametrize(
@@ -115,3 +121,61 @@ def _reference(text: str) -> sympy.Expr:
 def test_expression_parser_refuses_anything_else(text: str, message: str) -> None:
     with pytest.raises(DocumentError, match=message):
         parse_expression(text)
+
+
+@pytest.mark.parametrize("text", [float("nan"), float("inf"), float("-inf")])
+def test_non_finite_floats_are_refused(text: float) -> None:
+    with pytest.raises(DocumentError, match=r"given\.lr: .* is not a finite number"):
+        parse_number(text, "given.lr")
+
+
+def test_a_huge_integer_is_refused_without_converting_it() -> None:
+    with pytest.raises(DocumentError, match="too large"):
+        parse_number(10**5000, "given.lr")
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        (3, 3),
+        ("3", 3),
+        (" 3 ", 3),
+        ("+3", 3),
+        ("-2", -2),
+        ("\u22122", -2),
+        ("٣", 3),  # Arabic-Indic digit three: a decimal digit, as int() reads it
+        ("３", 3),  # fullwidth three
+        ("1٠", 10),
+        ("007", 7),
+    ],
+)
+def test_parse_whole_reads_decimal_digits_as_int_does(text: object, value: int) -> None:
+    assert parse_whole(text, "batch", -5, 10) == value
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("²", "'²'"),  # superscript two: str.isdigit() says yes, int() says no, and so do we
+        ("2²", "'2²'"),
+        ("½", "'½'"),
+        ("1_0", "'1_0'"),
+        ("3.0", "'3.0'"),
+        (3.0, "3.0"),
+        (True, "True"),
+        (None, "None"),
+        ("", "''"),
+        ("- 3", "'- 3'"),
+        ("11", "'11'"),
+        (-6, "-6"),
+        ("9" * 41, "'99999999999999999999999999999999' …"),
+        pytest.param(10**5000, "a number of about 5001 digits", id="huge"),
+        ([3], "a list of 1 items"),
+    ],
+)
+def test_parse_whole_refuses_the_rest_naming_the_field(text: object, shown: str) -> None:
+    with pytest.raises(DocumentError) as info:
+        parse_whole(text, "batch", -5, 10)
+    assert (
+        str(info.value) == f"batch: {shown} is not accepted; accepted: a whole number from -5 to 10"
+    )

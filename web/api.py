@@ -42,14 +42,17 @@ def openapi() -> Response:
 
 
 def json_body() -> Any:
-    """The request's JSON (400 with what is wrong; 413 past the size limit)."""
+    """The request's JSON (400 with what is wrong, NaN and Infinity included; 413 past the size
+    limit), read by the library's one strict reader."""
+    from handcalc.jsondoc import loads
+
     raw = request.get_data(cache=False)
     if not raw.strip():
         abort(400, "body: empty; expected a JSON object")
     try:
-        return json.loads(raw)
-    except (ValueError, RecursionError) as e:
-        abort(400, f"body: not valid JSON ({str(e)[:200]})")
+        return loads(raw, "body")
+    except HandcalcError as e:
+        abort(400, str(e))
 
 
 def json_object(accepted: tuple[str, ...]) -> dict[str, Any]:
