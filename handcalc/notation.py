@@ -12,6 +12,8 @@ from typing import Any
 import sympy
 
 MINUS = "\u2212"
+#: a value whose decimal expansion ends within this many places prints as that decimal
+DECIMAL_PLACES = 6
 _SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 _SUBSCRIPT = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 
@@ -25,6 +27,40 @@ def number(text: str) -> str:
     if _looks_numeric(text):
         return text.replace("-", MINUS)
     return expression(text)
+
+
+def printed(value: Any) -> str:
+    """An exact rational (``Fraction``, a QQ element) as paper shows it: the decimal where its
+    expansion ends within 6 places (``0.12``, ``−4.77``, ``2.069``, ``3``), else the fraction
+    (``1/55``, ``−2561/1300``). The grader accepts either form; this is the one printed."""
+    num, den = int(value.numerator), int(value.denominator)
+    sign = MINUS if num < 0 else ""
+    num = abs(num)
+    if den == 1:
+        return f"{sign}{num}"
+    places = next((p for p in range(1, DECIMAL_PLACES + 1) if 10**p % den == 0), None)
+    if places is None:
+        return f"{sign}{num}/{den}"
+    whole, frac = divmod(num * (10**places // den), 10**places)
+    return f"{sign}{whole}.{str(frac).rjust(places, '0').rstrip('0')}"
+
+
+#: the denominators of decimals that end within DECIMAL_PLACES places, and their places
+_PLACES = {
+    2**a * 5**b: max(a, b) for a in range(DECIMAL_PLACES + 1) for b in range(DECIMAL_PLACES + 1)
+}
+
+
+def printed_length(value: Any) -> int:
+    """``len(printed(value))``, counted without writing it (the generator counts every entry)."""
+    num, den = value.numerator, value.denominator  # ints, or gmpy2's (hashed like ints)
+    sign = num < 0
+    if den == 1:
+        return sign + len(str(abs(num)))
+    places = _PLACES.get(den)
+    if places is None:
+        return sign + len(str(abs(num))) + 1 + len(str(den))
+    return sign + len(str(abs(num) // den)) + 1 + places
 
 
 def expression(text: str) -> str:

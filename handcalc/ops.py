@@ -238,6 +238,11 @@ class Loss(Op):
                 return self.treatment.ce_loss(z, y, self.factor)
             case "sigmoid_bce":
                 return self.treatment.bce_loss(z, y, self.factor)
+        # table mode states every loss to its decimals, the squared error too
+        return self.treatment.round_loss(self.squared_error(z, y))
+
+    def squared_error(self, z: Mat, y: Mat) -> Mat:
+        """½·Σ (Z − Y)² (over B for the mean), exactly: the mse loss before any rounding."""
         squares = hadamard(*[sub(z, y)] * 2)
         return times_scalar(
             matmul(ones(1, z.shape[0], like=squares), row_sums(squares)), scalar(self.factor / 2)
@@ -254,7 +259,7 @@ class Loss(Op):
 
     @property
     def decimals(self) -> int | None:
-        return self.treatment.loss_digits if self.loss != "mse" else None
+        return self.treatment.loss_digits
 
 
 @dataclass(frozen=True)

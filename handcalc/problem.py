@@ -90,7 +90,8 @@ class Problem:
         """A cell's entries as the exchange format writes them."""
         value = self.value(name)
         digits = self.graph[name].op.decimals if name in self.graph.names else None
-        if digits is not None and value.domain.is_QQ:
+        # a document from before the table-mode mse loss was rounded keeps its exact loss
+        if digits is not None and value.domain.is_QQ and _decimal(value, digits):
             return [
                 [format_decimal(to_fraction(x), digits) for x in row] for row in value.to_list()
             ]
@@ -209,6 +210,12 @@ def dumps(data: Any, indent: str = "") -> str:
         inner = indent + "  "
         return "[\n" + ",\n".join(inner + dumps(v, inner) for v in data) + "\n" + indent + "]"
     return json.dumps(data, ensure_ascii=False)
+
+
+def _decimal(value: Mat, digits: int) -> bool:
+    return all(
+        (to_fraction(x) * 10**digits).denominator == 1 for row in value.to_list() for x in row
+    )
 
 
 def _inline(rows: list[list[str]]) -> str:

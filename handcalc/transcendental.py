@@ -10,6 +10,8 @@ Each treatment is a class with the same methods, so the ops dispatch on it inste
 from __future__ import annotations
 
 import decimal
+import functools
+import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from decimal import Decimal
@@ -52,6 +54,27 @@ def _from_columns(cols: list[list[Any]], exact: bool = False) -> Mat:
     return rational(rows)
 
 
+@functools.lru_cache(maxsize=1024)  # the generator asks again for the ties of what it solved
+def _largest_remainder(digits: int, qs: tuple[Fraction, ...]) -> tuple[tuple[int, ...], bool]:
+    """A softmax column in units of 10^-digits, summing to exactly 1: each probability rounded
+    down, then the units left over go to the largest remainders (equal remainders: the upper row
+    first). Also whether that rule had to choose among equal remainders (a tie)."""
+    unit = 10**digits
+    top = max(qs)
+    exps = [_exp(q - top) for q in qs]
+    total = sum(exps, Decimal(0))
+    scaled = [_CONTEXT.divide(e * unit, total) for e in exps]
+    units = [int(s) for s in scaled]
+    rest = [s - u for s, u in zip(scaled, units, strict=True)]
+    order = sorted(range(len(qs)), key=lambda i: (-rest[i], i))
+    up = unit - sum(units)
+    for i in order[:up]:
+        units[i] += 1
+    # equal logits give equal remainders; distinct ones differ far above 30 digits' noise
+    tie = 0 < up < len(qs) and rest[order[up - 1]] - rest[order[up]] < Decimal("1e-20")
+    return tuple(units), tie
+
+
 class Treatment(ABC):
     name: ClassVar[str]
 
@@ -86,6 +109,10 @@ class Treatment(ABC):
         """Decimals the loss is printed with when it is a rounded value, else None."""
         return None
 
+    def round_loss(self, loss: Mat) -> Mat:
+        """A rational loss (``mse``) as the sheet states it: rounded where the loss is rounded."""
+        return loss
+
 
 @dataclass(frozen=True)
 class Table(Treatment):
@@ -105,22 +132,34 @@ class Table(Treatment):
 
         return self._rounded(tanh, z)
 
+    def _largest_remainder(self, col: list[Any]) -> tuple[tuple[int, ...], bool]:
+        return _largest_remainder(self.digits, tuple(to_fraction(x) for x in col))
+
     def softmax(self, z: Mat) -> Mat:
         unit = 10**self.digits
         cols = []
         for col in _columns(z):
-            qs = [to_fraction(x) for x in col]
-            top = max(qs)
-            exps = [_exp(q - top) for q in qs]
-            total = sum(exps, Decimal(0))
-            scaled = [_CONTEXT.divide(e * unit, total) for e in exps]
-            units = [int(s) for s in scaled]
-            # largest remainder: the column still sums to exactly 1
-            order = sorted(range(len(qs)), key=lambda i: (-(scaled[i] - units[i]), i))
-            for i in order[: unit - sum(units)]:
-                units[i] += 1
+            units, _ = self._largest_remainder(col)
             cols.append([Fraction(u, unit) for u in units])
         return _from_columns(cols)
+
+    def softmax_ties(self, z: Mat) -> list[int]:
+        """The columns (from 1) of softmax(z) where largest remainder broke a tie by row order."""
+        return [j for j, col in enumerate(_columns(z), start=1) if self._largest_remainder(col)[1]]
+
+    def round(self, value: Fraction) -> Fraction:
+        """``value`` to ``digits`` decimals, halves away from zero (exactly: it is rational)."""
+        unit = 10**self.digits
+        units = math.floor(abs(value) * unit + Fraction(1, 2))
+        return Fraction(units if value >= 0 else -units, unit)
+
+    def round_loss(self, loss: Mat) -> Mat:
+        (value,) = loss.to_list()[0]
+        return _scalar(self.round(to_fraction(value)))
+
+    def is_half(self, value: Fraction) -> bool:
+        """True where ``value`` lies exactly half-way between two ``digits``-decimal values."""
+        return (value * 10**self.digits).denominator == 2
 
     def ce_loss(self, z: Mat, y: Mat, scale: Fraction) -> Mat:
         total = Decimal(0)
@@ -217,8 +256,8 @@ class Base(Treatment):
     def check_hidden(self, activation: str) -> None:
         if activation in ("sigmoid", "tanh"):
             raise SpecError(
-                f"a hidden {activation} cannot be exact with transcendental 'base' (its derivative "
-                f"would carry ln {self.base}); use transcendental 'table'"
+                f"activation: a hidden {activation} cannot be exact with transcendental 'base' "
+                f"(its derivative would carry ln {self.base}); use transcendental 'table'"
             )
 
     def describe(self) -> str:
@@ -265,8 +304,8 @@ class Exact(Treatment):
     def check_hidden(self, activation: str) -> None:
         if activation in ("sigmoid", "tanh"):
             raise SpecError(
-                f"a hidden {activation} makes exact values too long to print (the next layer "
-                f"exponentiates sums of {activation}s); use transcendental 'table'"
+                f"activation: a hidden {activation} makes exact values too long to print (the next "
+                f"layer exponentiates sums of {activation}s); use transcendental 'table'"
             )
 
     def describe(self) -> str:

@@ -117,7 +117,10 @@ def test_a_search_that_finds_nothing_ends_with_the_most_common_reason(monkeypatc
 
 
 def test_freezing_the_lower_layers_makes_deep_sigmoid_feasible() -> None:
-    problem = handcalc.generate(seed=1, activation="sigmoid", sizes=[3, 3, 3, 3, 2], frozen=[1, 2])
+    options = {"activation": "sigmoid", "sizes": [3, 3, 3, 3, 2], "digits": 1}
+    with pytest.raises(BudgetError, match=r"use frozen 1,2,3 .*; or max_chars 20"):
+        handcalc.generate(seed=1, **options)
+    problem = handcalc.generate(seed=1, frozen=[1, 2], **options)
     assert "dZ3" in problem.values and "dZ2" not in problem.values
 
 
@@ -125,3 +128,41 @@ def test_generation_is_reproducible_across_calls() -> None:
     first = mlp.generate(Spec(), 123)
     second = mlp.generate(Spec(), 123)
     assert {k: v.to_list() for k, v in first.items()} == {k: v.to_list() for k, v in second.items()}
+
+
+def test_a_search_stopped_by_the_print_budget_names_that_reason(monkeypatch) -> None:
+    from handcalc.transcendental import PrintBudgetError
+
+    calls = iter(range(100))
+
+    def check(spec, graph, values) -> None:
+        if next(calls) < 5:
+            raise BudgetError("the gradient of layer 1 vanishes")
+        raise PrintBudgetError("cell dW1[1,1] needs 250 characters")
+
+    monkeypatch.setattr(mlp, "_check_values", check)
+    with pytest.raises(BudgetError) as e:
+        mlp.generate(Spec(sizes=(2, 2), transcendental="exact"), 1)
+    assert str(e.value) == (
+        "no problem with these options meets the budgets after 6 draws (the search stopped at: "
+        "cell dW1[1,1] needs 250 characters)"
+    )
+
+
+def test_an_authored_tie_is_explained_on_the_sheet() -> None:
+    from handcalc.layout import instructions
+
+    tie = handcalc.solve(
+        {
+            "spec": {"digits": 1},
+            "given": {
+                "X": [["1"]],
+                "W1": [["1"], ["1"], ["1"]],
+                "b1": [["0"], ["0"], ["0"]],
+                "Y": [["1"], ["0"], ["0"]],
+            },
+        }
+    )
+    assert tie.text("A1") == [["2/5"], ["3/10"], ["3/10"]]
+    assert any(s.startswith("Rounding ties:") for s in instructions(tie))
+    assert not any(s.startswith("Rounding ties:") for s in instructions(handcalc.generate(seed=7)))

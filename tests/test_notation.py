@@ -45,3 +45,24 @@ def test_formulas_subscript_transposed_names():
     assert formula("dA1 = W2ᵀ·dZ2") == "dA₁ = W₂ᵀ·dZ₂"
     assert formula("W1_new = W1 − lr·dW1") == "W₁ new = W₁ − lr·dW₁"
     assert formula("dZ1 = dA1 ∘ relu'(Z1)") == "dZ₁ = dA₁ ∘ relu′(Z₁)"
+
+
+def test_exact_values_print_as_short_decimals_else_fractions():
+    from fractions import Fraction
+
+    from handcalc.notation import printed, printed_length
+
+    cases = {
+        Fraction(3, 25): "0.12",
+        Fraction(-477, 100): "−4.77",
+        Fraction(2069, 1000): "2.069",
+        Fraction(1, 64): "0.015625",
+        Fraction(-1, 10**6): "−0.000001",
+        Fraction(1, 10**7): "1/10000000",
+        Fraction(1, 55): "1/55",
+        Fraction(-7): "−7",
+        Fraction(0): "0",
+    }
+    for value, text in cases.items():
+        assert printed(value) == text
+        assert printed_length(value) == len(text)

@@ -21,7 +21,7 @@ from handcalc.ops import (
     Update,
     WeightGrad,
 )
-from handcalc.transcendental import Table
+from handcalc.transcendental import Exact, Table
 
 W = [[1, 0, -1], [2, -1, 1]]
 A = [[2, -1], [1, 1], [2, 0]]
@@ -99,5 +99,10 @@ def test_mse_loss_is_half_the_squared_error() -> None:
     z, y = rational([[3, 1], [0, 2]]), rational([[1, 1], [1, 0]])
     assert to_floats(Loss("mse", Table(), Fraction(1))(z, y)) == [[4.5]]
     assert to_floats(Loss("mse", Table(), Fraction(1, 2))(z, y)) == [[2.25]]
-    assert Loss("mse", Table(), Fraction(1)).decimals is None
+    # table mode states every loss to its decimals, halves away from zero (0.25 → 0.3)
+    assert Loss("mse", Table(), Fraction(1)).decimals == 2
+    assert to_floats(Loss("mse", Table(), Fraction(1, 8))(z, y)) == [[0.56]]
+    assert to_floats(Loss("mse", Table(), Fraction(1, 8)).squared_error(z, y)) == [[0.5625]]
+    assert to_floats(Loss("mse", Table(1), Fraction(1, 18))(z, y)) == [[0.3]]
+    assert Loss("mse", Exact(), Fraction(1)).decimals is None
     assert Loss("softmax_ce", Table(3), Fraction(1)).decimals == 3

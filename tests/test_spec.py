@@ -76,3 +76,21 @@ def test_describe() -> None:
     assert Spec().describe() == (
         "MLP 4-3-4-3, relu hidden, softmax_ce, batch 2, sum reduction, lr 1/10"
     )
+
+
+def test_max_chars_is_a_budget_from_4_to_40_written_only_when_set() -> None:
+    assert Spec().max_chars == 10 and "max_chars" not in Spec().to_dict()
+    spec = Spec.from_options({"max_chars": "14"})
+    assert spec.max_chars == 14 and spec.to_dict()["max_chars"] == 14
+    assert Spec.from_options(spec.to_dict()) == spec
+    for bad in (3, 41, "ten"):
+        with pytest.raises(SpecError, match=r"max_chars: .* accepted: a whole number from 4 to 40"):
+            Spec.from_options({"max_chars": bad})
+
+
+def test_an_authored_problem_names_the_field_of_a_refused_activation() -> None:
+    import handcalc
+
+    doc = {"spec": {"activation": "sigmoid", "transcendental": "exact"}, "given": {}}
+    with pytest.raises(handcalc.DocumentError, match=r"^spec\.activation: a hidden sigmoid makes"):
+        handcalc.solve(doc)

@@ -108,3 +108,24 @@ def test_treatment_names() -> None:
         treatment("float")
     for t in (Table(2), Base(3), Exact()):
         assert t.describe()
+
+
+def test_table_softmax_says_where_largest_remainder_broke_a_tie() -> None:
+    # three equal logits: 1/3 each, one unit left over, and nothing but row order to choose by
+    equal = rational([[Fraction(-13, 5)], [Fraction(-13, 5)], [Fraction(-13, 5)]])
+    tenths = [[Fraction(4, 10)], [Fraction(3, 10)], [Fraction(3, 10)]]
+    assert fractions_of(Table(1).softmax(equal)) == tenths
+    assert Table(1).softmax_ties(equal) == [1]
+    # equal logits whose remainders fall on the same side of the cut need no choice
+    z = rational([[1, 2], [1, 4], [-1, -1]])
+    assert Table(2).softmax_ties(z) == []
+    assert Table(2).softmax_ties(rational([[0, 1], [0, 0]])) == []  # 0.5 each: nothing left over
+
+
+def test_table_rounds_a_rational_half_away_from_zero() -> None:
+    table = Table(2)
+    assert table.round(Fraction(37, 8)) == Fraction(463, 100)
+    assert table.round(Fraction(-37, 8)) == Fraction(-463, 100)
+    assert table.round(Fraction(1, 3)) == Fraction(33, 100)
+    assert table.is_half(Fraction(37, 8)) and not table.is_half(Fraction(1, 3))
+    assert not table.is_half(Fraction(1, 4))

@@ -3,17 +3,21 @@ generator of small-integer given values that make a good by-hand problem."""
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import math
 import random
 import re
 from collections.abc import Mapping
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
 
 from ..errors import BudgetError, DocumentError
 from ..graph import Graph, Step
-from ..matrix import Mat, entries, rational, to_fraction
+from ..matrix import Mat, entries, entry_float, rational, to_fraction
+from ..notation import DECIMAL_PLACES, printed, printed_length
 from ..ops import (
     Activate,
     Activation,
@@ -33,8 +37,8 @@ from ..ops import (
     WeightGrad,
 )
 from ..spec import Spec
-from ..transcendental import Base, PrintBudgetError, Treatment
-from ..values import parse_number
+from ..transcendental import PrintBudgetError, Table, Treatment
+from ..values import format_rational, parse_number
 
 NAME = "mlp"
 #: nice-number budgets every generated problem meets
@@ -49,7 +53,9 @@ TARGET_P = 0.06  # a target class's probability stays within [0.06, 0.94]
 ROW_TRIES = 1024
 BLOCK = 16
 ATTEMPTS = 60
-PRINT_ATTEMPTS = 4
+PRINT_ATTEMPTS = 6
+BASE_SPREAD = 100  # base mode: b^(largest − smallest logit of a column) stays within 100
+EXACT_TERMS = 6  # outputs × batch in exact mode (see _check_expressions)
 #: limits on authored given values
 GIVEN_MAX = 10**6
 
@@ -219,6 +225,20 @@ def read_given(spec: Spec, raw: Any) -> dict[str, Mat]:
     return out
 
 
+def written_shape(raw: Any) -> str:
+    """What was written instead of a matrix, in words: ``3 × 2``, ``rows of 2, 3 and 2 entries``,
+    ``a row that is not a list``, or the JSON type."""
+    if not isinstance(raw, list):
+        return "a number or text" if isinstance(raw, str | int | float) else type(raw).__name__
+    if not all(isinstance(r, list) for r in raw):
+        return "a list whose rows are not all lists"
+    lengths = [len(r) for r in raw]
+    if len(set(lengths)) > 1:
+        shown = ", ".join(map(str, lengths[:-1])) + f" and {lengths[-1]}"
+        return f"{len(raw)} rows of {shown} entries"
+    return f"{len(raw)} × {lengths[0] if lengths else 0}"
+
+
 def read_matrix(raw: Any, where: str, shape: tuple[int, int]) -> Mat:
     rows, cols = shape
     if (
@@ -227,14 +247,9 @@ def read_matrix(raw: Any, where: str, shape: tuple[int, int]) -> Mat:
         or len(raw) != rows
         or any(len(r) != cols for r in raw)
     ):
-        got = (
-            f"{len(raw)} × {len(raw[0]) if raw and isinstance(raw[0], list) else '?'}"
-            if isinstance(raw, list)
-            else type(raw).__name__
-        )
         raise DocumentError(
             f"{where}: expected a {_shape_text(shape)} matrix (a list of {rows} "
-            f"rows of {cols}), got {got}"
+            f"rows of {cols}), got {written_shape(raw)}"
         )
     values = []
     for i, row in enumerate(raw):
@@ -277,23 +292,29 @@ def generate(spec: Spec, seed: int) -> dict[str, Mat]:
     """Small-integer given values meeting every budget, deterministically from ``seed``, and the
     value of every cell computed from them.
 
-    Each layer is re-drawn on its own until its pre-activations are nice (a bounded, seeded
-    search), then the whole problem is solved exactly and checked; a failure re-draws it all.
+    Each layer is re-drawn on its own until a float64 screen finds its pre-activations nice (a
+    bounded, seeded search), then the whole problem is solved exactly and every budget is checked
+    again on the exact values, the ones the sheet prints; a failure re-draws it all.
     """
     _check_feasible(spec)
     rng = random.Random(seed)
     treatment = spec.treatment()
+    graph = build(spec)
     reasons: dict[str, int] = {}
     for _ in range(ATTEMPTS):
         try:
             given = _draw(spec, rng)
-            values = build(spec).evaluate(given, treatment.finish)
-            _check_values(spec, values)
+            values = graph.evaluate(given, treatment.finish)
+            _check_values(spec, graph, values)
             return values
         except BudgetError as e:
             reasons[str(e)] = reasons.get(str(e), 0) + 1
             if isinstance(e, PrintBudgetError) and sum(reasons.values()) >= PRINT_ATTEMPTS:
-                break  # exact expressions that are too long stay too long on other draws
+                # exact expressions that are too long stay too long on other draws: say so
+                raise BudgetError(
+                    f"no problem with these options meets the budgets after "
+                    f"{sum(reasons.values())} draws (the search stopped at: {e})"
+                ) from None
     why = max(reasons, key=lambda r: reasons[r])
     raise BudgetError(
         f"no problem with these options meets the budgets after "
@@ -319,6 +340,127 @@ def _check_feasible(spec: Spec) -> None:
                 f"{spec.digits}-digit tables need about {decimals} decimals; use fewer hidden "
                 f"layers or digits (or freeze the lower layers), or relu"
             )
+    if spec.transcendental == "exact":
+        _check_expressions(spec)
+    _check_printable(spec)
+
+
+def _check_expressions(spec: Spec) -> None:
+    """Exact mode: refuse the networks whose expressions outgrow the print budget on most draws.
+
+    An output gradient entry sums one exponential per output unit and sample (dW sums over the
+    batch, the loss over everything); leaky ReLU puts fractions into the exponents, which do not
+    combine. Measured (bench/RESULTS.md): outputs × batch ≤ 6 stays within 200 characters."""
+    outputs = spec.sizes[-1]
+    weight = (
+        outputs * spec.batch * (2 if spec.activation == "leaky_relu" and spec.layers > 1 else 1)
+    )
+    if spec.loss != "mse" and weight > EXACT_TERMS:
+        leaky = " (a hidden leaky_relu counts twice)" if weight > outputs * spec.batch else ""
+        raise BudgetError(
+            f"in transcendental 'exact' mode {outputs} outputs × batch {spec.batch}{leaky} make "
+            f"expressions too long to print (at most {EXACT_TERMS} exponentials a cell); use "
+            f"transcendental 'table', or a smaller batch or fewer outputs"
+        )
+
+
+def _squashed(spec: Spec) -> bool:
+    """Hidden sigmoid or tanh values read from a table (their derivatives too)."""
+    return spec.transcendental == "table" and spec.activation in ("sigmoid", "tanh")
+
+
+def _check_printable(spec: Spec) -> None:
+    """Refuse the options whose entries cannot fit ``max_chars`` as printed, whatever is drawn."""
+    most = spec.max_chars
+    lr = printed(spec.lr)
+    if len(lr) > most:
+        raise BudgetError(
+            f"max_chars: lr prints as {lr}, {len(lr)} characters, more than max_chars {most}; "
+            f"use an lr such as 1/10, or max_chars {len(lr)}"
+        )
+    table = spec.transcendental == "table"
+    negative = _squashed(spec) and spec.activation == "tanh" and spec.layers > 1
+    if table and (spec.loss != "mse" or (_squashed(spec) and spec.layers > 1)):
+        width = spec.digits + 2 + negative
+        if width > most:
+            example = ("−" if negative else "") + "0." + "27"[: spec.digits].ljust(spec.digits, "5")
+            raise BudgetError(
+                f"max_chars: {spec.digits}-decimal table values such as {example} need {width} "
+                f"characters, more than max_chars {most}; use fewer digits, or max_chars {width}"
+            )
+    cell, den, need = _widest(spec)
+    if need > most:
+        # each suggestion fits on its own (a larger max_chars always does)
+        changes: dict[str, dict[str, Any]] = {
+            "digits 1": {"digits": 1},
+            f"frozen {','.join(map(str, range(1, spec.layers)))} (train the top layer only)": {
+                "frozen": tuple(range(1, spec.layers))
+            },
+            "relu": {"activation": "relu"},
+            "reduction sum": {"reduction": "sum"},
+            "lr 1": {"lr": Fraction(1)},
+        }
+        advice = [
+            text
+            for text, change in changes.items()
+            if any(getattr(spec, k) != v for k, v in change.items())
+            and _widest(dataclasses.replace(spec, **change))[2] <= most
+        ]
+        advice.append(f"max_chars {need}")
+        raise BudgetError(
+            f"max_chars: with these options {cell} has denominators up to {_magnitude(den)}, so "
+            f"its entries need about {need} characters as printed (a decimal within "
+            f"{DECIMAL_PLACES} places, else a fraction), more than max_chars {most}; use "
+            f"{'; or '.join(advice)}"
+        )
+
+
+def _widest(spec: Spec) -> tuple[str, int, int]:
+    """The update whose entries need the most characters: its name, denominator, characters."""
+    cell, den = max(_denominators(spec).items(), key=lambda item: _typical_chars(item[1]))
+    return cell, den, _typical_chars(den)
+
+
+def _magnitude(den: int) -> str:
+    text = str(den)
+    return f"10^{len(text) - 1}" if text.strip("0") == "1" and den > 1000 else text
+
+
+def _denominators(spec: Spec) -> dict[str, int]:
+    """An upper bound of each update's denominators, by the rules of the ops: a table value brings
+    10^d, a derivative read from a table 10^2d, leaky ReLU its slope's denominator, the mean 1/B,
+    the update lr's (cancellation can only make them smaller)."""
+    unit = 10**spec.digits
+    slope = spec.slope.denominator if spec.activation == "leaky_relu" else 1
+    below = [1]  # the denominators of A0, A1, … (hidden)
+    for _ in range(1, spec.layers):
+        below.append(unit if _squashed(spec) else below[-1] * slope)
+    # an identity output has Z's denominators; base and exact outputs are checked when drawn
+    table = spec.transcendental == "table"
+    out = below[-1] if spec.loss == "mse" else (unit if table else 1)
+    dz = out * spec.factor.denominator
+    dens: dict[str, int] = {}
+    lowest = min(spec.trainable)
+    for layer in range(spec.layers, lowest - 1, -1):
+        if layer in spec.trainable:
+            dens[f"W{layer}_new"] = dz * below[layer - 1] * spec.lr.denominator
+            dens[f"b{layer}_new"] = dz * spec.lr.denominator
+        if layer > lowest:
+            dz *= unit**2 if _squashed(spec) else slope
+    return dens
+
+
+def _places(den: int) -> int | None:
+    """Decimal places of a value with this denominator, if within the printed decimals."""
+    return next((p for p in range(DECIMAL_PLACES + 1) if 10**p % den == 0), None)
+
+
+def _typical_chars(den: int) -> int:
+    """Characters of a typical entry (−1.234567, −2573/3000) with this denominator."""
+    places = _places(den)
+    if places is not None:
+        return places + 3 if places else 2
+    return 2 * len(str(den)) + 2
 
 
 def _draw(spec: Spec, rng: random.Random) -> dict[str, Mat]:
@@ -350,16 +492,27 @@ def _draw_layer(
     weights = range(-spec.weight_max, spec.weight_max + 1)
     biases = range(-min(spec.weight_max, 2), min(spec.weight_max, 2) + 1)
     cols = a.shape[0]
+    spread = _softmax_spread(spec) if last else None
     for _ in range(LAYER_TRIES):
         w, b = np.zeros((rows, cols), dtype=np.int64), np.zeros((rows, 1), dtype=np.int64)
+        high = low = None  # each column's largest and smallest logit so far
         for i in range(rows):
             # candidate neurons are drawn in blocks and screened at once; the first nice one wins
             for _ in range(ROW_TRIES // BLOCK):
                 wc = np.array(rng.choices(weights, k=BLOCK * cols)).reshape(BLOCK, cols)
                 bc = np.array(rng.choices(biases, k=BLOCK))
-                good = np.flatnonzero(row_ok(spec, wc @ a + bc[:, None], bound) & (wc != 0).any(1))
+                zc = wc @ a + bc[:, None]
+                ok = row_ok(spec, zc, bound) & (wc != 0).any(1)
+                if spread is not None and high is not None and low is not None:
+                    # a logit this far from another row's in its column prints a probability of 0
+                    ok &= (np.maximum(zc, high) - np.minimum(zc, low) <= spread).all(1)
+                good = np.flatnonzero(ok)
                 if good.size:
                     w[i], b[i, 0] = wc[good[0]], bc[good[0]]
+                    if spread is not None:
+                        row = zc[good[0]]
+                        high = row if high is None else np.maximum(high, row)
+                        low = row if low is None else np.minimum(low, row)
                     break
             else:
                 raise BudgetError(
@@ -379,7 +532,12 @@ def _ints(rng: random.Random, bound: int, rows: int, cols: int) -> np.ndarray:
 def _nice_hidden_rows(spec: Spec, z: np.ndarray, bound: int) -> np.ndarray:
     size = np.abs(z).max(1)
     if spec.activation in ("sigmoid", "tanh"):
-        return size <= SQUASH_MAX
+        ok = size <= SQUASH_MAX
+        if _squashed(spec):
+            # no table value of 0 or ±1: its derivative would stop the gradient there
+            a = _float_activation(spec, z)
+            ok &= ((a != 0) & (np.abs(a) != 1)).all(1)
+        return ok
     # a ReLU input is never exactly 0
     return (size <= bound) & (np.abs(z) > 1e-9).all(1)
 
@@ -396,18 +554,57 @@ def _nice_output_rows(spec: Spec, z: np.ndarray, bound: int) -> np.ndarray:
     if spec.loss == "mse":
         return size <= REGRESSION_MAX
     ok = size <= OUTPUT_MAX
-    if isinstance(spec.treatment(), Base):
+    if spec.transcendental == "base":
         ok &= (np.abs(z - np.round(z)) < 1e-9).all(1)
+    if spec.loss == "sigmoid_bce" and spec.transcendental == "table":
+        p = _table_round(1 / (1 + np.exp(-z)), spec.digits)  # never printed as 0 or 1
+        ok &= ((p > 0) & (p < 1)).all(1)
     return ok
 
 
 def _nice_output(spec: Spec, z: np.ndarray) -> bool:
     if spec.loss != "softmax_ce":
         return True
-    if isinstance(spec.treatment(), Base) and spec.base ** (z.max(0) - z.min(0)).max() > 100:
+    if spec.transcendental == "base" and spec.base ** (z.max(0) - z.min(0)).max() > BASE_SPREAD:
         return False  # small denominators: sums of a few small powers of the base
     p = _softmax(z)
-    return bool((((p >= TARGET_P) & (p <= 1 - TARGET_P)).sum(0) >= 1).all())
+    if not (((p >= TARGET_P) & (p <= 1 - TARGET_P)).sum(0) >= 1).all():
+        return False
+    # as printed: no probability of 0 or 1, and no tie for the rounding rule to break
+    return spec.transcendental != "table" or _table_softmax_ok(p, spec.digits)
+
+
+def _softmax_spread(spec: Spec) -> float | None:
+    """How far apart two logits of a column may be before the smaller one's probability rounds
+    to 0 in the table, whatever the other rows."""
+    if spec.loss != "softmax_ce" or spec.transcendental != "table":
+        return None
+    half = 0.5 * 10.0**-spec.digits
+    return float(np.log((1 - half) / half))
+
+
+def _table_softmax_ok(p: np.ndarray, digits: int) -> bool:
+    """The float64 look at a softmax table: no tie for largest remainder to break, and no
+    probability printed as 0 or 1 (plain Python: columns are a few numbers)."""
+    unit = 10**digits
+    for col in (p * unit).T.tolist():
+        units = [math.floor(x) for x in col]
+        rest = [x - u for x, u in zip(col, units, strict=True)]
+        up = unit - sum(units)
+        order = sorted(range(len(col)), key=lambda i: -rest[i])
+        if 0 < up < len(col) and rest[order[up - 1]] - rest[order[up]] < 1e-9:
+            return False
+        for i in order[:up]:
+            units[i] += 1
+        if min(units) == 0 or max(units) == unit:
+            return False
+    return True
+
+
+def _table_round(x: np.ndarray, digits: int) -> np.ndarray:
+    """Table values as the sheet prints them, in float64: halves away from zero."""
+    unit = 10**digits
+    return np.sign(x) * np.floor(np.abs(x) * unit + 0.5) / unit
 
 
 def _screen_gradients(spec: Spec, given: Mapping[str, np.ndarray]) -> None:
@@ -434,16 +631,20 @@ def _screen_gradients(spec: Spec, given: Mapping[str, np.ndarray]) -> None:
 
 
 def _float_activation(spec: Spec, z: np.ndarray) -> np.ndarray:
+    """A hidden layer's values in float64; table values rounded as the table prints them, so
+    that the next layer's screen sees the pre-activations the sheet will have."""
     match spec.activation:
         case "relu":
             return np.maximum(z, 0)
         case "leaky_relu":
             return np.where(z > 0, z, float(spec.slope) * z)
         case "sigmoid":
-            return 1 / (1 + np.exp(-z))
+            a = 1 / (1 + np.exp(-z))
         case "tanh":
-            return np.tanh(z)
-    return z
+            a = np.tanh(z)
+        case _:
+            return z
+    return _table_round(a, spec.digits) if spec.transcendental == "table" else a
 
 
 def _targets(spec: Spec, rng: random.Random, z: np.ndarray) -> np.ndarray:
@@ -454,7 +655,7 @@ def _targets(spec: Spec, rng: random.Random, z: np.ndarray) -> np.ndarray:
         return np.array(rng.choices((0, 1), k=rows * batch)).reshape(rows, batch)
     y = np.zeros((rows, batch), dtype=np.int64)
     for j in range(batch):
-        # the target's probability rounds to neither 0 nor 1 (_nice_output makes sure one can)
+        # the target's probability is far from 0 and 1 (_nice_output makes sure one can be)
         p = _softmax(z[:, j])
         y[rng.choice([i for i in range(rows) if TARGET_P <= p[i] <= 1 - TARGET_P]), j] = 1
     return y
@@ -465,30 +666,89 @@ def _softmax(z: np.ndarray) -> np.ndarray:
     return p / p.sum(0)
 
 
-def _check_values(spec: Spec, values: Mapping[str, Mat]) -> None:
-    """Exact checks after solving: no vanishing gradient, no zero at a ReLU, magnitude budgets."""
+def _check_values(spec: Spec, graph: Graph, values: Mapping[str, Mat]) -> None:
+    """Every budget again, on the exact solution (the values the sheet prints): the float screens
+    only make a failure here rare."""
     n = spec.layers
-    for name, m in values.items():
-        if name == "loss" or not m.domain.is_QQ:
-            continue  # exact-mode expressions: the print budget governs them
-        for row in m.to_list():
-            for v in row:
-                if abs(v) > MAX_ABS or v.denominator > MAX_DENOMINATOR:
-                    raise BudgetError(
-                        f"cell {name} has {v}, beyond the budget (|v| ≤ {MAX_ABS}, "
-                        f"denominator ≤ 10^12)"
-                    )
-    if spec.activation in ("relu", "leaky_relu"):
-        for layer in range(1, n):
-            z = [v for row in values[f"Z{layer}"].to_list() for v in row]
-            if any(v == 0 for v in z) or max(z) < 0 or (min(z) > 0 and len(z) > 1):
-                raise BudgetError(f"the ReLU mask of layer {layer} masks nothing or everything")
+    treatment = spec.treatment()
+    _check_entries(spec, graph, values)
+    squash = spec.activation in ("sigmoid", "tanh")
+    for layer in range(1, n + 1):
+        z = [v for row in values[f"Z{layer}"].to_list() for v in row]
+        if layer < n:
+            bound = SQUASH_MAX if squash else HIDDEN_MAX
+        else:
+            bound = REGRESSION_MAX if spec.loss == "mse" else OUTPUT_MAX
+        if max(map(abs, z)) > bound:
+            raise BudgetError(f"Z{layer} has {max(z, key=abs)}, beyond ±{bound}")
+        relu = layer < n and spec.activation in ("relu", "leaky_relu")
+        if relu and (any(v == 0 for v in z) or max(z) < 0 or (min(z) > 0 and len(z) > 1)):
+            raise BudgetError(f"the ReLU mask of layer {layer} masks nothing or everything")
+        if layer < n and _squashed(spec):
+            a = values[f"A{layer}"].to_list()
+            if any(v in (0, 1, -1) for row in a for v in row):
+                raise BudgetError(
+                    f"A{layer} has a table value of 0 or ±1, whose derivative stops the gradient"
+                )
+    out = values[f"A{n}"]
+    probabilities = spec.loss != "mse" and out.domain.is_QQ  # exact mode: never 0 or 1
+    if probabilities and any(not 0 < v < 1 for row in out.to_list() for v in row):
+        raise BudgetError(f"A{n} has a probability printed as 0 or 1")
+    if isinstance(treatment, Table) and spec.loss == "softmax_ce":
+        ties = treatment.softmax_ties(values[f"Z{n}"])
+        if ties:
+            raise BudgetError(
+                f"column {ties[0]} of A{n} needs the largest-remainder rule to break a tie"
+            )
+    if isinstance(treatment, Table) and spec.loss == "mse":
+        squared_error = Loss(spec.loss, treatment, spec.factor).squared_error
+        exact = to_fraction(squared_error(values[f"Z{n}"], values["Y"]).to_list()[0][0])
+        if treatment.is_half(exact):
+            raise BudgetError(
+                f"the loss {format_rational(exact.numerator, exact.denominator)} lies half-way "
+                f"between two {spec.digits}-decimal values"
+            )
     for j, col in enumerate(zip(*values[f"dZ{n}"].to_list(), strict=True), start=1):
         if all(v == 0 for v in col):
             raise BudgetError(f"sample {j} contributes no gradient (dZ{n} is zero there)")
     for layer in spec.trainable:
         if values[f"dW{layer}"].is_zero_matrix and values[f"db{layer}"].is_zero_matrix:
             raise BudgetError(f"the gradient of layer {layer} vanishes")
+
+
+def _check_entries(spec: Spec, graph: Graph, values: Mapping[str, Mat]) -> None:
+    """Magnitude, denominator and printed length of every entry (the loss is not held to
+    ``max_chars``: it is a decimal in table mode and an expression in the others)."""
+    tables = {step.name for step in graph.steps if step.op.tabulated}
+    width = spec.digits + 2  # a table value prints with all its decimals: 0.50, −0.27
+    for name, m in values.items():
+        flat = [v for row in m.to_list() for v in row]
+        if not m.domain.is_QQ:  # exact-mode expressions: the print budget governs their length
+            if any(abs(entry_float(v)) > MAX_ABS for v in flat):
+                raise BudgetError(f"cell {name} has an entry beyond ±{MAX_ABS}")
+            continue
+        chars = [width + (v < 0) for v in flat] if name in tables else list(map(_length, flat))
+        longest = 0 if name == "loss" else max(chars)
+        # within 13 characters as printed, a denominator has at most 11 digits
+        wide = name == "loss" or longest > 13
+        if max(map(abs, flat)) > MAX_ABS or (
+            wide and max(v.denominator for v in flat) > MAX_DENOMINATOR
+        ):
+            v = next(v for v in flat if abs(v) > MAX_ABS or v.denominator > MAX_DENOMINATOR)
+            raise BudgetError(
+                f"cell {name} has {v}, beyond the budget (|v| ≤ {MAX_ABS}, denominator ≤ 10^12)"
+            )
+        if longest > spec.max_chars:
+            k = chars.index(longest)
+            cols = m.shape[1]
+            raise BudgetError(
+                f"cell {name}[{k // cols + 1},{k % cols + 1}] prints as {printed(flat[k])}, "
+                f"{longest} characters (max_chars is {spec.max_chars})"
+            )
+
+
+#: printed lengths of the values met most (0, ±1, 1/10, …): the generator counts every entry
+_length = functools.lru_cache(maxsize=8192)(printed_length)
 
 
 def solve_values(spec: Spec, given: Mapping[str, Mat]) -> dict[str, Mat]:
