@@ -17,6 +17,7 @@ TRANSCENDENTALS = ("table", "base", "exact")
 MAX_LAYERS = 6
 MAX_WIDTH = 8
 MAX_BATCH = 8
+MAX_CHARS = 10  # the default per-entry budget, as printed
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,7 @@ class Spec:
     slope: Fraction = Fraction(1, 10)
     weight_max: int = 3
     input_max: int = 3
+    max_chars: int = MAX_CHARS
 
     @classmethod
     def known(cls) -> tuple[str, ...]:
@@ -70,6 +72,7 @@ class Spec:
             ("base", 2, 9),
             ("weight_max", 1, 9),
             ("input_max", 1, 9),
+            ("max_chars", 4, 40),
         ):
             if name in o:
                 values[name] = _int(o[name], name, low, high)
@@ -132,7 +135,9 @@ class Spec:
         return treatment(self.transcendental, self.digits, self.base)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        """Every option; ``max_chars`` only where it is not the default, so that documents (and the
+        verification codes made from them) of problems from before it existed stay the same."""
+        out: dict[str, Any] = {
             "sizes": list(self.sizes),
             "activation": self.activation,
             "loss": self.loss,
@@ -147,6 +152,9 @@ class Spec:
             "weight_max": self.weight_max,
             "input_max": self.input_max,
         }
+        if self.max_chars != MAX_CHARS:
+            out["max_chars"] = self.max_chars
+        return out
 
     def describe(self) -> str:
         """One line: what the problem is."""
