@@ -60,6 +60,11 @@ def spec_options(fn: Any) -> Any:
             "--weight-max", metavar="N", help="Largest |weight| drawn; biases stay within ±2 [3]."
         ),
         click.option("--input-max", metavar="N", help="Largest |input| drawn [3]."),
+        click.option(
+            "--max-chars",
+            metavar="N",
+            help="Longest entry as printed: a decimal within 6 places, else a fraction [10].",
+        ),
     ]
     for option in reversed(options):
         fn = option(fn)

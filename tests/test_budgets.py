@@ -202,3 +202,19 @@ def test_every_suggestion_of_a_refusal_works() -> None:
     for change in changes.values():
         options = {"activation": "tanh", "sizes": [2, 3, 2], "loss": "sigmoid_bce", **change}
         assert violations(handcalc.generate(seed=3, **options).to_dict()) == []
+
+
+def test_the_command_line_takes_max_chars() -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from handcalc.cli import cli
+
+    args = ["generate", "--seed", "1", "--max-chars", "7", "--lr", "1", "--sizes", "3,3,3"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.output)
+    assert doc["spec"]["max_chars"] == 7 and violations(doc) == []
+    refused = CliRunner().invoke(cli, ["generate", "--seed", "1", "--max-chars", "5"])
+    assert refused.exit_code == 1 and refused.output.endswith("; or lr 1; or max_chars 6\n")
