@@ -9,6 +9,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from typing import Any
@@ -19,9 +22,11 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.datastructures import WWWAuthenticate
 from werkzeug.exceptions import TooManyRequests, Unauthorized
 
-from handcalc import HandcalcError, Problem
+from handcalc import HandcalcError, Problem, Spec
+from handcalc.api import MAX_SEED
 
 from . import db, service
+from .limits import CostBudget
 from .models import Assignment, PracticeSession, Student, Submission
 from .tokens import BadToken, read_practice_token, read_student_token, variant_seed
 
@@ -38,6 +43,41 @@ def limit(kind: str, key: str) -> None:
         raise TooManyRequests(
             f"too many requests this minute; try again in {wait} s", retry_after=wait
         )
+
+
+#: CPU seconds a minute each address may spend on practice (making and checking problems), per
+#: process, unless the configuration's PRACTICE_CPU_SECONDS says otherwise
+PRACTICE_CPU_SECONDS = 10
+
+
+def _cpu_budget() -> CostBudget:
+    found = current_app.extensions.get("handcalc.cpu")
+    if found is None:
+        seconds = float(current_app.config.get("PRACTICE_CPU_SECONDS") or PRACTICE_CPU_SECONDS)
+        found = current_app.extensions.setdefault("handcalc.cpu", CostBudget(seconds))
+    assert isinstance(found, CostBudget)
+    return found
+
+
+@contextmanager
+def cpu_budget() -> Iterator[None]:
+    """Run the block on this client's budget of CPU seconds: 429 while it is spent, and what the
+    block took is charged to it afterwards (when it failed too: a spec no draw satisfies costs
+    the most). The block's thread's CPU time is measured, so the block must not wait on the
+    network or the database (under gevent, other requests would run meanwhile, on our bill)."""
+    budget, key = _cpu_budget(), client()
+    allowed, wait = budget.allow(key)
+    if not allowed:
+        raise TooManyRequests(
+            f"this address has used its share of the server's time for practice this minute; "
+            f"try again in {wait} s",
+            retry_after=wait,
+        )
+    start = time.thread_time()
+    try:
+        yield
+    finally:
+        budget.charge(key, time.thread_time() - start)
 
 
 # --- practice ---------------------------------------------------------------------------------
@@ -92,9 +132,13 @@ def _practice(url: str, practice_id: int) -> Practice | None:
 
 
 def new_practice(spec: dict[str, Any], seed: int, kind: str = "mlp") -> tuple[str, Problem]:
+    """A practice session of ``spec`` (small sheets only: ``service.check_practice_size``), its
+    problem made on this client's CPU budget; fails before anything is stored."""
     from .tokens import practice_token
 
-    problem = service.problem_for(kind, spec, seed)  # fails before anything is stored
+    service.check_practice_size(Spec.from_options(spec))
+    with cpu_budget():
+        problem = service.problem_for(kind, spec, seed)
     row = PracticeSession(kind=kind, spec_json=service.canonical(spec), seed=seed)
     session = db.session()
     session.add(row)
@@ -116,10 +160,36 @@ def student(token: str) -> Student:
     return row
 
 
+#: seeds tried after a student's own when it makes no problem (options near what the generator
+#: can meet: creating the assignment checked one seed only); the first that makes one is theirs
+MORE_SEEDS = 8
+
+
 def student_problem(row: Student) -> Problem:
+    """The student's own problem (409 when the assignment's options make none for them)."""
     assignment = row.assignment
     seed = variant_seed(secret(), assignment.id, row.name)
-    return service.problem_for(assignment.kind, assignment.spec, seed)
+    found = _working_seed(assignment.kind, assignment.spec_json, seed)
+    if found is None:
+        abort(
+            409,
+            f"the options of assignment {assignment.id} make no problem for this student (no "
+            f"draw meets the generator's budgets); the instructor may loosen them",
+        )
+    return service.problem_of(assignment.kind, assignment.spec_json, found)
+
+
+@lru_cache(maxsize=4096)
+def _working_seed(kind: str, spec_json: str, seed: int) -> int | None:
+    """``seed`` if it makes a problem, else the first of the next ``MORE_SEEDS`` that does (each
+    seed's outcome never changes, so it is found once per process)."""
+    for tried in range(seed, seed + MORE_SEEDS + 1):
+        try:
+            service.problem_of(kind, spec_json, tried % (MAX_SEED + 1))
+        except HandcalcError:
+            continue
+        return tried % (MAX_SEED + 1)
+    return None
 
 
 def attempts_used(row: Student) -> int:

@@ -9,11 +9,15 @@ from importlib.resources import files
 from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, jsonify, request
+from flask.blueprints import BlueprintSetupState
 from sqlalchemy import select
+from werkzeug.exceptions import RequestEntityTooLarge, UnsupportedMediaType
+from werkzeug.wsgi import LimitedStream
 
 from handcalc import HandcalcError
 
 from . import access, db, service
+from .bodies import WITH_BODY
 from .models import Assignment, Student
 from .tokens import student_token
 
@@ -62,7 +66,24 @@ def json_object(accepted: tuple[str, ...]) -> dict[str, Any]:
     extra = sorted(set(body) - set(accepted))
     if extra:
         abort(400, f"body: unknown field {extra[0]!r}; accepted: {', '.join(accepted)}")
+    bad_input(service.check_unicode, body)
     return body
+
+
+@health.before_app_request
+def whole_body() -> None:
+    """413 for a body of unknown length (chunked) that reached the size limit: werkzeug reads
+    such a body up to ``MAX_CONTENT_LENGTH`` and stops there without a word, so the request went
+    on with a truncated body (``Content-Length`` bodies over the limit are refused before they
+    are read). Runs after the body was read (``bodies.read_body``)."""
+    stream = request.stream
+    if (
+        request.method in WITH_BODY
+        and request.content_length is None
+        and isinstance(stream, LimitedStream)
+        and stream.is_exhausted
+    ):
+        raise RequestEntityTooLarge()
 
 
 def bad_input(call: Any, *args: Any) -> Any:
@@ -86,6 +107,7 @@ def whole(value: Any, name: str, low: int, high: int) -> int:
 def text(value: Any, name: str, most: int) -> str:
     if not isinstance(value, str) or not value.strip() or len(value) > most:
         abort(400, f"{name}: expected text of 1 to {most} characters")
+    bad_input(service.check_unicode, value, name)
     return value.strip()
 
 
@@ -94,7 +116,7 @@ def text(value: Any, name: str, most: int) -> str:
 
 @bp.post("/practice")
 def practice_new() -> tuple[Response, int]:
-    access.limit("practice", request.remote_addr or "-")
+    access.limit("practice", access.client())
     body = json_object(("spec", "seed", "kind"))
     spec = bad_input(service.read_spec, body.get("spec"))
     seed = body.get("seed")
@@ -112,10 +134,11 @@ def practice_new() -> tuple[Response, int]:
 def practice_check(token: str) -> Response:
     found = access.practice(token)
     access.limit("check", token)
-    problem = found.problem
-    answers = bad_input(service.read_answers, json_body(), problem)
-    report = bad_input(service.report_of, problem, answers)
-    return Response(service.public_json(report), mimetype="application/json")
+    with access.cpu_budget():
+        problem = found.problem
+        answers = bad_input(service.read_answers, json_body(), problem)
+        report = bad_input(service.report_of, problem, answers)
+        return Response(service.public_json(report), mimetype="application/json")
 
 
 # --- students: the token is the credential ----------------------------------------------------
@@ -123,7 +146,7 @@ def practice_check(token: str) -> Response:
 
 def student_view(row: Student) -> dict[str, Any]:
     used = access.attempts_used(row)
-    last = service.latest(row) if used else None
+    last = service.latest(db.session(), row.id) if used else None
     return {
         "assignment": {
             "id": row.assignment.id,
@@ -166,10 +189,27 @@ def student_submit(token: str) -> tuple[Response, int]:
 # --- instructor: Authorization: Bearer <token> ------------------------------------------------
 
 
+@bp.record_once
+def _problem_cache(state: BlueprintSetupState) -> None:
+    megabytes = state.app.config.get("PROBLEM_CACHE_MB") or service.PROBLEM_CACHE_MB
+    service.PROBLEMS.resize(int(megabytes) * 2**20)
+
+
 @bp.before_request
 def instructor_only() -> None:
     if request.endpoint and request.endpoint.startswith("api.assignment"):
         access.bearer()
+
+
+@bp.before_request
+def json_only() -> None:
+    """415 for a body that does not say it is JSON: a form on any site may POST text/plain
+    or a form encoding across sites without asking (a "simple" request), never JSON."""
+    if request.method in WITH_BODY and request.mimetype != "application/json":
+        raise UnsupportedMediaType(
+            f"Content-Type: {request.mimetype or 'none'} is not accepted; send the body as "
+            "JSON with Content-Type: application/json"
+        )
 
 
 @bp.post("/assignments")
@@ -194,8 +234,8 @@ def assignment_new() -> tuple[Response, int]:
     return jsonify(id=row.id, title=row.title, max_attempts=row.max_attempts, spec=row.spec), 201
 
 
-def add_students(row: Assignment, names: list[str]) -> dict[str, str]:
-    """Put ``names`` on the roster (those already there keep their links); their links."""
+def add_students(row: Assignment, names: list[str]) -> list[Student]:
+    """Put ``names`` on the roster (those already there keep their links); their rows."""
     session = db.session()
     existing = {
         s.name: s
@@ -208,14 +248,20 @@ def add_students(row: Assignment, names: list[str]) -> dict[str, str]:
             existing[name] = Student(assignment_id=row.id, name=name)
             session.add(existing[name])
     session.commit()
-    secret = access.secret()
-    return {name: f"/s/{student_token(secret, row.id, existing[name].id)}" for name in names}
+    return [existing[name] for name in names]
+
+
+def student_link(row: Assignment, student: Student) -> str:
+    return f"/s/{student_token(access.secret(), row.id, student.id)}"
 
 
 def roster_names(raw: Any) -> list[str]:
     if not isinstance(raw, list) or not raw or len(raw) > MAX_ROSTER:
         abort(400, f"students: expected a list of 1 to {MAX_ROSTER} student names")
-    names = [text(n, f"students[{i}]", MAX_NAME_CHARS) for i, n in enumerate(raw)]
+    names = [
+        bad_input(service.check_name, text(n, f"students[{i}]", MAX_NAME_CHARS), f"students[{i}]")
+        for i, n in enumerate(raw)
+    ]
     return list(dict.fromkeys(names))
 
 
@@ -223,7 +269,19 @@ def roster_names(raw: Any) -> list[str]:
 def assignment_roster(assignment_id: int) -> Response:
     row = access.assignment(assignment_id)
     body = json_object(("students",))
-    return jsonify(links=add_students(row, roster_names(body.get("students"))))
+    students = add_students(row, roster_names(body.get("students")))
+    return jsonify(
+        links={s.name: student_link(row, s) for s in students},
+        students=[
+            {
+                "id": s.id,
+                "name": s.name,
+                "link": student_link(row, s),
+                "key": f"/api/v1/assignments/{row.id}/students/{s.id}/key",
+            }
+            for s in students
+        ],
+    )
 
 
 def roster_student(row: Assignment, name: str) -> Student:
@@ -235,8 +293,23 @@ def roster_student(row: Assignment, name: str) -> Student:
     return found
 
 
+def roster_student_id(row: Assignment, student_id: int) -> Student:
+    found = db.session().get(Student, student_id) if 0 < student_id < 2**31 else None
+    if found is None or found.assignment_id != row.id:
+        abort(404, f"no student {student_id} on the roster of assignment {row.id}")
+    return found
+
+
+@bp.get("/assignments/<int:assignment_id>/students/<int:student_id>/key")
+def assignment_student_key(assignment_id: int, student_id: int) -> Response:
+    row = access.assignment(assignment_id)
+    problem = access.student_problem(roster_student_id(row, student_id))
+    return Response(problem.to_json(), mimetype="application/json")
+
+
 @bp.get("/assignments/<int:assignment_id>/key/<path:student>")
 def assignment_key(assignment_id: int, student: str) -> Response:
+    """The key of a student by name (the id's URL above works for every name)."""
     row = access.assignment(assignment_id)
     problem = access.student_problem(roster_student(row, student))
     return Response(problem.to_json(), mimetype="application/json")
@@ -246,7 +319,7 @@ def assignment_key(assignment_id: int, student: str) -> Response:
 def assignment_grades(assignment_id: int) -> Response:
     row = access.assignment(assignment_id)
     return Response(
-        service.grades_csv(row),
+        service.grades_csv(db.session(), row),
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="assignment-{row.id}-grades.csv"'},
     )
@@ -256,4 +329,4 @@ def assignment_grades(assignment_id: int) -> Response:
 def assignment_stats(assignment_id: int) -> Response:
     row = access.assignment(assignment_id)
     sample = service.problem_for(row.kind, row.spec, 0)
-    return jsonify(service.stats(row, service.blanks(sample)))
+    return jsonify(service.stats(db.session(), row, service.blanks(sample)))

@@ -214,4 +214,8 @@ def _headers(response: Response) -> Response:
             "form-action 'self'; frame-ancestors 'none'",
         )
         response.headers.setdefault("Cache-Control", "no-store")
+    # keys, grades, statistics and students' work: kept by no browser or proxy (only the API's
+    # description may be, with the static assets)
+    if request.path.startswith(NO_STORE) and request.path != "/api/v1/openapi.json":
+        response.headers.setdefault("Cache-Control", "no-store")
     return response

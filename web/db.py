@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import time
 from pathlib import Path
 from typing import Any
 
 from flask import Flask, current_app, g
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import Session, sessionmaker
 
 from .models import Base
@@ -27,11 +29,20 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _private_file(path: Path) -> None:
+    """Make the database file readable and writable by us only, if it is not there yet (SQLite
+    gives its -wal and -shm files the same mode; an empty file is an empty database). Students'
+    answers and names are in it: it was made world-readable under the usual umask."""
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         path = url.split("///", 1)[1] if "///" in url else ""
-        if path and path != ":memory:":
+        if path and path != ":memory:" and not path.startswith("file:"):
             Path(path).parent.mkdir(parents=True, exist_ok=True)
+            _private_file(Path(path))
         engine = create_engine(
             url, connect_args={"check_same_thread": False, "timeout": 10}, hide_parameters=True
         )
@@ -42,12 +53,16 @@ def make_engine(url: str) -> Engine:
 
 
 def create_tables(engine: Engine) -> None:
-    """Create missing tables; two gunicorn workers starting together may race, so retry."""
+    """Create missing tables, and missing indexes of tables made by an earlier version (which
+    ``create_all`` leaves alone); two gunicorn workers starting together may race, so retry."""
     for attempt in range(5):
         try:
             Base.metadata.create_all(engine)
+            for table in Base.metadata.sorted_tables:
+                for index in table.indexes:
+                    index.create(engine, checkfirst=True)
             return
-        except OperationalError:
+        except (OperationalError, ProgrammingError):  # PostgreSQL: "already exists"
             if attempt == 4:
                 raise
             time.sleep(0.2 * (attempt + 1))

@@ -4,9 +4,9 @@ the page model of a worksheet (the printed sheet's layout, what was written, the
 from __future__ import annotations
 
 import re
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 from handcalc import Problem
@@ -52,10 +52,17 @@ def answers_from_form(form: Mapping[str, str], problem: Problem) -> dict[str, An
     return {"cells": cells}
 
 
-@lru_cache(maxsize=1024)
+#: each problem's layout, for as long as the problem lives (the problem cache bounds both: an
+#: lru_cache here held up to 1024 problems alive on its own, outside that bound)
+_LAYOUTS: weakref.WeakKeyDictionary[Problem, Any] = weakref.WeakKeyDictionary()
+
+
 def layout(problem: Problem) -> Any:
-    """The printed sheet's layout of ``problem`` (problems are cached, so this is per problem)."""
-    return build_sheet(problem)
+    """The printed sheet's layout of ``problem``, made once per problem."""
+    found = _LAYOUTS.get(problem)
+    if found is None:
+        found = _LAYOUTS[problem] = build_sheet(problem)
+    return found
 
 
 def inputs(problem: Problem) -> list[str]:

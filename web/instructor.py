@@ -12,6 +12,7 @@ import secrets
 from flask import (
     Blueprint,
     Response,
+    abort,
     current_app,
     flash,
     redirect,
@@ -24,10 +25,12 @@ from sqlalchemy import delete, select, update
 from werkzeug.wrappers import Response as BaseResponse
 
 from handcalc import HandcalcError, Spec
+from handcalc.values import parse_whole
 
 from . import access, api, db, forms, service
-from .models import Assignment, InstructorSession, now
+from .models import Assignment, InstructorSession, Student, now
 from .practice import CHOICES
+from .tokens import student_token
 
 bp = Blueprint("instructor", __name__, url_prefix="/instructor")
 SESSION_KEY = "instructor"
@@ -148,10 +151,11 @@ def logout() -> BaseResponse:
 @bp.get("/")
 def dashboard() -> str:
     rows = db.session().scalars(select(Assignment).order_by(Assignment.id.desc())).all()
+    counts = service.roster_counts(db.session())
     summary = []
     for row in rows:
-        submitted = [s for s in row.students if s.submissions]
-        summary.append({"row": row, "students": len(row.students), "submitted": len(submitted)})
+        students, submitted = counts.get(row.id, (0, 0))
+        summary.append({"row": row, "students": students, "submitted": submitted})
     return render_template(
         "instructor/dashboard.html",
         assignments=summary,
@@ -166,11 +170,12 @@ def create() -> BaseResponse:
     title = request.form.get("title", "").strip()[: api.MAX_TITLE_CHARS]
     try:
         spec = Spec.from_options(forms.spec_from_form(request.form)).to_dict()
-        attempts_text = request.form.get("max_attempts", "").strip() or str(
-            current_app.config["DEFAULT_MAX_ATTEMPTS"]
+        attempts_text = request.form.get("max_attempts", "").strip()
+        max_attempts = (
+            parse_whole(attempts_text, "attempts", 1, api.MAX_ATTEMPTS)
+            if attempts_text
+            else int(current_app.config["DEFAULT_MAX_ATTEMPTS"])
         )
-        if not attempts_text.isdigit() or not 1 <= int(attempts_text) <= api.MAX_ATTEMPTS:
-            raise HandcalcError(f"attempts: a whole number from 1 to {api.MAX_ATTEMPTS}")
         if not title:
             raise HandcalcError("title: give the assignment a title")
         service.problem_for("mlp", spec, 0)
@@ -178,7 +183,7 @@ def create() -> BaseResponse:
         flash(str(e), "error")
         return redirect(url_for("instructor.dashboard"), code=303)
     row = Assignment(
-        title=title, kind="mlp", spec_json=service.canonical(spec), max_attempts=int(attempts_text)
+        title=title, kind="mlp", spec_json=service.canonical(spec), max_attempts=max_attempts
     )
     db.session().add(row)
     db.session().commit()
@@ -186,36 +191,44 @@ def create() -> BaseResponse:
     return redirect(url_for("instructor.assignment", assignment_id=row.id), code=303)
 
 
+def page_number(raw: str | None, pages: int) -> int:
+    """The gradebook page asked for (``?page=``, from 1): 404 past the last one."""
+    if raw is None or not raw.strip():
+        return 1
+    try:
+        page = parse_whole(raw, "page", 1, 10**6)
+    except HandcalcError as e:
+        abort(400, str(e))
+    if page > pages:
+        abort(404, f"no page {page}: the gradebook has {pages} page{'s' * (pages != 1)}")
+    return page
+
+
 @bp.get("/assignments/<int:assignment_id>")
 def assignment(assignment_id: int) -> str:
+    """The gradebook, ``service.PAGE_SIZE`` students a page, and the class's statistics."""
     row = access.assignment(assignment_id)
+    rows = db.session()
     sample = service.problem_for(row.kind, row.spec, 0)
     cells = service.blanks(sample)
-    stats = service.stats(row, cells)
+    stats = service.stats(rows, row, cells)
+    size = service.PAGE_SIZE
+    pages = max(1, -(-stats["students"] // size))
+    page = page_number(request.args.get("page"), pages)
+    book = service.standings(rows, row.id, (page - 1) * size, size)
     secret = access.secret()
-    from .tokens import student_token
-
-    book = []
-    for student in row.students:
-        top, last = service.best(student), service.latest(student)
-        book.append(
-            {
-                "name": student.name,
-                "attempts": len(student.submissions),
-                "best": top,
-                "last": last,
-                "link": url_for("student.sheet", token=student_token(secret, row.id, student.id)),
-                "statuses": {
-                    name: c.get("status") for name, c in (last.report.get("cells") or {}).items()
-                }
-                if last
-                else {},
-            }
-        )
+    links = {
+        line.id: url_for("student.sheet", token=student_token(secret, row.id, line.id))
+        for line in book
+    }
     return render_template(
         "instructor/assignment.html",
         row=row,
         book=book,
+        links=links,
+        page=page,
+        pages=pages,
+        first=(page - 1) * size + 1,
         cells=cells,
         stats=stats,
         spec=json.dumps(row.spec),
@@ -231,10 +244,15 @@ def roster(assignment_id: int) -> BaseResponse:
         for n in request.form.get("students", "").replace(",", "\n").splitlines()
         if n.strip()
     ]
-    if not names:
-        flash("Type at least one student name (one a line).", "error")
-    elif len(names) > api.MAX_ROSTER:
-        flash(f"At most {api.MAX_ROSTER} names at once.", "error")
+    try:
+        if not names:
+            raise service.InputError("Type at least one student name (one a line).")
+        if len(names) > api.MAX_ROSTER:
+            raise service.InputError(f"At most {api.MAX_ROSTER} names at once.")
+        for i, name in enumerate(names):
+            service.check_name(name, f"name {i + 1}")
+    except service.InputError as e:
+        flash(f"Nobody was added. {e}", "error")
     else:
         api.add_students(row, list(dict.fromkeys(names)))
         flash(f"{len(set(names))} student(s) on the roster.")
@@ -245,18 +263,33 @@ def roster(assignment_id: int) -> BaseResponse:
 def grades(assignment_id: int) -> Response:
     row = access.assignment(assignment_id)
     return Response(
-        service.grades_csv(row),
+        service.grades_csv(db.session(), row),
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="assignment-{row.id}-grades.csv"'},
     )
 
 
-@bp.get("/assignments/<int:assignment_id>/key/<path:student>")
-def key(assignment_id: int, student: str) -> Response:
-    row = access.assignment(assignment_id)
-    problem = access.student_problem(api.roster_student(row, student))
+def _key(row: Assignment, student: Student) -> Response:
+    problem = access.student_problem(student)
     return Response(
         problem.to_json(),
         mimetype="application/json",
-        headers={"Content-Disposition": f'attachment; filename="assignment-{row.id}-key.json"'},
+        headers={
+            "Content-Disposition": (
+                f'attachment; filename="assignment-{row.id}-student-{student.id}-key.json"'
+            )
+        },
     )
+
+
+@bp.get("/assignments/<int:assignment_id>/students/<int:student_id>/key")
+def student_key(assignment_id: int, student_id: int) -> Response:
+    row = access.assignment(assignment_id)
+    return _key(row, api.roster_student_id(row, student_id))
+
+
+@bp.get("/assignments/<int:assignment_id>/key/<path:student>")
+def key(assignment_id: int, student: str) -> Response:
+    """A student's key by name (links use the id, which works for every name)."""
+    row = access.assignment(assignment_id)
+    return _key(row, api.roster_student(row, student))

@@ -8,6 +8,8 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from handcalc import HandcalcError, Spec
+from handcalc.api import MAX_SEED
+from handcalc.values import parse_whole
 
 from . import access, forms, service
 
@@ -36,16 +38,14 @@ def index() -> tuple[str, int]:
 
 @bp.post("/practice")
 def start() -> Response | tuple[str, int]:
-    access.limit("practice", request.remote_addr or "-")
+    access.limit("practice", access.client())
     values = {k: v for k, v in request.form.items() if k != "csrf_token"}
     raw_seed = values.get("seed", "").strip()
     try:
         spec = Spec.from_options(forms.spec_from_form(values)).to_dict()
-        if raw_seed and not (raw_seed.isdigit() and len(raw_seed) <= 18):
-            raise HandcalcError("seed: accepted: a whole number (up to 18 digits), or blank")
-        seed = int(raw_seed) if raw_seed else secrets.randbelow(10**9)
+        seed = parse_whole(raw_seed, "seed", 0, MAX_SEED) if raw_seed else secrets.randbelow(10**9)
         token, _ = access.new_practice(spec, seed)
-    except HandcalcError as e:
+    except (HandcalcError, service.InputError) as e:
         return options_page(values, str(e), 400)
     return redirect(url_for("practice.sheet", token=token))
 
@@ -53,20 +53,23 @@ def start() -> Response | tuple[str, int]:
 @bp.route("/p/<token>", methods=["GET", "POST"])
 def sheet(token: str) -> str:
     found = access.practice(token)
-    problem = found.problem
-    answers = report = None
     if request.method == "POST":
         access.limit("check", token)
-        answers = forms.answers_from_form(request.form, problem)
-        try:
-            report = service.public_report(service.grade(problem, answers))
-        except HandcalcError as e:
-            abort(400, str(e))
+    answers = report = None
+    with access.cpu_budget():
+        problem = found.problem
+        if request.method == "POST":
+            answers = forms.answers_from_form(request.form, problem)
+            try:
+                report = service.public_report(service.grade(problem, answers))
+            except HandcalcError as e:
+                abort(400, str(e))
+        page = forms.sheet(problem, "Practice problem", answers, report)
     return render_template(
         "worksheet.html",
         mode="practice",
         token=token,
         seed=found.seed,
-        sheet=forms.sheet(problem, "Practice problem", answers, report),
+        sheet=page,
         report=report,
     )

@@ -396,7 +396,7 @@ def test_attempts_are_limited(client: FlaskClient, student_token: str) -> None:
     assert r.status_code == 409
     assert "no attempts left" in r.json["error"]["message"]
     # a malformed submission is refused without using an attempt
-    assert client.post(path, data=b"{").status_code == 400
+    assert client.post(path, data=b"{", content_type="application/json").status_code == 400
 
 
 def test_malformed_submission_uses_no_attempt(client: FlaskClient, student_token: str) -> None:

@@ -73,7 +73,11 @@ ODD_TEXT = [
     "{}",
     "10**10**10",
     "1" * 400,
+    "²",
+    "\n",
 ]
+#: text only JSON can carry: a lone surrogate (its escapes make one; no database holds it)
+JSON_ONLY_TEXT = ["\ud800", "a\udfffb", "\udc00\ud800"]
 
 QUIET = [HealthCheck.function_scoped_fixture]
 json_values = st.recursive(
@@ -82,14 +86,16 @@ json_values = st.recursive(
     | st.integers()
     | st.floats(allow_nan=True)
     | st.text(max_size=20)
-    | st.sampled_from(ODD_TEXT),
+    | st.sampled_from(ODD_TEXT + JSON_ONLY_TEXT),
     lambda children: (
         st.lists(children, max_size=4)
         | st.dictionaries(st.sampled_from(CELLS) | st.text(max_size=8), children, max_size=4)
     ),
     max_leaves=20,
 )
-entries = st.sampled_from(ODD_TEXT) | st.text(max_size=12) | st.integers() | st.floats()
+entries = (
+    st.sampled_from(ODD_TEXT + JSON_ONLY_TEXT) | st.text(max_size=12) | st.integers() | st.floats()
+)
 matrices = st.lists(st.lists(entries, min_size=0, max_size=3), min_size=0, max_size=3)
 answers = st.fixed_dictionaries(
     {"cells": st.dictionaries(st.sampled_from(CELLS), matrices | json_values, max_size=6)}
@@ -105,7 +111,10 @@ bodies = (
 def world(make_app: Any) -> tuple[FlaskClient, dict[str, str]]:
     # CSRF off here so that the forms reach the grader (test_web_pages tests CSRF)
     app: Flask = make_app(
-        CHECKS_PER_MINUTE=10**6, PRACTICE_PER_MINUTE=10**6, WTF_CSRF_ENABLED=False
+        CHECKS_PER_MINUTE=10**6,
+        PRACTICE_PER_MINUTE=10**6,
+        PRACTICE_CPU_SECONDS=10**6,
+        WTF_CSRF_ENABLED=False,
     )
     client = app.test_client()
     auth = {"Authorization": f"Bearer {TOKEN}"}
