@@ -172,6 +172,12 @@ def test_max_chars_holds_on_every_entry_as_printed() -> None:
             "max_chars: 3-decimal table values such as −0.275 need 6 characters",
         ),
         (
+            {"sizes": [4, 8], "digits": 1},
+            "a softmax table of 8 classes at 1 decimal has 10 units to share, too few to print "
+            "every probability above 0 without a tie for the rounding rule; use digits 2, or at "
+            "most 7 output units",
+        ),
+        (
             {"transcendental": "exact", "sizes": [2, 4], "batch": 3},
             "in transcendental 'exact' mode 4 outputs × batch 3 make expressions too long to "
             "print (at most 6 exponentials a cell); use transcendental 'table'",

@@ -55,6 +55,9 @@ BLOCK = 16
 ATTEMPTS = 60
 PRINT_ATTEMPTS = 6
 BASE_SPREAD = 100  # base mode: b^(largest − smallest logit of a column) stays within 100
+SPARE_UNITS = (
+    3  # a softmax table has this many units beyond one a class (8 classes at 1 decimal: 2)
+)
 EXACT_TERMS = 6  # outputs × batch in exact mode (see _check_expressions)
 #: limits on authored given values
 GIVEN_MAX = 10**6
@@ -322,6 +325,7 @@ def generate(spec: Spec, seed: int) -> dict[str, Mat]:
     )
 
 
+@functools.lru_cache(maxsize=256)  # a spec is checked once (a refusal raises again)
 def _check_feasible(spec: Spec) -> None:
     """Refuse, before drawing anything, the options no draw can make nice."""
     hidden = spec.layers - 1
@@ -339,6 +343,16 @@ def _check_feasible(spec: Spec) -> None:
                 f"the gradients of {tabulated} {spec.activation} layers read from "
                 f"{spec.digits}-digit tables need about {decimals} decimals; use fewer hidden "
                 f"layers or digits (or freeze the lower layers), or relu"
+            )
+    outputs = spec.sizes[-1]
+    if spec.transcendental == "table" and spec.loss == "softmax_ce":
+        units = 10**spec.digits
+        if units - outputs < SPARE_UNITS:  # measured: bench/RESULTS.md
+            raise BudgetError(
+                f"a softmax table of {outputs} classes at {spec.digits} decimal"
+                f"{'s' * (spec.digits > 1)} has {units} units to share, too few to print every "
+                f"probability above 0 without a tie for the rounding rule; use digits "
+                f"{spec.digits + 1}, or at most {units - SPARE_UNITS} output units"
             )
     if spec.transcendental == "exact":
         _check_expressions(spec)
