@@ -238,9 +238,14 @@ def _(op: Loss, step: Step, cells: _Cells, i: int, j: int) -> list[str]:
         case _:
             terms = [(r, c) for r in range(len(targets)) for c in range(len(targets[0]))]
             diffs = " + ".join(f"({outputs[r][c]} − {signed(targets[r][c])})²" for r, c in terms)
+            rounded = (
+                f" (rounded to {op.treatment.digits} decimals)"
+                if isinstance(op.treatment, Table)
+                else ""
+            )
             return [
                 f"L = ½·{mean}Σ (A − Y)²",
-                f"L = ½·{mean}({diffs}) = {cells.result(step.name, 0, 0)}",
+                f"L = ½·{mean}({diffs}) = {cells.result(step.name, 0, 0)}{rounded}",
             ]
     note = ""
     if isinstance(op.treatment, Table):

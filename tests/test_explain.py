@@ -82,3 +82,4 @@ def test_leaky_relu_and_mean_reduction():
     lines = {w.name: w.lines for w in worked_solutions(p)}
     assert lines["dZ2"] == ("dZ₂[1,1] = (11/5 − (−1))/2 = 8/5",)
     assert lines["loss"][0] == "L = ½·(1/2)·Σ (A − Y)²"
+    assert lines["loss"][1].endswith(" = 12.12 (rounded to 2 decimals)")  # 12.1225, as a table
