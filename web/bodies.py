@@ -17,10 +17,6 @@ WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
 
 
 def init_app(app: Flask) -> None:
-    # TODO(integration): move to config.from_env
-    import os
-
-    app.config.setdefault("BODY_SECONDS", int(os.environ.get("HANDCALC_BODY_SECONDS", "10")))
     app.before_request(read_body)
     app.after_request(_close_after_timeout)
 

@@ -162,6 +162,12 @@ def from_env(
         # an instructor's sign-in: at most this long, and ends after this long unused
         "SESSION_HOURS": _int_env(env, "HANDCALC_SESSION_HOURS", 12),
         "SESSION_IDLE_MINUTES": _int_env(env, "HANDCALC_SESSION_IDLE_MINUTES", 120),
+        # a worksheet's answers arrive in milliseconds; a client this slow holds a connection
+        "BODY_SECONDS": _int_env(env, "HANDCALC_BODY_SECONDS", 10),
+        # CPU seconds a minute an address may spend making and checking practice problems
+        "PRACTICE_CPU_SECONDS": _int_env(env, "HANDCALC_PRACTICE_CPU_SECONDS", 10),
+        # estimated memory of the problems each worker keeps (least recently used first out)
+        "PROBLEM_CACHE_MB": _int_env(env, "HANDCALC_PROBLEM_CACHE_MB", 128),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         # set behind HTTPS (a class on a LAN often has plain HTTP, where a secure cookie is dropped)

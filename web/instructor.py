@@ -130,8 +130,12 @@ def login() -> BaseResponse | tuple[str, int]:
             session.clear()  # nothing from before signing in is kept (no fixation)
             session[SESSION_KEY] = _start_session()
             target = request.args.get("next", "")
-            # only a path of this site, never another site
-            if not target.startswith("/instructor") or target.startswith("//"):
+            # only a path of this site, never another site, and nothing a header cannot carry
+            if (
+                not target.startswith("/instructor")
+                or target.startswith("//")
+                or any(ord(c) < 32 or ord(c) == 127 for c in target)
+            ):
                 target = url_for("instructor.dashboard")
             return redirect(target, code=303)
         if given:

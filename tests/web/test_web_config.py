@@ -155,7 +155,7 @@ def test_the_readmes_examples_give_secrets_that_start(tmp_path: Path) -> None:
     text = README.read_text(encoding="utf-8")
     commands = dict(
         re.findall(
-            r"(HANDCALC_SECRET_KEY|HANDCALC_INSTRUCTOR_TOKEN)=\"\$\(python -c '([^']+)'\)\"", text
+            r"(HANDCALC_SECRET_KEY|HANDCALC_INSTRUCTOR_TOKEN)=\"\$\(python3? -c '([^']+)'\)\"", text
         )
     )
     assert set(commands) == {"HANDCALC_SECRET_KEY", "HANDCALC_INSTRUCTOR_TOKEN"}, commands
@@ -239,3 +239,16 @@ def test_security_settings_and_their_defaults(
         from_env(tmp_path, {**env, "HANDCALC_TRUSTED_PROXIES": "-1"})
     with pytest.raises(ConfigError, match="HANDCALC_SESSION_HOURS"):
         from_env(tmp_path, {**env, "HANDCALC_SESSION_HOURS": "0"})
+
+
+def test_cost_settings_and_their_defaults(tmp_path: Path) -> None:
+    env = {"HANDCALC_SECRET_KEY": STRONG, "HANDCALC_INSTRUCTOR_TOKEN": TOKEN}
+    config = from_env(tmp_path, env)
+    assert (config["BODY_SECONDS"], config["PRACTICE_CPU_SECONDS"]) == (10, 10)
+    assert config["PROBLEM_CACHE_MB"] == 128
+    names = ("HANDCALC_BODY_SECONDS", "HANDCALC_PRACTICE_CPU_SECONDS", "HANDCALC_PROBLEM_CACHE_MB")
+    config = from_env(tmp_path, {**env, **dict.fromkeys(names, "3")})
+    assert (config["BODY_SECONDS"], config["PRACTICE_CPU_SECONDS"]) == (3, 3)
+    assert config["PROBLEM_CACHE_MB"] == 3
+    with pytest.raises(ConfigError, match="HANDCALC_BODY_SECONDS"):
+        from_env(tmp_path, {**env, "HANDCALC_BODY_SECONDS": "0"})

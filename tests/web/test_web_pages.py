@@ -189,6 +189,19 @@ def test_instructor_login_does_not_redirect_elsewhere(client: FlaskClient) -> No
     assert r.headers["Location"] == "/instructor/"
 
 
+@pytest.mark.parametrize(
+    "target", ["/instructor/%0d%0aSet-Cookie:x=1", "/instructor/%0a", "/instructor/%09x"]
+)
+def test_a_next_with_control_characters_goes_to_the_dashboard(
+    client: FlaskClient, target: str
+) -> None:
+    page = client.get("/instructor/login").get_data(as_text=True)
+    r = client.post(
+        f"/instructor/login?next={target}", data={"token": TOKEN, "csrf_token": csrf_of(page)}
+    )
+    assert r.status_code == 303 and r.headers["Location"] == "/instructor/"
+
+
 def test_instructor_dashboard_flow(client: FlaskClient) -> None:
     sign_in(client)
     html = client.get("/instructor/").get_data(as_text=True)

@@ -21,7 +21,8 @@ from web_support import TOKEN
 
 def real_parameters(path: str, practice: str, student: str, assignment: int) -> dict[str, Any]:
     token = practice if path.startswith("/api/v1/practice/") else student
-    return {"token": token, "id": assignment, "student": "ada"}
+    # ada is the roster's first student: id 1 in the fixture's fresh database
+    return {"token": token, "id": assignment, "student": "ada", "student_id": 1}
 
 
 def checker(operation: Any, real: dict[str, Any] | None, statuses: Counter[int]) -> Any:
