@@ -62,12 +62,15 @@ def call(base: str, path: str, body: Any = None, token: str | None = None) -> An
 def start(
     port: int, env: dict[str, str], workers: int = 2, extra: list[str] | None = None
 ) -> subprocess.Popen[bytes]:
-    """gunicorn as README's production command runs it (``extra``: options to compare)."""
+    """gunicorn as README's production command runs it (its settings module: gevent workers;
+    ``extra``: options to compare)."""
     process = subprocess.Popen(
         [
             sys.executable,
             "-m",
             "gunicorn",
+            "-c",
+            "python:handcalc.web.gunicorn_config",
             "-w",
             str(workers),
             "-b",
@@ -222,6 +225,8 @@ def main() -> int:
             # the per-token limit is for a class; wrk is one client sending thousands a minute
             "HANDCALC_CHECKS_PER_MINUTE": str(10**7),
             "HANDCALC_PRACTICE_PER_MINUTE": str(10**7),
+            # the load comes from one address: its practice CPU budget would stop it in seconds
+            "HANDCALC_PRACTICE_CPU_SECONDS": str(10**7),
         }
         port = free_port()
         base = f"http://127.0.0.1:{port}"
@@ -235,7 +240,7 @@ def main() -> int:
             write_requests(checks, [(check_path, v) for v in answer_variants(problem)])
             print(
                 f"problem: {problem.describe()}; {len(problem.steps)} cells; "
-                f"gunicorn 2 workers {' '.join(extra) or '(sync)'}; wrk {CONNECTIONS} connections, "
+                f"gunicorn 2 workers {' '.join(extra) or '(gunicorn_config: gevent)'}; wrk {CONNECTIONS} connections, "
                 f"{options.seconds:g} s a run; {os.cpu_count()} CPUs"
             )
             wrk(base + "/healthz", 2)  # warm-up: imports, caches

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 
-worker_class = "gevent"
+worker_class = "handcalc.web.worker.FairGeventWorker"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 #: connections a worker holds at once: slow ones cost a greenlet each (some KiB), not a worker
 worker_connections = 1000
