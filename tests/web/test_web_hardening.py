@@ -14,11 +14,8 @@ import io
 import json
 import os
 import re
-import secrets
 import socket
 import stat
-import subprocess
-import sys
 import time
 import tracemalloc
 import weakref
@@ -32,7 +29,7 @@ from handcalc.web import db, forms, service
 from handcalc.web.limits import BoundedCache
 from handcalc.web.models import Assignment, PracticeSession, Student
 from sqlalchemy import func, select
-from test_web_serve import free_port, wait_for
+from test_web_serve import production_server
 from web_support import SPEC, TOKEN, csrf_of, key_answers, negate
 
 import handcalc
@@ -417,31 +414,7 @@ def _whole(answer: bytes) -> bool:
 def test_chunked_bodies_under_gunicorn(tmp_path: Path) -> None:
     """The production command: a chunked body over HANDCALC_MAX_BODY_BYTES gets 413, one
     under it is read whole."""
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HANDCALC_")}
-    env.update(
-        HANDCALC_SECRET_KEY=secrets.token_urlsafe(32),
-        HANDCALC_INSTRUCTOR_TOKEN=secrets.token_urlsafe(18),
-        HANDCALC_DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
-        HANDCALC_MAX_BODY_BYTES="4096",
-    )
-    command = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "-c",
-        "python:handcalc.web.gunicorn_config",
-        "-w",
-        "1",
-        "-b",
-        f"127.0.0.1:{port}",
-        "handcalc.web.app:create_app()",
-    ]
-    process = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
-    )
-    try:
-        wait_for(f"http://127.0.0.1:{port}/healthz", process)
+    with production_server(tmp_path, workers=1, HANDCALC_MAX_BODY_BYTES="4096") as port:
         head = (
             b"POST /api/v1/practice HTTP/1.1\r\nHost: localhost\r\n"
             b"Content-Type: application/json\r\nConnection: close\r\n"
@@ -453,9 +426,6 @@ def test_chunked_bodies_under_gunicorn(tmp_path: Path) -> None:
         answer = _send(port, head, [padded[i : i + 1000] for i in range(0, len(padded), 1000)])
         assert answer.startswith(b"HTTP/1.1 413"), answer[:300]
         assert b"larger than 4096 bytes" in answer
-    finally:
-        process.terminate()
-        process.communicate(timeout=30)
 
 
 @pytest.mark.parametrize(

@@ -10,6 +10,8 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -37,6 +39,35 @@ def wait_for(url: str, process: subprocess.Popen[str], seconds: float = 30) -> b
         except OSError:
             time.sleep(0.2)
     raise AssertionError(f"{url} did not answer in {seconds} s")
+
+
+@contextmanager
+def production_server(tmp_path: Path, workers: int | None = None, **env: str) -> Iterator[int]:
+    """README's production command (gunicorn with ``handcalc.web.gunicorn_config``) on a free
+    loopback port, with fresh strong secrets, a SQLite file in ``tmp_path`` and ``env`` on top;
+    yields the port once /healthz answers, and stops the server after."""
+    import secrets
+
+    port = free_port()
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("HANDCALC_")}
+    environment.update(
+        HANDCALC_SECRET_KEY=secrets.token_urlsafe(32),
+        HANDCALC_INSTRUCTOR_TOKEN=secrets.token_urlsafe(18),
+        HANDCALC_DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        **env,
+    )
+    command = [sys.executable, "-m", "gunicorn", "-c", "python:handcalc.web.gunicorn_config"]
+    command += ["-w", str(workers)] if workers else []
+    command += ["-b", f"127.0.0.1:{port}", "handcalc.web.app:create_app()"]
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=environment
+    )
+    try:
+        wait_for(f"http://127.0.0.1:{port}/healthz", process)
+        yield port
+    finally:
+        process.terminate()
+        process.communicate(timeout=30)
 
 
 def test_serve_help() -> None:
@@ -124,32 +155,9 @@ def test_slow_clients_do_not_hold_the_production_server(tmp_path: Path) -> None:
     """Slowloris against the production command: 2 workers, twice as many clients sending their
     bodies a byte a second. /healthz answers at once, and each slow client gets 408 after the
     body deadline (sync workers left /healthz unanswered for 30 s)."""
-    import secrets
     import threading
 
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HANDCALC_")}
-    env.update(
-        HANDCALC_SECRET_KEY=secrets.token_urlsafe(32),
-        HANDCALC_INSTRUCTOR_TOKEN=secrets.token_urlsafe(18),
-        HANDCALC_DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
-        HANDCALC_BODY_SECONDS="3",
-    )
-    command = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "-c",
-        "python:handcalc.web.gunicorn_config",
-        "-b",
-        f"127.0.0.1:{port}",
-        "handcalc.web.app:create_app()",
-    ]
-    process = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
-    )
-    try:
-        wait_for(f"http://127.0.0.1:{port}/healthz", process)
+    with production_server(tmp_path, HANDCALC_BODY_SECONDS="3") as port:
         answers: list[bytes] = []
         clients = [
             threading.Thread(target=_slow_client, args=(port, b'{"spec": {}}' * 4, 1.0, answers))
@@ -169,6 +177,3 @@ def test_slow_clients_do_not_hold_the_production_server(tmp_path: Path) -> None:
         for answer in answers:
             assert answer.startswith(b"HTTP/1.1 408"), answer[:200]
             assert b"did not arrive within 3 s" in answer
-    finally:
-        process.terminate()
-        process.communicate(timeout=30)
