@@ -179,6 +179,13 @@ def student_problem(row: Student) -> Problem:
     return service.problem_of(assignment.kind, assignment.spec_json, found)
 
 
+def variant_problem(kind: str, spec_json: str, seed: int) -> Problem | None:
+    """What ``student_problem`` gives a student whose variant seed is ``seed``, or None when the
+    options make none; it needs no request (a streamed download calls it between chunks)."""
+    found = _working_seed(kind, spec_json, seed)
+    return None if found is None else service.problem_of(kind, spec_json, found)
+
+
 @lru_cache(maxsize=4096)
 def _working_seed(kind: str, spec_json: str, seed: int) -> int | None:
     """``seed`` if it makes a problem, else the first of the next ``MORE_SEEDS`` that does (each

@@ -325,6 +325,19 @@ def assignment_grades(assignment_id: int) -> Response:
     )
 
 
+@bp.get("/assignments/<int:assignment_id>/links.csv")
+def assignment_links(assignment_id: int) -> Response:
+    """Every student's link as a full URL (student_id, name, link), for a mail merge."""
+    from . import handout  # it builds on this module's roster functions
+
+    row = access.assignment(assignment_id)
+    return Response(
+        handout.links_csv(row),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="assignment-{row.id}-links.csv"'},
+    )
+
+
 @bp.get("/assignments/<int:assignment_id>/stats")
 def assignment_stats(assignment_id: int) -> Response:
     row = access.assignment(assignment_id)

@@ -27,7 +27,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from handcalc import HandcalcError, Spec
 from handcalc.values import parse_whole
 
-from . import access, api, db, forms, service
+from . import access, api, db, forms, handout, service
 from .models import Assignment, InstructorSession, Student, now
 from .practice import CHOICES
 from .tokens import student_token
@@ -219,6 +219,7 @@ def assignment(assignment_id: int) -> str:
     size = service.PAGE_SIZE
     pages = max(1, -(-stats["students"] // size))
     page = page_number(request.args.get("page"), pages)
+    paper = handout.paper_of(request.args.get("paper"))
     book = service.standings(rows, row.id, (page - 1) * size, size)
     secret = access.secret()
     links = {
@@ -237,29 +238,30 @@ def assignment(assignment_id: int) -> str:
         stats=stats,
         spec=json.dumps(row.spec),
         describe=sample.describe(),
+        paper=paper,
+        # the paper of the PDF links, where it is not the default
+        paper_arg={} if paper == "a4" else {"paper": paper},
+        part_size=handout.CLASS_PART,
+        parts=-(-stats["students"] // handout.CLASS_PART),
     )
 
 
 @bp.post("/assignments/<int:assignment_id>/roster")
 def roster(assignment_id: int) -> BaseResponse:
+    """Names typed one a line, or a roster CSV (id and name columns, as ``handcalc batch``)."""
     row = access.assignment(assignment_id)
-    names = [
-        n.strip()[: api.MAX_NAME_CHARS]
-        for n in request.form.get("students", "").replace(",", "\n").splitlines()
-        if n.strip()
-    ]
+    upload = request.files.get("roster")
     try:
-        if not names:
-            raise service.InputError("Type at least one student name (one a line).")
-        if len(names) > api.MAX_ROSTER:
-            raise service.InputError(f"At most {api.MAX_ROSTER} names at once.")
-        for i, name in enumerate(names):
-            service.check_name(name, f"name {i + 1}")
+        if request.form.get("source") == "csv":
+            if upload is None or not upload.filename:
+                raise service.InputError("Choose a roster CSV file to upload.")
+            names = handout.names_from_csv(upload.read(), upload.filename)
+        else:
+            names = handout.names_from_text(request.form.get("students", ""))
     except service.InputError as e:
         flash(f"Nobody was added. {e}", "error")
     else:
-        api.add_students(row, list(dict.fromkeys(names)))
-        flash(f"{len(set(names))} student(s) on the roster.")
+        flash(handout.add_to_roster(row, names))
     return redirect(url_for("instructor.assignment", assignment_id=row.id), code=303)
 
 
@@ -273,16 +275,23 @@ def grades(assignment_id: int) -> Response:
     )
 
 
+@bp.get("/assignments/<int:assignment_id>/links.csv")
+def links(assignment_id: int) -> Response:
+    """Every student's link (student_id, name, link), for a mail merge."""
+    row = access.assignment(assignment_id)
+    return Response(
+        handout.links_csv(row),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="assignment-{row.id}-links.csv"'},
+    )
+
+
 def _key(row: Assignment, student: Student) -> Response:
     problem = access.student_problem(student)
     return Response(
         problem.to_json(),
         mimetype="application/json",
-        headers={
-            "Content-Disposition": (
-                f'attachment; filename="assignment-{row.id}-student-{student.id}-key.json"'
-            )
-        },
+        headers={"Content-Disposition": handout.student_file(row, student, "key.json")},
     )
 
 
@@ -297,3 +306,31 @@ def key(assignment_id: int, student: str) -> Response:
     """A student's key by name (links use the id, which works for every name)."""
     row = access.assignment(assignment_id)
     return _key(row, api.roster_student(row, student))
+
+
+@bp.get("/assignments/<int:assignment_id>/students/<int:student_id>/<mode>.pdf")
+def student_pdf(assignment_id: int, student_id: int, mode: str) -> Response:
+    """A student's worksheet, answer key or worked solutions as PDF (``?paper=letter``)."""
+    row = access.assignment(assignment_id)
+    student = api.roster_student_id(row, student_id)
+    mode = handout.mode_of(mode)
+    paper = handout.paper_of(request.args.get("paper"))
+    return Response(
+        handout.student_pdf(row, student, mode, paper),
+        mimetype="application/pdf",
+        headers={"Content-Disposition": handout.student_file(row, student, f"{mode}.pdf")},
+    )
+
+
+@bp.post("/assignments/<int:assignment_id>/pdfs.zip")
+def class_pdfs(assignment_id: int) -> Response:
+    """The class's PDFs as one zip, made while it is sent (``handout.CLASS_PART`` students a
+    part). A POST with the form's CSRF token: another site cannot start the work."""
+    row = access.assignment(assignment_id)
+    part = handout.part_of(request.form.get("part"), handout.parts_of(row))
+    found = handout.class_part(row, part, handout.paper_of(request.form.get("paper")))
+    return Response(
+        handout.class_zip(found),
+        mimetype="application/zip",
+        headers={"Content-Disposition": f'attachment; filename="{found.name}.zip"'},
+    )

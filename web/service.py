@@ -458,13 +458,13 @@ def grades_csv(session: Session, assignment: Assignment) -> str:
     )
     for line in standings(session, assignment.id):
         if line.best_score is None or line.last_score is None or line.last_at is None:
-            writer.writerow([_cell(line.name), 0, "", "", "", "", "", ""])
+            writer.writerow([safe_cell(line.name), 0, "", "", "", "", "", ""])
             continue
         best_max = line.best_max or 0.0
         percent = 100 * line.best_score / best_max if best_max else 0.0
         writer.writerow(
             [
-                _cell(line.name),
+                safe_cell(line.name),
                 line.attempts,
                 _num(line.best_score),
                 _num(line.last_score),
@@ -481,8 +481,9 @@ def _num(x: float) -> str:
     return str(int(x)) if x == int(x) else f"{x:.4g}"
 
 
-def _cell(text: str) -> str:
-    # a spreadsheet runs a cell that starts like a formula
+def safe_cell(text: str) -> str:
+    """``text`` for a CSV cell: a leading apostrophe on text a spreadsheet would run as a
+    formula (CSV injection)."""
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 

@@ -227,12 +227,13 @@ def test_instructor_dashboard_flow(client: FlaskClient) -> None:
     aid = int(re.search(r"/instructor/assignments/(\d+)", r.headers["Location"])[1])
     r = client.post(
         f"/instructor/assignments/{aid}/roster",
-        data={"csrf_token": csrf_of(page), "students": "ada\nalan, grace\n\n"},
+        data={"csrf_token": csrf_of(page), "students": "ada\nHopper, Grace\n\n"},
     )
     assert r.status_code == 303
     page = client.get(f"/instructor/assignments/{aid}").get_data(as_text=True)
     links = re.findall(r'href="(/s/[^"]+)"', page)
-    assert len(links) == 3
+    assert len(links) == 2  # one name a line: the comma is part of the name
+    assert "<tr><td>Hopper, Grace</td>" in page
     # a student submits; the gradebook and the statistics show it
     html = client.get(links[0]).get_data(as_text=True)
     problem = student_problem(
@@ -319,3 +320,40 @@ def test_every_kind_of_sheet_is_filled_and_checked_through_the_form(
     page = r.get_data(as_text=True)
     assert page.count('class="mark mark-correct"') == len(graded), spec
     assert "First error" not in page
+
+
+def test_the_gradebook_shows_scores_to_two_decimals_and_missing_cells(
+    app: Any, client: FlaskClient, assignment: int, roster: dict[str, str]
+) -> None:
+    from handcalc.web import db, service
+    from handcalc.web.models import Student, Submission
+
+    # alan sends Z1 only: every other cell is missing
+    problem = student_problem(assignment, "alan")
+    sent = client.post(
+        f"/api/v1{roster['alan']}/submissions", json={"cells": {"Z1": problem.text("Z1")}}
+    )
+    assert sent.status_code == 201
+    with app.app_context():  # a score such as a carried share of a cell gives
+        session = db.session()
+        ada = session.query(Student).filter_by(assignment_id=assignment, name="ada").one()
+        session.add(
+            Submission(
+                student_id=ada.id,
+                attempt=1,
+                answers_json="{}",
+                report_json='{"cells": {}}',
+                score=6.708333333,
+                max_score=23.0,
+            )
+        )
+        session.commit()
+    sign_in(client)
+    page = client.get(f"/instructor/assignments/{assignment}").get_data(as_text=True)
+    assert re.search(r"<td>6\.71 / 23</td>\s*<td>6\.71</td>", page) and "6.70833" not in page
+    assert "<th>Invalid</th><th>Missing</th></tr>" in page
+    cells = len(service.blanks(problem))
+    missing = re.findall(r"<td>(\d+) %</td></tr>", page)
+    assert len(missing) == cells
+    # of the two latest submissions, alan's has every cell but Z1 missing (ada's none at all)
+    assert missing[0] == "0" and set(missing[1:]) == {"50"}, missing
