@@ -1,15 +1,16 @@
 """Grading a student's answers cell by cell, with credit carried forward and mistakes diagnosed.
 
-``grade(problem, answers) -> Report``. Each cell a student works (every step except the lookup
-tables the sheet prints) is graded entry by entry:
+``grade(problem, answers) -> Report``. Each cell a student works (every step; a value read from
+a lookup table, ``A1`` in ``table`` mode, is graded against the table's value exactly) is graded
+entry by entry:
 
 - against the key: exact rational equality where the key is rational; a relative ``tolerance``
   for every entry of a cell whose key holds irrational expressions (``exact`` mode, the loss in
   ``base`` mode: the student types decimals from a calculator there), and of every cell computed
   from such a cell (its key may be rational, 1/3, but the student's decimals give 0.3333); the
-  rounded
-  loss of ``table`` mode accepts any value that rounds to the printed decimal (within half a unit
-  of its last digit);
+  loss, written to the ``digits`` decimals the sheet states in every mode, accepts any value
+  within half a unit of its last digit of the exact loss (``0.36`` and ``0.3604`` for
+  0.36043…);
 - then, where an entry is wrong, against the step re-run on the student's *own* earlier cells (the
   key fills in cells the student left blank or could not write; given cells and tables come from
   the problem). An entry right given the student's own inputs is ``carried`` and earns
@@ -48,7 +49,7 @@ starts. Feedback never shows the key's values.
                "dW3": {"status": "carried", …, "carried_from": ["dZ3"]}, …}}
 
 ``cells`` lists the graded cells in step order; ``notes`` says which submitted cells were ignored
-(given on the sheet, lookup tables).
+(given on the sheet).
 """
 
 from __future__ import annotations
@@ -341,11 +342,11 @@ class _Sheet:
     grading and kept while the problem lives (the service keeps its problems)."""
 
     def __init__(self, problem: Problem) -> None:
-        tables = problem.tables
         key = problem.values
-        self.graded = tuple(s for s in problem.steps if s.name not in tables)
+        # every step is worked, a value read from a lookup table too (it is found by its Z)
+        self.graded = problem.steps
         self.names = tuple(s.name for s in self.graded)
-        self.ignored = (*problem.graph.given, *tables)
+        self.ignored = problem.graph.given
         #: cells a student works from decimals: an irrational key, or an input that is one (in
         #: exact mode even a rational entry downstream, such as 1/3, is typed as 0.3333)
         self.approximate: set[str] = set()
@@ -441,7 +442,9 @@ class _Grader:
         if status == "wrong" or answer.as_written is not None:
             # a cell done right on the student's own inputs is no mistake, so carried cells skip
             diagnosis = self._diagnose(step, answer, expected, half_unit)
-            if status == "wrong" and _rounded(answer, expected, statuses):
+            # (a cell typed from a calculator, exact mode, is never "rounded": it is decimals)
+            typed_to_decimals = half_unit is not None or not cell.approximate
+            if status == "wrong" and typed_to_decimals and _rounded(answer, expected, statuses):
                 # the advice fits the cell: an exact one wants a fraction, a rounded one (the
                 # loss) its printed number of decimals
                 diagnosis += (MISTAKES["rounded" if half_unit is None else "too_few_decimals"],)
@@ -711,11 +714,11 @@ def _irrational(c: Number, expected: list[list[Number]], i: int, j: int) -> bool
 def _matches(
     student: Number, expected: Number, half_unit: Fraction | None, tolerance: float, tolerant: bool
 ) -> bool:
+    if half_unit is not None:  # a value written to stated decimals: within half their unit
+        return abs(Fraction(student) - Fraction(expected)) <= half_unit
     if tolerant or isinstance(expected, float):
         target = float(expected)
         return abs(float(student) - target) <= tolerance * abs(target)
-    if half_unit is not None:
-        return abs(Fraction(student) - expected) <= half_unit
     return student == expected
 
 
@@ -728,9 +731,11 @@ def _status(
 
 
 def _half_unit(step: Step, key: Mat) -> Fraction | None:
-    """Half a unit of the last printed digit, for cells the sheet prints rounded."""
+    """Half a unit of the last printed digit, for cells the sheet asks for to so many decimals
+    (the loss, in every mode: its key may be a rounded decimal, an exact fraction, or an
+    irrational expression)."""
     digits = step.op.decimals
-    if digits is None or not key.domain.is_QQ:
+    if digits is None:
         return None
     return Fraction(1, 2 * 10**digits)
 
@@ -748,8 +753,9 @@ def _rounded(answer: CellAnswer, expected: list[list[Number]], statuses: list[li
 
 
 def _cut(typed: Any, exact: Number) -> bool:
-    if not isinstance(typed, Fraction) or not isinstance(exact, Fraction):
+    if not isinstance(typed, Fraction) or not isinstance(exact, Fraction | float):
         return False
+    exact = Fraction(exact)  # a float (an irrational loss) exactly as the grader holds it
     # typed·10^k is whole where its denominator divides 10^k (a Fraction is in lowest terms)
     denominator = typed.denominator
     decimals = next((k for k in range(13) if 10**k % denominator == 0), 0)

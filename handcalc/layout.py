@@ -47,10 +47,12 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any
 
 from .matrix import to_fraction
-from .notation import approx, entry, expression, formula, is_expression, number, subscript
+from .notation import approx, entry, expression, is_expression, number, subscript
+from .notation import printed as printed_value
 from .ops import ActivationGrad, Loss, Softmax
 from .problem import Problem
 from .transcendental import Table
@@ -254,9 +256,9 @@ class _Placer:
         if role is None:
             role = "given"
             if name in self.steps:
-                # a value read from the printed table is copied, not worked out: not graded
-                tabulated = self.problem.graph[name].op.tabulated
-                role = "copy" if transpose or tabulated else "answer"
+                # every step is an answer, a value read from a lookup table too (the table is
+                # keyed by Z, so it is found by computing Z; graded as the table's value)
+                role = "copy" if transpose else "answer"
         shown = label or subscript(name) + ("ᵀ" if transpose else "")
         block = Block(
             name, shown, role, len(rows), len(rows[0]), x, y, tuple(map(tuple, rows)), transpose
@@ -277,9 +279,9 @@ class _Placer:
 
 def build_sheet(problem: Problem) -> Sheet:
     """The layout of ``problem``'s worksheet, key and solutions."""
-    spec = problem.spec
     steps = set(problem.graph.names)
     forward = _forward(problem, steps)
+    forward = _beside(forward, _tables(problem, forward))
     backward = _backward(problem, steps)
     updates = _updates(problem, steps)
     sections = [Section("Forward pass", forward)]
@@ -292,7 +294,7 @@ def build_sheet(problem: Problem) -> Sheet:
         title="Backpropagation by hand",
         description=problem.describe(),
         instructions=instructions(problem),
-        tables=_tables(problem) if isinstance(spec.treatment(), Table) and problem.tables else None,
+        tables=None,  # each lookup table sits below the layer whose A it gives
         sections=tuple(sections),
         exact=_exact_values(problem),
     )
@@ -400,26 +402,90 @@ def _updates(problem: Problem, steps: set[str]) -> tuple[Grid, ...]:
     return tuple(grids)
 
 
-def _tables(problem: Problem) -> Section:
+_SYMBOLS = {"sigmoid": "σ"}
+
+
+def _tables(problem: Problem, forward: tuple[Grid, ...]) -> tuple[Grid, ...]:
+    """The lookup tables as by-hand tables keyed by their argument, one grid each, as wide as
+    the ``forward`` grids at most and under the A they give where there is room: a row of
+    arguments ``z`` over a row of values ``σ(z)`` (for a softmax, a column of arguments
+    ``z₁ … z_K`` over its column of probabilities ``p₁ … p_K``), sorted by argument and wrapped
+    into bands. A probability that largest remainder moved off its own rounding is starred and
+    footnoted."""
     grids = []
-    for name, step in ((s.name, s) for s in problem.steps if s.op.tabulated):
-        place = _Placer(problem, set())
-        label = formula(step.formula.split("=", 1)[1].strip())
-        b = place.cell(name, 0, GAP, label=label, role="given")
+    width = forward[0].width if forward else 8.0
+    for table in problem.tables.values():
+        step = problem.graph[table.cell]
+        under = [b.x for g in forward if g.layer == step.layer for b in g.blocks]
+        fed = [b.x for g in forward for b in g.blocks if b.cell == table.cell]
+        k = len(table.rows[0].argument)
+        symbol = _SYMBOLS.get(table.function, table.function)
+        if table.columns:
+            heads = (
+                [f"z{_sub(i)}" for i in range(1, k + 1)],
+                [f"p{_sub(i)}" for i in range(1, k + 1)],
+            )
+        else:
+            heads = ["z"], [f"{symbol}(z)"]
+        args = [[printed_value(q) for q in r.argument] for r in table.rows]
+        values = [
+            [
+                format_decimal(q, table.digits).replace("-", "−") + ("*" if i in r.moved else "")
+                for i, q in enumerate(r.value)
+            ]
+            for r in table.rows
+        ]
+        z = subscript(table.argument)
+        title = f"{subscript(table.cell)} = {symbol}({z}): look up each " + (
+            f"column of {z}" if table.columns else f"entry of {z}"
+        )
+        band = max(3, int(width) - 2)  # entries a band holds beside its heading column
+        blocks: list[Block] = []
+        y = GAP
+        for start in range(0, len(table.rows), band):
+            chunk = slice(start, start + band)
+            for i, (head, rows) in enumerate(((heads[0], args), (heads[1], values))):
+                top = y + i * (k + NOTCH)
+                label = title if start == 0 and i == 0 else ""
+                shown = _transposed(rows[chunk])
+                blocks.append(Block("", label, "given", k, 1, 0, top, tuple((h,) for h in head)))
+                blocks.append(
+                    Block("", "", "given", k, len(shown[0]), 1 + NOTCH, top, _rows(shown))
+                )
+            y += 2 * k + NOTCH + GAP
+        if table.moved:
+            unit = format_decimal(Fraction(1, 10**table.digits), table.digits)
+            note = f"* rounded the other way (by {unit}) so that its column sums to exactly 1"
+            blocks.append(Block("", note, "given", 0, 0, 0, y, ()))
+        right = max(b.x + b.cols for b in blocks)
+        # below the A it gives, as far right as the forward grids reach, else further left
+        shift = max(0.0, min(fed[0] if fed else 0.0, width - right)) if under else 0.0
         grids.append(
             Grid(
-                f"table-{name}",
-                subscript(name),
+                f"table-{table.cell}",
+                f"Lookup table for {subscript(table.cell)} ({table.function}, rounded to "
+                f"{table.digits} decimals)",
                 "table",
                 step.layer,
-                max(b.cols, len(label) * 0.35),
-                GAP + b.rows,
-                tuple(place.blocks),
-                scale=1.3,
+                right + shift,
+                max(b.y + b.rows for b in blocks),
+                tuple(_moved(b, shift) for b in blocks),
             )
         )
-    digits = problem.spec.digits
-    return Section(f"Lookup table (rounded to {digits} decimals)", tuple(grids), inline=True)
+    return tuple(grids)
+
+
+def _rows(rows: list[list[str]]) -> tuple[tuple[str, ...], ...]:
+    return tuple(map(tuple, rows))
+
+
+def _beside(forward: tuple[Grid, ...], tables: tuple[Grid, ...]) -> tuple[Grid, ...]:
+    """Each lookup table right after the forward grid of the layer whose A it gives."""
+    out: list[Grid] = []
+    for grid in forward:
+        out.append(grid)
+        out += [t for t in tables if t.layer == grid.layer]
+    return tuple(out)
 
 
 def _normalise(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from collections.abc import Mapping
@@ -15,6 +16,7 @@ from .errors import DocumentError, HandcalcError
 from .graph import Graph, Step, resolve
 from .jsondoc import read_json_object
 from .kinds import kind_module
+from .lookup import Lookup, lookup_tables
 from .matrix import (
     Mat,
     entry_float,
@@ -71,10 +73,12 @@ class Problem:
     def given(self) -> dict[str, Mat]:
         return {name: self.values[name] for name in self.graph.given}
 
-    @property
-    def tables(self) -> dict[str, Mat]:
-        """The lookup tables the sheet prints in ``table`` mode (cell name → values)."""
-        return {s.name: self.values[s.name] for s in self.steps if s.op.tabulated}
+    @functools.cached_property
+    def tables(self) -> dict[str, Lookup]:
+        """The lookup tables the sheet prints in ``table`` mode, by their name in the exchange
+        format (``sigmoid(Z1)``, ``softmax(Z3)``): each keyed by its argument, with distractor
+        rows; the cells they feed (``A1``) are answers like any other."""
+        return lookup_tables(self.graph, self.values, self.spec.max_chars)
 
     def __getitem__(self, name: str) -> Any:
         return self.value(name).to_Matrix().as_immutable()
@@ -104,7 +108,8 @@ class Problem:
 
     def to_dict(self, answers: bool = True) -> dict[str, Any]:
         """The exchange document; with ``answers=False`` the student's copy: every step's name,
-        formula, inputs and shape, but no value (lookup tables stay: the sheet prints them)."""
+        formula, inputs and shape, but no value. ``tables`` holds the lookup tables the sheet
+        prints (argument → value rows, distractors included; never an answer cell)."""
         doc: dict[str, Any] = {"format": FORMAT, "kind": self.kind}
         if self.seed is not None:
             doc["seed"] = self.seed
@@ -115,7 +120,7 @@ class Problem:
         }
         tables = self.tables
         if tables:
-            doc["tables"] = {name: self.text(name) for name in tables}
+            doc["tables"] = {name: table.to_dict() for name, table in tables.items()}
         doc["steps"] = [
             {
                 "name": s.name,

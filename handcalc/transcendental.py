@@ -13,6 +13,7 @@ import decimal
 import functools
 import math
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
@@ -75,6 +76,29 @@ def _largest_remainder(digits: int, qs: tuple[Fraction, ...]) -> tuple[tuple[int
     return tuple(units), tie
 
 
+def _plain_units(digits: int, qs: tuple[Fraction, ...]) -> tuple[int, ...]:
+    """Each probability of a softmax column rounded on its own (halves up), in units of
+    10^-digits: what largest remainder starts from, before it makes the column sum to 1."""
+    unit = 10**digits
+    top = max(qs)
+    exps = [_exp(q - top) for q in qs]
+    total = sum(exps, Decimal(0))
+    half = Decimal(1) / 2
+    return tuple(int(_CONTEXT.divide(e * unit, total) + half) for e in exps)
+
+
+def round_half_up(value: Any, digits: int) -> Fraction:
+    """A cell's entry (a rational, or an exact-mode expression) to ``digits`` decimals, halves
+    away from zero: the number a student writes where the sheet asks for that many decimals."""
+    if isinstance(value, sympy.Basic) and not value.is_Rational:
+        text = str(sympy.N(value, 40))  # far beyond the 4 decimals a loss is written with
+        return _round(Decimal(text), digits)
+    q = to_fraction(value)
+    unit = 10**digits
+    units = math.floor(abs(q) * unit + Fraction(1, 2))
+    return Fraction(units if q >= 0 else -units, unit)
+
+
 class Treatment(ABC):
     name: ClassVar[str]
 
@@ -104,13 +128,17 @@ class Treatment(ABC):
         """Last touch on every computed cell (tidying, budgets)."""
         return value
 
+    #: decimals the loss is written with, in every treatment (the sheet and the grader agree)
+    digits: int = 2
+
     @property
-    def loss_digits(self) -> int | None:
-        """Decimals the loss is printed with when it is a rounded value, else None."""
-        return None
+    def loss_digits(self) -> int:
+        """Decimals the loss is printed with and typed to: ``digits`` in every treatment (the
+        value itself is exact outside ``table`` mode; the sheet prints it rounded)."""
+        return self.digits
 
     def round_loss(self, loss: Mat) -> Mat:
-        """A rational loss (``mse``) as the sheet states it: rounded where the loss is rounded."""
+        """A rational loss (``mse``) as the key holds it: rounded where the treatment rounds."""
         return loss
 
 
@@ -143,15 +171,23 @@ class Table(Treatment):
             cols.append([Fraction(u, unit) for u in units])
         return _from_columns(cols)
 
+    def softmax_column(self, col: Sequence[Any]) -> tuple[tuple[Fraction, ...], tuple[int, ...]]:
+        """One column's probabilities, and the rows (from 0) where largest remainder moved a
+        probability off its own rounding so that the column sums to exactly 1 (the lookup
+        table footnotes those)."""
+        qs = tuple(to_fraction(x) for x in col)
+        units, _ = _largest_remainder(self.digits, qs)
+        plain = _plain_units(self.digits, qs)
+        moved = tuple(i for i, (u, p) in enumerate(zip(units, plain, strict=True)) if u != p)
+        return tuple(Fraction(u, 10**self.digits) for u in units), moved
+
     def softmax_ties(self, z: Mat) -> list[int]:
         """The columns (from 1) of softmax(z) where largest remainder broke a tie by row order."""
         return [j for j, col in enumerate(_columns(z), start=1) if self._largest_remainder(col)[1]]
 
     def round(self, value: Fraction) -> Fraction:
         """``value`` to ``digits`` decimals, halves away from zero (exactly: it is rational)."""
-        unit = 10**self.digits
-        units = math.floor(abs(value) * unit + Fraction(1, 2))
-        return Fraction(units if value >= 0 else -units, unit)
+        return round_half_up(value, self.digits)
 
     def round_loss(self, loss: Mat) -> Mat:
         (value,) = loss.to_list()[0]
@@ -188,14 +224,11 @@ class Table(Treatment):
             f"{self.digits} decimals; the loss is rounded to {self.digits} decimals"
         )
 
-    @property
-    def loss_digits(self) -> int | None:
-        return self.digits
-
 
 @dataclass(frozen=True)
 class Base(Treatment):
     base: int = 3
+    digits: int = 2
     name: ClassVar[str] = "base"
 
     def _powers(self, z: Mat) -> list[list[int]]:
@@ -270,6 +303,7 @@ class Base(Treatment):
 @dataclass(frozen=True)
 class Exact(Treatment):
     budget: int = 200
+    digits: int = 2
     name: ClassVar[str] = "exact"
 
     def sigmoid(self, z: Mat) -> Mat:
@@ -362,7 +396,7 @@ def treatment(name: str, digits: int = 2, base: int = 3) -> Treatment:
         case "table":
             return Table(digits)
         case "base":
-            return Base(base)
+            return Base(base, digits)
         case "exact":
-            return Exact()
+            return Exact(digits=digits)
     raise SpecError(f"transcendental: unknown {name!r}; accepted: table, base, exact")

@@ -77,19 +77,26 @@ def test_no_blocks_overlap_and_all_sit_inside_their_grid(sheet):
 
 
 def test_every_graded_step_is_an_answer_cell_exactly_once(sheet, problem):
-    """A value read from the printed table is copied into a dashed box, not answered."""
-    graded = [s.name for s in problem.steps if not s.op.tabulated]
+    """Every step is an answer, a value read from a lookup table too (found by computing Z)."""
+    graded = [s.name for s in problem.steps]
     assert set(sheet.inputs) == set(graded)
     answers = [b.cell for g in sheet.grids for b in g.blocks if b.role == "answer"]
     assert sorted(answers) == sorted(graded)
-    copied = {b.cell for g in sheet.grids for b in g.blocks if b.role == "copy"}
-    assert set(problem.tables) <= copied
+    assert "A3" in answers and problem.graph["A3"].op.tabulated
+    # the table is keyed by Z and sits right after the grid of the layer whose A it gives
+    keys = [g.key for g in sheet.sections[0].grids]
+    assert keys.index("table-A3") == keys.index("forward-3") + 1
+    table = next(g for g in sheet.grids if g.key == "table-A3")
+    assert {b.role for b in table.blocks} == {"given"} and not any(b.cell for b in table.blocks)
+    a3 = [list(r) for r in printed(problem, "A3")]
+    for b in table.blocks:
+        assert [list(r) for r in b.texts] != a3
 
 
 def test_key_texts_are_the_printed_values(sheet, problem):
     for g in sheet.grids:
         for b in g.blocks:
-            if b.role in ("answer", "given") and not b.transpose:
+            if b.role in ("answer", "given") and not b.transpose and b.cell:  # (not a table)
                 assert [list(r) for r in b.texts] == printed(problem, b.cell)
     assert printed(problem, "X")[0] == ["−1", "−2"]  # a real minus sign
     assert printed(problem, "dZ3")[0] == ["47/100", "3/25"]  # fractions stay fractions

@@ -99,17 +99,25 @@ def test_every_activation_loss_and_reduction_on_the_default_network(
 
 
 def test_table_softmax_is_within_rounding_and_sums_to_one() -> None:
+    """Every column of the softmax table (the rows the key needs and the distractors) is
+    within rounding of the float softmax of its argument, sums to 1 and is largest remainder's;
+    the key's A3 is the table's row of each column of Z3."""
     for seed in range(30):
         problem = handcalc.generate(seed=seed, digits=2)
-        table = np.array(problem.to_dict()["tables"]["A3"], dtype=object)
-        probs = np.vectorize(lambda s: float(eval_fraction(s)))(table)
-        z = np.array(problem.to_dict()["steps"][4]["approx"])
+        rows = problem.to_dict()["tables"]["softmax(Z3)"]["rows"]
+        z = np.array([[eval_fraction(t) for t in row["z"]] for row in rows]).T
+        probs = np.array([[eval_fraction(t) for t in row["a"]] for row in rows]).T
         exact = np.exp(z - z.max(0)) / np.exp(z - z.max(0)).sum(0)
         assert np.abs(probs - exact).max() < 0.01
         assert np.allclose(probs.sum(0), 1.0)
         np.testing.assert_allclose(probs, table_softmax(z, 2))
+        z3 = np.array(problem.to_dict()["steps"][4]["approx"])
+        a3 = np.array(problem.to_dict()["steps"][5]["approx"])
+        for j in range(z3.shape[1]):
+            (k,) = np.flatnonzero(np.all(np.isclose(z, z3[:, [j]]), axis=0))
+            np.testing.assert_allclose(a3[:, j], probs[:, k])
 
 
 def eval_fraction(text: str) -> float:
     num, _, den = text.partition("/")
-    return int(num) / int(den or 1)
+    return float(num) / int(den or 1)

@@ -58,8 +58,32 @@ def test_table_mode_values_are_exact_rationals_but_the_loss() -> None:
                     else:
                         num, _, den = text.lstrip("-").partition("/")
                         assert num.isdigit() and (den == "" or den.isdigit()), text
-        for name, table in doc["tables"].items():
-            assert table == next(s["value"] for s in doc["steps"] if s["name"] == name)
+        assert_tables_are_lookups(doc)
+
+
+def assert_tables_are_lookups(doc: dict) -> None:
+    """Every table is keyed by its argument, holds the row of each argument the cell needs and
+    some it does not, and never equals an answer cell, as a whole or as its values."""
+    steps = {s["name"]: s for s in doc["steps"]}
+    for name, table in doc["tables"].items():
+        cell, argument = table["cell"], table["argument"]
+        assert name == f"{table['function']}({argument})"
+        cells = [s["value"] for s in doc["steps"]]
+        values = [row["a"] for row in table["rows"]]
+        assert table not in cells and table["rows"] not in cells
+        assert values not in cells and [values] not in cells
+        if table["function"] == "softmax":  # its columns in the shape of A
+            assert [list(r) for r in zip(*values, strict=True)] not in cells
+        assert steps[cell]["inputs"] == [argument]
+        z = handcalc.Problem.from_json(doc).value(argument).to_list()
+        if table["function"] == "softmax":
+            wanted = {tuple(str(x) for x in col) for col in zip(*z, strict=True)}
+            keys = [tuple(row["z"]) for row in table["rows"]]
+        else:
+            wanted = {str(x) for row in z for x in row}
+            keys = [row["z"] for row in table["rows"]]
+        assert wanted <= set(keys) and len(set(keys)) == len(keys)
+        assert len(keys) >= len(wanted) + 3, "distractor rows"
 
 
 def test_the_document_has_the_design_fields() -> None:
@@ -148,3 +172,24 @@ def test_a_problems_values_cannot_change() -> None:
     problem = handcalc.generate(seed=7)
     with pytest.raises(TypeError):
         problem.values["Z1"] = problem.values["Z2"]  # type: ignore[index]
+
+
+@pytest.mark.parametrize("options", [MODES[0], MODES[1], {"activation": "tanh", "loss": "mse"}])
+def test_tables_are_keyed_by_their_argument(options: dict) -> None:
+    for seed in range(5):
+        problem = handcalc.generate(seed=seed, **{"max_chars": 40, **options})
+        doc = problem.to_dict(answers=True)
+        assert doc["tables"]
+        assert_tables_are_lookups(doc)
+        student = problem.to_dict(answers=False)
+        assert student["tables"] == doc["tables"]
+        assert "needed" not in json.dumps(student)
+
+
+def test_a_moved_probability_is_marked() -> None:
+    doc = handcalc.generate(seed=7).to_dict()
+    rows = doc["tables"]["softmax(Z3)"]["rows"]
+    row = next(r for r in rows if r["z"] == ["2", "4", "-1"])
+    # e^z / Σ: 0.1185, 0.8756, 0.0059 round to 0.12, 0.88, 0.01 (1.01): 0.88 gives a unit back
+    assert row["a"] == ["0.12", "0.87", "0.01"] and row["moved"] == [1]
+    assert all("moved" not in r or r["moved"] for r in rows)

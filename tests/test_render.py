@@ -78,7 +78,11 @@ def test_key_gives_each_matrix_in_reading_order(problem, pdfs):
 
 def test_worksheet_has_every_given_value_and_no_answer(problem, pdfs):
     tokens = _tokens(pdfs["worksheet"])
-    given = _values(problem, problem.graph.given) | _values(problem, problem.tables) | {"1"}
+    tables = build_sheet(problem).grids
+    printed_tables = {
+        t for g in tables if g.phase == "table" for b in g.blocks for r in b.texts for t in r
+    }
+    given = _values(problem, problem.graph.given) | printed_tables | {"1"}
     assert given <= set(tokens)
     for name in problem.graph.given:  # given matrices in reading order as well
         rows = " ".join(t for row in printed(problem, name) for t in row)

@@ -66,8 +66,8 @@ def layout(problem: Problem) -> Any:
 
 
 def inputs(problem: Problem) -> list[str]:
-    """The cells with boxes on the sheet: the graded ones, and any the layout adds (a table's
-    cell may have boxes too; the grader notes it as given)."""
+    """The cells with boxes on the sheet: the graded ones (every step), and any the layout
+    adds."""
     names = service.blanks(problem)
     return names + [n for n in layout(problem).inputs if n not in names]
 

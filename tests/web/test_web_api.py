@@ -65,6 +65,26 @@ def test_practice_with_seed_is_the_generated_problem(client: FlaskClient) -> Non
         assert "value" not in step and "approx" not in step
 
 
+def test_practice_hands_out_lookup_tables_not_a_cells(client: FlaskClient) -> None:
+    """The tables are keyed by their argument: no A cell in them (A is an answer, graded)."""
+    spec = {"sizes": [2, 3, 2], "activation": "sigmoid", "loss": "softmax_ce", "digits": 1}
+    r = client.post("/api/v1/practice", json={"spec": spec, "seed": 5})
+    assert r.status_code == 201
+    problem = handcalc.generate(seed=5, **spec)
+    tables = r.json["problem"]["tables"]
+    assert set(tables) == {"sigmoid(Z1)", "softmax(Z2)"}
+    assert all("value" not in step for step in r.json["problem"]["steps"])
+    for name in ("A1", "A2"):
+        a = problem.text(name)
+        for table in tables.values():
+            values = [row["a"] for row in table["rows"]]
+            assert a not in (values, [values], [list(c) for c in zip(*values, strict=True)])
+    answers = {"cells": {s.name: problem.text(s.name) for s in problem.steps}}
+    checked = client.post(r.json["links"]["check"], json=answers).json
+    assert checked["cells"]["A1"]["status"] == checked["cells"]["A2"]["status"] == "correct"
+    assert checked["score"] == checked["max_score"]
+
+
 def test_practice_without_seed_or_spec(client: FlaskClient) -> None:
     r = client.post("/api/v1/practice", json={})
     assert r.status_code == 201

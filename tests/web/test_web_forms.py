@@ -26,7 +26,7 @@ def test_answers_from_form() -> None:
     assert cells["Z1"] == [["", " 3/4"], ["", ""]]
     assert cells["dW2"] == [["", ""], ["-2", ""]]
     assert "nope" not in cells
-    assert "A2" not in cells  # a table value is copied into a box, not answered
+    assert cells["A2"] == [["0.5", ""], ["", ""]]  # read from the lookup table, and graded
     assert set(cells) == set(forms.inputs(PROBLEM)) >= set(forms.service.blanks(PROBLEM))
 
 
