@@ -50,12 +50,13 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
+from .conventions import instructions
 from .matrix import to_fraction
 from .notation import approx, entry, expression, is_expression, number, subscript
 from .notation import printed as printed_value
-from .ops import ActivationGrad, Loss, Softmax
+from .ops import ActivationGrad
 from .problem import Problem
-from .transcendental import Table
+from .transcendental import round_half_up
 from .values import format_decimal
 
 #: space between blocks (room for a label above a block), and the bias column's / ones row's gap
@@ -215,6 +216,12 @@ def printed(problem: Problem, name: str) -> list[list[str]]:
         digits = problem.spec.digits
         return [
             [number(format_decimal(to_fraction(x), digits)) for x in row] for row in value.to_list()
+        ]
+    if step is not None and step.op.decimals is not None:  # the loss, to its decimals in every mode
+        digits = step.op.decimals
+        return [
+            [number(format_decimal(round_half_up(x, digits), digits)) for x in row]
+            for row in value.to_list()
         ]
     texts = problem.text(name)
     return [
@@ -535,81 +542,3 @@ def _exact_values(problem: Problem) -> tuple[ExactValue, ...]:
                     label = f"{subscript(step.name)}[{i + 1},{j + 1}]"
                     out.append(ExactValue(label, expression(text), approx(float(x))))
     return tuple(out)
-
-
-# --- the conventions printed on every sheet ----------------------------------------------------
-
-_LOSSES = {
-    "softmax_ce": "softmax output with cross-entropy loss L = −Σ Y∘ln A",
-    "sigmoid_bce": "sigmoid output with binary cross-entropy loss",
-    "mse": "identity output with squared-error loss L = ½ Σ (A − Y)²",
-}
-
-
-def instructions(problem: Problem) -> tuple[str, ...]:
-    """The conventions in force, one sentence each, for the top of the sheet."""
-    spec = problem.spec
-    lr = number(problem.text("lr")[0][0])
-    reduction = (
-        "summed over the batch (reduction “sum”)"
-        if spec.reduction == "sum"
-        else f"averaged over the batch (reduction “mean”): the loss and every gradient are divided "
-        f"by B = {spec.batch}"
-    )
-    out = [
-        f"Samples are columns: X is {spec.sizes[0]} × {spec.batch}; Z = W·A + b, with b added to "
-        f"every column; A₀ = X. Output: {_LOSSES[spec.loss]}, {reduction}.",
-        f"Gradients: dZ = ∂L/∂Z, dW = dZ·Aᵀ, db = dZ summed over the columns, dA = Wᵀ·dZ, "
-        f"dZ = dA ∘ f′(Z). Update with learning rate lr = {lr}: W new = W − lr·dW, "
-        f"b new = b − lr·db.",
-        "ReLU′(0) = 0."
-        + (
-            f" Leaky ReLU slope {number(_rational(spec.slope))}."
-            if spec.activation == "leaky_relu"
-            else ""
-        ),
-        _sentence(spec.treatment().describe()),
-    ]
-    if _rounding_ties(problem):
-        out.append(
-            "Rounding ties: a value half-way between two decimals rounds away from zero, and "
-            "where a softmax column has equal remainders the upper row gets the extra unit first."
-        )
-    if spec.frozen:
-        frozen = ", ".join(map(str, spec.frozen))
-        out.append(
-            f"Frozen layer{'s' if len(spec.frozen) > 1 else ''} {frozen}: "
-            f"not updated, so no dW or db there."
-        )
-    out.append(
-        "Write exact fractions (3/4), not rounded decimals, except for values taken from the table."
-        if spec.transcendental == "table"
-        else "Write exact fractions (3/4), not rounded decimals."
-    )
-    return tuple(out)
-
-
-def _rounding_ties(problem: Problem) -> bool:
-    """Whether a table-mode rounding had to break a tie (generated problems never do; an
-    authored one may, and then the sheet says how)."""
-    for step in problem.steps:
-        op = step.op
-        treatment = getattr(op, "treatment", None)
-        if not isinstance(treatment, Table):
-            continue
-        inputs = [problem.value(name) for name in step.inputs]
-        if isinstance(op, Softmax) and treatment.softmax_ties(inputs[0]):
-            return True
-        if isinstance(op, Loss) and op.loss == "mse":
-            (exact,) = op.squared_error(*inputs).to_list()[0]
-            if treatment.is_half(to_fraction(exact)):
-                return True
-    return False
-
-
-def _rational(q: Any) -> str:
-    return str(q.numerator) if q.denominator == 1 else f"{q.numerator}/{q.denominator}"
-
-
-def _sentence(text: str) -> str:
-    return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")

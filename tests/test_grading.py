@@ -823,3 +823,39 @@ def test_the_key_cache_lives_no_longer_than_its_problem() -> None:
     del problem
     gc.collect()
     assert len(grading._SHEETS) == before - 1
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"transcendental": "table"},
+        {"transcendental": "table", "loss": "mse"},
+        {"transcendental": "table", "loss": "sigmoid_bce", "digits": 3},
+        {"transcendental": "base", "reduction": "mean"},
+        {"transcendental": "base", "loss": "sigmoid_bce"},
+        {"transcendental": "base", "loss": "mse"},
+        {"transcendental": "exact", "sizes": [2, 2, 2]},
+        {"transcendental": "exact", "sizes": [2, 2, 2], "loss": "mse"},
+    ],
+)
+def test_the_loss_typed_to_the_stated_decimals_is_right_in_every_mode(options: dict) -> None:
+    """The sheet says "the loss L to `digits` decimals" in every mode, the key prints it so, and
+    the grader accepts exactly that: the exact loss rounded, not one unit off."""
+    from handcalc.layout import printed
+    from handcalc.transcendental import round_half_up
+    from handcalc.values import format_decimal
+
+    for seed in range(3):
+        problem = handcalc.generate(seed=seed, **options)
+        digits = problem.spec.digits
+        exact = problem.value("loss").to_list()[0][0]
+        rounded = round_half_up(exact, digits)
+        typed = format_decimal(rounded, digits)
+        assert printed(problem, "loss") == [[typed.replace("-", "−")]]
+        assert grade(problem, {"cells": {"loss": [[typed]]}})["loss"].status == "correct"
+        unit = Fraction(1, 10**digits)
+        for off in (rounded - unit, rounded + unit):
+            wrong = format_decimal(off, digits)
+            assert grade(problem, {"cells": {"loss": [[wrong]]}})["loss"].status == "wrong"
+        more = f"{float(entry_float(exact)):.{digits + 3}f}"  # more decimals: as right
+        assert grade(problem, {"cells": {"loss": [[more]]}})["loss"].status == "correct"

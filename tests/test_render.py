@@ -154,7 +154,7 @@ def test_fonts_are_dejavu_and_embedded(pdfs):
 
 def test_instructions_state_the_conventions(problem, pdfs):
     text = " ".join(_tokens(pdfs["worksheet"]))
-    assert "reduction “sum”" in text and "lr = 1/10" in text and "ReLU′(0) = 0." in text
+    assert "reduction “sum”" in text and "lr = 0.1" in text and "ReLU′(0) = 0." in text
     assert "rounded to 2 decimals" in text and "Lookup table" in text
     mean = handcalc.generate(seed=7, reduction="mean", transcendental="base")
     text = " ".join(_tokens(_pdf(mean)))
