@@ -6,6 +6,7 @@ functions spell the same values for a printed sheet. They never change a value, 
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
@@ -75,10 +76,12 @@ def expression(text: str) -> str:
 
 
 def approx(value: float) -> str:
-    """A decimal beside an exact expression: two decimals, or two significant digits if tiny."""
-    text = f"{value:.2f}" if value == 0 or abs(value) >= 0.095 else f"{value:.2g}"
-    if text in ("-0.00", "-0"):
-        text = text[1:]
+    """A decimal beside an exact expression, precise enough to check a calculator against: at
+    least 4 significant digits (``0.006693``, ``−2.000``, ``12.35``, ``1235``), no exponent."""
+    if value == 0:
+        return "0"
+    places = max(3 - math.floor(math.log10(abs(value))), 0)
+    text = f"{value:.{places}f}"
     return text.replace("-", MINUS)
 
 

@@ -372,12 +372,18 @@ def _sym(q: Fraction) -> sympy.Expr:
 
 
 def _tidy(x: Any) -> Any:
-    """One fraction with an expanded numerator: (2*E + exp(2) - 1)/(1 + E + exp(2))."""
+    """One fraction with an expanded numerator, (2*E + exp(2) - 1)/(1 + E + exp(2)), and no
+    factor the numerator and denominator share: (-E - 1)/(1 + E) is -1, and (-19*E - 19)/(10 +
+    10*E) is -19/10 (the shorter of the two spellings where cancelling expands a product)."""
     x = to_sympy(x)
     if x.is_Rational or x.has(sympy.log):
         return x
     num, den = sympy.fraction(sympy.together(x))
-    return sympy.expand(num) / den
+    plain = sympy.expand(num) / den
+    cancelled = sympy.cancel(plain)
+    if cancelled.is_Rational or len(sympy.sstr(cancelled)) < len(sympy.sstr(plain)):
+        return cancelled
+    return plain
 
 
 def _to_qq(q: Fraction) -> Any:

@@ -20,11 +20,12 @@ def test_exact_expressions_are_written_as_by_hand():
 
 
 def test_decimals_beside_expressions():
-    assert approx(0.6652) == "0.67"
-    assert approx(-1.0203) == "−1.02"
-    assert approx(0.0067) == "0.0067"
-    assert approx(-0.0001) == "−0.0001"
-    assert approx(0.0) == "0.00"
+    assert approx(0.6652) == "0.6652"  # at least 4 significant digits (issue 9 item 8)
+    assert approx(-1.0203) == "−1.020"
+    assert approx(0.0067) == "0.006700"
+    assert approx(-0.0001) == "−0.0001000"
+    assert approx(0.0) == "0"
+    assert approx(-2.0) == "−2.000" and approx(12345.6) == "12346"
 
 
 def test_labels_and_formulas_use_subscripts():

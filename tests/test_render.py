@@ -99,7 +99,7 @@ def test_worksheet_has_every_given_value_and_no_answer(problem, pdfs):
 def test_exact_mode_key_prints_expressions_legibly():
     p = handcalc.generate(seed=1, transcendental="exact", sizes="2,2,2", loss="sigmoid_bce")
     text = " ".join(_tokens(_pdf(p, "key")))
-    assert "1/(1 + e⁵) ≈ 0.0067" in text
+    assert "1/(1 + e⁵) ≈ 0.006693" in text
     assert "exp(" not in text and "**" not in text
 
 
