@@ -13,6 +13,7 @@ __version__ = "0.1.0"
 if TYPE_CHECKING:
     from .api import generate as generate
     from .api import solve as solve
+    from .diagnostics import health as health
     from .errors import BudgetError as BudgetError
     from .errors import DocumentError as DocumentError
     from .errors import HandcalcError as HandcalcError
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from .render import render_html as render_html
     from .render import render_pdf as render_pdf
     from .spec import Spec as Spec
+    from .tracing import trace as trace
     from .verify import check_code as check_code
     from .verify import verification_code as verification_code
 
@@ -43,6 +45,8 @@ _EXPORTS = {
     "render_pdf": "render",
     "verification_code": "verify",
     "check_code": "verify",
+    "trace": "tracing",
+    "health": "diagnostics",
 }
 
 __all__ = [*_EXPORTS, "__version__"]
