@@ -240,7 +240,8 @@ def main() -> int:
             write_requests(checks, [(check_path, v) for v in answer_variants(problem)])
             print(
                 f"problem: {problem.describe()}; {len(problem.steps)} cells; "
-                f"gunicorn 2 workers {' '.join(extra) or '(gunicorn_config: gevent)'}; wrk {CONNECTIONS} connections, "
+                f"gunicorn 2 workers {' '.join(extra) or '(gunicorn_config: gevent)'}; "
+                f"wrk {CONNECTIONS} connections, "
                 f"{options.seconds:g} s a run; {os.cpu_count()} CPUs"
             )
             wrk(base + "/healthz", 2)  # warm-up: imports, caches
