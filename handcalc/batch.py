@@ -1,9 +1,11 @@
-"""A class set: one worksheet and one answer key per student, and the class key of all keys.
+"""A class set: one worksheet and one answer key per student (worked solutions too, on request),
+and the class key of all keys.
 
 Each student's variant comes from an HMAC of their ID and the secret (``verify.student_seed``),
 never from a counter, so a student cannot work out a classmate's problem and the same roster and
-secret give the same sheets again. PDFs are rendered in a process pool, WeasyPrint warm in each
-worker.
+secret give the same sheets again. Every sheet prints its student's name and ID from the roster.
+The class key starts with an index (name, ID, code, page), sorted by name, and holds the keys in
+that order. PDFs are rendered in a process pool, WeasyPrint warm in each worker.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import os
 import re
 import shutil
 import subprocess
+import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -58,6 +61,8 @@ class Sheets:
     worksheet: Path
     key: Path
     fingerprint: str
+    #: the worked solutions, where the batch makes them
+    solutions: Path | None = None
 
 
 # --- the roster --------------------------------------------------------------------------------
@@ -136,6 +141,7 @@ class _Job:
     paper: str
     date: str
     attempt: int = 0
+    solutions: bool = False
 
 
 def _warm() -> None:
@@ -158,8 +164,11 @@ def _render_student(job: _Job) -> Sheets:
         raise HandcalcError(f"student {job.student.id!r}: {e}") from None
     sheet = build_sheet(problem)
     paths = {}
-    for mode in ("worksheet", "key"):
-        pdf = render_pdf(problem, mode, job.paper, secret=job.secret, date=job.date, sheet=sheet)
+    who = (job.student.name, job.student.id)
+    for mode in ("worksheet", "key", "solutions") if job.solutions else ("worksheet", "key"):
+        pdf = render_pdf(
+            problem, mode, job.paper, secret=job.secret, date=job.date, sheet=sheet, student=who
+        )
         paths[mode] = job.out / f"{job.student.stem}-{mode}.pdf"
         paths[mode].write_bytes(pdf)
     return Sheets(
@@ -169,6 +178,7 @@ def _render_student(job: _Job) -> Sheets:
         paths["worksheet"],
         paths["key"],
         hashlib.sha256(canonical(problem)).hexdigest(),
+        paths.get("solutions"),
     )
 
 
@@ -185,9 +195,11 @@ def make_batch(
     date: str | datetime.date | None = None,
     workers: int | None = None,
     progress: Callable[[Sheets], None] | None = None,
+    solutions: bool = False,
     **options: Any,
 ) -> list[Sheets]:
-    """Worksheets and keys for ``students`` in ``out``, and ``out/class-key.pdf``; one variant each.
+    """Worksheets and keys for ``students`` in ``out`` (with ``solutions``, worked solutions too),
+    and ``out/class-key.pdf``; one variant each, in roster order.
 
     ``options`` are spec options as for ``generate``. ``progress`` is called once per student done.
     """
@@ -200,7 +212,8 @@ def make_batch(
     out.mkdir(parents=True, exist_ok=True)
     when = date or datetime.date.today()
     day = when.isoformat() if isinstance(when, datetime.date) else str(when)
-    jobs = [_Job(s, out, kind, dict(options), secret_key(secret), paper, day) for s in students]
+    key = secret_key(secret)
+    jobs = [_Job(s, out, kind, dict(options), key, paper, day, 0, solutions) for s in students]
     done = _run(jobs, workers, progress)
     seen: dict[str, Student] = {}
     for i, sheets in enumerate(done):  # a variant equal to an earlier student's is drawn again
@@ -208,7 +221,7 @@ def make_batch(
             job = jobs[i] = _Job(**{**jobs[i].__dict__, "attempt": jobs[i].attempt + 1})
             sheets = done[i] = _render_student(job)
         seen[sheets.fingerprint] = sheets.student
-    merge_pdfs([s.key for s in done], out / CLASS_KEY)
+    write_class_key(done, out / CLASS_KEY, paper=paper, date=day)
     return done
 
 
@@ -237,6 +250,91 @@ def _run(
             pool.shutdown(wait=True, cancel_futures=True)  # one bad student stops the batch
             raise
         return [f.result() for f in futures]
+
+
+# --- the class key ---------------------------------------------------------------------------
+
+
+def by_name(sheets: Iterable[Sheets]) -> list[Sheets]:
+    """The class in the order of the class key: by name (case and accents aside, as a person
+    looks a name up), students without a name last, by ID."""
+    return sorted(
+        sheets,
+        key=lambda s: (
+            not s.student.name,
+            unicodedata.normalize("NFKD", s.student.name).casefold(),
+            s.student.id,
+        ),
+    )
+
+
+def write_class_key(
+    sheets: Sequence[Sheets],
+    target: Path,
+    *,
+    paper: str = "a4",
+    date: str = "",
+    title: str = CLASS_KEY_TITLE,
+) -> None:
+    """The class key: an index of the class (name, ID, verification code, the page where the
+    student's key starts), sorted by name, then every key in that order; one PDF at ``target``."""
+    from pypdf import PdfReader
+
+    ordered = by_name(sheets)
+    lengths = [len(PdfReader(s.key).pages) for s in ordered]
+    index_pages, index = 1, b""
+    for _ in range(3):  # the index's own length moves every page number: settle it
+        index = _index_pdf(ordered, lengths, index_pages, paper, date, title)
+        found = len(PdfReader(io.BytesIO(index)).pages)
+        if found == index_pages:
+            break
+        index_pages = found
+    first = target.with_name(f".{target.stem}-index.pdf")
+    first.write_bytes(index)
+    try:
+        merge_pdfs([first, *(s.key for s in ordered)], target, title)
+    finally:
+        first.unlink(missing_ok=True)
+
+
+def _index_pdf(
+    ordered: Sequence[Sheets],
+    lengths: Sequence[int],
+    index_pages: int,
+    paper: str,
+    date: str,
+    title: str,
+) -> bytes:
+    from markupsafe import escape
+
+    from .render import html_to_pdf
+
+    size = {"letter": "letter", "a3": "A3"}.get(paper, "A4")
+    page = index_pages + 1
+    rows = []
+    for sheets, length in zip(ordered, lengths, strict=True):
+        s = sheets.student
+        rows.append(
+            f"<tr><td>{escape(s.name)}</td><td>{escape(s.id)}</td>"
+            f'<td class="code">{escape(sheets.code)}</td><td class="page">{page}</td></tr>'
+        )
+        page += length
+    students = f"{len(ordered)} student{'s' * (len(ordered) != 1)}"
+    html = (
+        f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{escape(title)}"
+        f"</title><style>@page {{ size: {size}; margin: 13mm; @bottom-right {{ content: 'page ' "
+        f"counter(page); font: 7pt 'DejaVu Sans'; }} }} body {{ font: 9pt 'DejaVu Sans'; }} "
+        f"h1 {{ font-size: 13pt; margin: 0 0 1mm; }} p {{ margin: 0 0 3mm; color: #444; }} "
+        f"table {{ border-collapse: collapse; width: 100%; }} th {{ text-align: left; "
+        f"border-bottom: 0.4mm solid #222; padding: 1mm; }} td {{ padding: 0.8mm 1mm; "
+        f"border-bottom: 0.15mm solid #bbb; }} .code {{ font-family: 'DejaVu Sans Mono'; }} "
+        f".page {{ text-align: right; }} thead {{ display: table-header-group; }}</style>"
+        f"</head><body><h1>{escape(title)}</h1><p>Index: {students}, sorted by name; each "
+        f"key starts on the page given{f', dated {escape(date)}' if date else ''}.</p><table>"
+        f"<thead><tr><th>Name</th><th>ID</th><th>Code</th><th class='page'>Page</th></tr>"
+        f"</thead><tbody>{''.join(rows)}</tbody></table></body></html>"
+    )
+    return html_to_pdf(html)
 
 
 def merge_pdfs(paths: Iterable[Path], target: Path, title: str = CLASS_KEY_TITLE) -> None:

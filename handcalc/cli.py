@@ -364,6 +364,11 @@ def grade(
     help="Secret that derives each student's variant and code [env HANDCALC_SECRET_KEY].",
 )
 @click.option("--workers", type=Whole(1, 256), default=None, help="Processes [all cores].")
+@click.option(
+    "--solutions",
+    is_flag=True,
+    help="Worked solutions for every student too (OUT/ID-solutions.pdf).",
+)
 def batch(
     roster: Path,
     out: Path,
@@ -371,6 +376,7 @@ def batch(
     paper: str,
     secret: str | None,
     workers: int | None,
+    solutions: bool,
     **options: Any,
 ) -> None:
     """A worksheet and an answer key for every student of ROSTER, and one class key.
@@ -378,7 +384,9 @@ def batch(
     ROSTER is a CSV file (UTF-8) with a header line naming an "id" column and, optionally, a
     "name" column. Each student gets their own variant, derived from their ID and the secret
     (HMAC), so the same roster and secret give the same sheets again and nobody can guess a
-    classmate's problem. Writes OUT/ID-worksheet.pdf, OUT/ID-key.pdf and OUT/class-key.pdf.
+    classmate's problem. Every sheet prints the student's name and ID. Writes
+    OUT/ID-worksheet.pdf, OUT/ID-key.pdf (with --solutions OUT/ID-solutions.pdf too) and
+    OUT/class-key.pdf: an index of the class (name, ID, code, page) sorted by name, then the keys.
 
     \b
     Examples:
@@ -386,6 +394,7 @@ def batch(
       export HANDCALC_SECRET_KEY="$(cat ~/.handcalc-secret)"   # keep it: same sheets again
       handcalc batch roster.csv --out sheets/
       handcalc batch roster.csv --out sheets/ --sizes 2,3,2 --reduction mean --paper letter
+      handcalc batch roster.csv --out sheets/ --solutions
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
@@ -435,13 +444,14 @@ def batch(
                 paper=paper,
                 workers=workers,
                 progress=advance,
+                solutions=solutions,
                 **chosen,
             )
     except HandcalcError as e:
         raise _fail(e) from None
     click.echo(
-        f"wrote {2 * len(done)} sheets for {_count(len(done), 'student')} and "
-        f"{out / 'class-key.pdf'}",
+        f"wrote {(3 if solutions else 2) * len(done)} sheets for "
+        f"{_count(len(done), 'student')} and {out / 'class-key.pdf'}",
         err=True,
     )
 

@@ -70,14 +70,16 @@ def render_html(
     secret: str | bytes | None = None,
     date: str | datetime.date | None = None,
     sheet: Sheet | None = None,
+    student: tuple[str, str] | None = None,
 ) -> str:
     """A printable HTML page: ``mode`` is worksheet, key or solutions; ``paper`` a4 or letter.
 
     The page carries the problem's verification code (HMAC with ``secret``, else the environment's
-    ``HANDCALC_SECRET_KEY``) and ``date`` (today unless given). Its CSS is inline: the page stands
+    ``HANDCALC_SECRET_KEY``), ``date`` (today unless given) and, with ``student`` (name, ID), the
+    student's name and ID on its Name and ID lines. Its CSS is inline: the page stands
     alone.
     """
-    return _page(problem, mode, paper, secret, date, sheet, inline_css=True)
+    return _page(problem, mode, paper, secret, date, sheet, inline_css=True, student=student)
 
 
 def _page(
@@ -88,6 +90,7 @@ def _page(
     date: str | datetime.date | None,
     sheet: Sheet | None,
     inline_css: bool,
+    student: tuple[str, str] | None = None,
 ) -> str:
     if mode not in MODES:
         raise HandcalcError(f"mode: {mode!r} is not accepted; accepted: {', '.join(MODES)}")
@@ -107,6 +110,8 @@ def _page(
         "heading": HEADINGS[mode],
         "code": code,
         "date": when.isoformat() if isinstance(when, datetime.date) else str(when),
+        #: the student's (name, ID) printed on the Name and ID lines (a class's batch), or None
+        "student": student,
     }
     if mode == "solutions":
         from .explain import PHASES, worked_solutions
@@ -157,9 +162,10 @@ def render_pdf(
     secret: str | bytes | None = None,
     date: str | datetime.date | None = None,
     sheet: Sheet | None = None,
+    student: tuple[str, str] | None = None,
 ) -> bytes:
     """The same page as ``render_html``, as PDF bytes (title, embedded fonts, A4 or letter)."""
-    html = _page(problem, mode, paper, secret, date, sheet, inline_css=False)
+    html = _page(problem, mode, paper, secret, date, sheet, inline_css=False, student=student)
     return html_to_pdf(html, paper)
 
 

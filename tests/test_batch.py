@@ -10,7 +10,14 @@ import pypdf
 import pytest
 
 import handcalc
-from handcalc.batch import RosterError, Student, make_batch, parse_roster, read_roster
+from handcalc.batch import (
+    RosterError,
+    Student,
+    by_name,
+    make_batch,
+    parse_roster,
+    read_roster,
+)
 from handcalc.verify import canonical, student_seed, verification_code
 
 SECRET = "class-secret"
@@ -39,7 +46,8 @@ def test_thirty_students_get_a_worksheet_a_key_and_a_class_key(class_set):
     assert len([f for f in files if f.endswith("-key.pdf") and f != "class-key.pdf"]) == 30
     assert "class-key.pdf" in files and len(files) == 61
     key_pages = sum(len(pypdf.PdfReader(s.key).pages) for s in done)
-    assert len(pypdf.PdfReader(out / "class-key.pdf").pages) == key_pages
+    index = 1  # 30 students: one page of index
+    assert len(pypdf.PdfReader(out / "class-key.pdf").pages) == index + key_pages
     assert [s.student.id for s in done] == [f"s{i:03d}" for i in range(1, 31)]
 
 
@@ -109,12 +117,47 @@ def test_bad_spec_option_fails_before_any_work(tmp_path):
     assert not (tmp_path / "out" / "a-worksheet.pdf").exists()
 
 
-def test_class_key_is_a_merged_pdf(class_set):
+def test_class_key_starts_with_an_index_sorted_by_name(class_set):
+    """Name, ID, code and the page where the key starts; the keys follow in that order."""
     out, done = class_set
     reader = pypdf.PdfReader(io.BytesIO((out / "class-key.pdf").read_bytes()))
     assert reader.metadata.title == "Backpropagation by hand — class answer key"
-    first = reader.pages[0].extract_text()
-    assert done[0].code in first and "answer key" in first
+    index = reader.pages[0].extract_text()
+    assert "Name" in index and "Page" in index
+    ordered = by_name(done)
+    assert [s.student.name for s in ordered] == sorted(s.student.name for s in done)
+    assert ordered[0].student.name == "Student 1" and ordered[2].student.name == "Student 11"
+    lines = index.splitlines()
+    rows = [line.split() for line in lines if line.endswith(tuple("0123456789")) and "-" in line]
+    assert [(" ".join(r[:-3]), r[-3], r[-2]) for r in rows] == [
+        (s.student.name, s.student.id, s.code) for s in ordered
+    ]
+    page = 2
+    for s, row in zip(ordered, rows, strict=True):
+        assert int(row[-1]) == page, s.student.id
+        key_page = reader.pages[page - 1].extract_text()
+        assert s.code in key_page and s.student.name in key_page and "answer key" in key_page
+        page += len(pypdf.PdfReader(s.key).pages)
+
+
+def test_every_sheet_prints_the_students_name_and_id(class_set):
+    _, done = class_set
+    for s in done[:3]:
+        for path in (s.worksheet, s.key):
+            text = pypdf.PdfReader(path).pages[0].extract_text()
+            assert f"Name {s.student.name}" in text and f"ID {s.student.id}" in text
+
+
+def test_a_batch_of_worked_solutions(tmp_path):
+    students = [Student("b2", "Émile Zola"), Student("b1", "anna Karenina"), Student("b3")]
+    done = make_batch(students, tmp_path, secret=SECRET, workers=1, sizes="2,2", solutions=True)
+    for s in done:
+        assert s.solutions == tmp_path / f"{s.student.id}-solutions.pdf"
+        text = pypdf.PdfReader(s.solutions).pages[0].extract_text()
+        assert "worked solutions" in text and s.code in text and f"ID {s.student.id}" in text
+    # by name: case and accents aside, a student without a name last
+    assert [s.student.id for s in by_name(done)] == ["b1", "b2", "b3"]
+    assert not (tmp_path / "b1-solutions.pdf").exists() or done[1].solutions
 
 
 def test_class_key_without_pdfunite_falls_back_to_pypdf(class_set, tmp_path, monkeypatch):

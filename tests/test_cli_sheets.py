@@ -118,7 +118,20 @@ def test_batch_writes_sheets_and_class_key(tmp_path):
         "class-key.pdf",
     ]
     merged = pypdf.PdfReader(io.BytesIO((out / "class-key.pdf").read_bytes()))
-    assert len(merged.pages) == 2 * len(pypdf.PdfReader(out / "a1-key.pdf").pages)
+    # an index page (name, ID, code, page), then the keys
+    assert len(merged.pages) == 1 + 2 * len(pypdf.PdfReader(out / "a1-key.pdf").pages)
+
+
+def test_batch_solutions(tmp_path):
+    roster = tmp_path / "roster.csv"
+    roster.write_text("id,name\na1,Ada\n", encoding="utf-8")
+    out = tmp_path / "out"
+    args = ("batch", str(roster), "--out", str(out), "--sizes", "2,2", "--workers", "1")
+    result = _run(*args, "--solutions")
+    assert result.exit_code == 0, result.output
+    assert "wrote 3 sheets for 1 student" in result.output
+    text = pypdf.PdfReader(out / "a1-solutions.pdf").pages[0].extract_text()
+    assert "worked solutions" in text and "Name Ada" in text and "ID a1" in text
 
 
 def test_batch_roster_errors_are_one_line(tmp_path):
