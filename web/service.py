@@ -139,9 +139,9 @@ def student_copy(problem: Problem) -> dict[str, Any]:
 
 
 def blanks(problem: Problem) -> list[str]:
-    """The cells a student fills in: every step but the lookup tables the sheet prints."""
-    tables = problem.tables
-    return [s.name for s in problem.steps if s.name not in tables]
+    """The cells a student fills in: every step (a value read from a lookup table too: the
+    tables are keyed by Z, and the student copy holds no A)."""
+    return [s.name for s in problem.steps]
 
 
 def check_unicode(value: Any, where: str = "") -> None:
