@@ -383,6 +383,8 @@ def _v(x: float | None) -> float:
 
 def settled(update_data: Array) -> float:
     """The update:data ratio once training has settled: the mean of the last fifth of the steps."""
+    if len(update_data) == 0:
+        return math.nan
     tail = max(1, len(update_data) // 5)
     return float(np.mean(update_data[-tail:]))
 
@@ -491,12 +493,32 @@ def _run(
             loss[step] = result.loss
             progress(step + 1)
     assert result is not None
+    layers = measure(before, result, updates)
+    findings = tuple(diagnose(configuration, layers, settings.lr))
+    return Run(
+        configuration,
+        CONFIGURATIONS[configuration],
+        layers,
+        loss,
+        tuple(result.out),
+        tuple(result.out_grads),
+        tuple(result.grads[name] for name in weights),
+        findings,
+    )
+
+
+def measure(
+    params: Mapping[str, Array], result: Pass, updates: Array | None = None
+) -> tuple[Layer, ...]:
+    """Each linear layer's statistics from one pass on ``params`` (its weights before that
+    pass's update): the hidden layers' tanh outputs and their gradients, each weight matrix's
+    gradient and grad:data ratio; ``updates`` holds the update:data ratios of the steps."""
+    weights = [k for k in params if k.startswith("W")]
     last = len(weights)
     layers = []
     for i, name in enumerate(weights):
         layer = i + 1
-        g = result.grads[name]
-        w = before[name]
+        g, w = result.grads[name], params[name]
         hidden = layer < last
         a = result.out[i] if hidden else None
         layers.append(
@@ -514,21 +536,11 @@ def _run(
                 grad_mean=float(g.mean()),
                 grad_std=float(g.std()),
                 data_std=float(w.std()),
-                grad_data_ratio=float(g.std() / w.std()),
-                update_data=updates[i].copy(),
+                grad_data_ratio=float(g.std() / w.std()) if w.std() > 0 else math.inf,
+                update_data=np.empty(0) if updates is None else updates[i].copy(),
             )
         )
-    findings = tuple(diagnose(configuration, layers, settings.lr))
-    return Run(
-        configuration,
-        CONFIGURATIONS[configuration],
-        tuple(layers),
-        loss,
-        tuple(result.out),
-        tuple(result.out_grads),
-        tuple(result.grads[name] for name in weights),
-        findings,
-    )
+    return tuple(layers)
 
 
 def diagnose(configuration: str, layers: Sequence[Layer], lr: float) -> list[str]:
