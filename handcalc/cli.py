@@ -515,6 +515,245 @@ def serve(host: str, port: int, db: str | None, workers: int, instance: Path | N
         raise _fail(e) from None
 
 
+class _Bar:
+    """A rich progress bar on standard error, redrawn at most every hundredth of the work."""
+
+    def __init__(self, label: str, total: int) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+        self.progress = Progress(
+            "[progress.description]{task.description}",
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=_stderr_console(),
+            auto_refresh=False,
+            transient=True,
+        )
+        self.task = self.progress.add_task(label, total=total)
+        self.every = max(1, total // 100)
+
+    def __enter__(self) -> _Bar:
+        self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.progress.__exit__(*exc)
+
+    def __call__(self, done: int) -> None:
+        if done % self.every == 0:
+            self.progress.update(self.task, completed=done)
+            self.progress.refresh()
+
+
+def _written(paths: list[Path], out: Path) -> None:
+    names = ", ".join(p.name for p in paths)
+    click.echo(f"wrote {out}/: {names}", err=True)
+
+
+@cli.command("trace")
+@click.argument("file", type=click.File("rb"), required=False)
+@click.option(
+    "--seed",
+    type=Whole(0, 2**63 - 1),
+    help="Generate the problem from this seed (as generate does); with FILE, the data set's seed.",
+)
+@spec_options
+@click.option(
+    "--data",
+    type=click.Choice(["problem", "moons", "xor", "blobs"]),
+    default="problem",
+    show_default=True,
+    help="Train on the problem's own X and Y (full batch: epoch 1 is the key's update), or on "
+    "a data set drawn from the seed.",
+)
+@click.option("--epochs", type=Whole(1, 100_000), default=200, show_default=True)
+@click.option(
+    "--batch-size",
+    type=Whole(1, 20_000),
+    default=None,
+    help="Mini-batches of N samples, shuffled each epoch (data sets) [full batch].",
+)
+@click.option(
+    "--samples", type=Whole(4, 20_000), default=200, show_default=True, help="Data set size."
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Directory for the files (created if missing).",
+)
+@click.option("--no-plots", is_flag=True, help="Only the CSV and JSON files (no matplotlib).")
+@click.option("--lab", is_flag=True, help="Also the lab sheet: lab.pdf and lab-answers.pdf.")
+def trace_command(
+    file: Any,
+    seed: int | None,
+    data: str,
+    epochs: int,
+    batch_size: int | None,
+    samples: int,
+    out: Path,
+    no_plots: bool,
+    lab: bool,
+    **options: Any,
+) -> None:
+    """Train a problem's network for many epochs; every parameter's trajectory, and plots.
+
+    The network is a generated problem (--seed and the options of generate) or your own
+    document (FILE, as for solve). With --data problem it trains on the problem's X and Y with
+    its lr and reduction, full batch, so epoch 1 is the answer key's W_new and b_new; moons,
+    xor and blobs are 2-D data sets drawn from the seed (network 2,8,8,classes and mean
+    reduction unless the options say otherwise). Writes OUT/trace.csv
+    (epoch,name,row,col,value; epoch 0 = the given values, rows and columns from 1),
+    OUT/loss.csv, OUT/trace.json, OUT/parameters.svg and .png, OUT/animation.html (a slider
+    over the epochs) and, for 2-D classes, OUT/boundary.svg and .png.
+
+    \b
+    Examples:
+      handcalc trace --seed 7 --out trace7/
+      handcalc trace --seed 7 --transcendental exact --epochs 500 --out exact7/
+      handcalc trace --seed 3 --data moons --epochs 300 --batch-size 32 --out moons/
+      handcalc trace mine.json --out mine/ --lab
+    """
+    from .errors import HandcalcError
+
+    chosen = {k: v for k, v in options.items() if v is not None}
+    if file is None and seed is None:
+        raise click.UsageError("give --seed N (a generated problem) or FILE (your own)")
+    if file is not None and chosen:
+        raise click.UsageError(
+            f"--{next(iter(chosen)).replace('_', '-')}: FILE brings its own spec; "
+            "leave the spec options out"
+        )
+    try:
+        if not no_plots:
+            from .plots import require_matplotlib
+
+            require_matplotlib()
+        from .tracing import trace
+
+        with _Bar("epochs", epochs) as bar:
+            run = trace(
+                file.read(10_000_001) if file is not None else None,
+                seed=seed,
+                data=data,
+                epochs=epochs,
+                batch_size=batch_size,
+                samples=samples,
+                progress=bar,
+                **chosen,
+            )
+        written = run.write(out, plots=not no_plots)
+        if lab:
+            from .labs import write_labs
+
+            written += write_labs(run, out)
+    except HandcalcError as e:
+        raise _fail(e) from None
+    _written(written, out)
+    click.echo(
+        f"loss {run.loss[0]:.4g} at epoch 0, {run.loss[-1]:.4g} at epoch {run.epochs}"
+        + (f"; accuracy {run.accuracy[-1]:.0%}" if run.accuracy is not None else ""),
+        err=True,
+    )
+
+
+@cli.command("health")
+@click.option("--steps", type=Whole(1, 100_000), default=1000, show_default=True)
+@click.option(
+    "--layers", type=Whole(1, 8), default=5, show_default=True, help="Hidden tanh layers."
+)
+@click.option("--units", type=Whole(2, 512), default=100, show_default=True, help="Per layer.")
+@click.option("--lr", type=click.FloatRange(0, 10, min_open=True), default=0.1, show_default=True)
+@click.option("--batch-size", type=Whole(2, 4096), default=32, show_default=True)
+@click.option(
+    "--data", type=click.Choice(["blobs", "moons", "xor"]), default="blobs", show_default=True
+)
+@click.option("--samples", type=Whole(4, 20_000), default=2000, show_default=True)
+@click.option("--features", type=Whole(1, 256), default=16, show_default=True, help="Blobs.")
+@click.option("--classes", type=Whole(2, 64), default=8, show_default=True, help="Blobs.")
+@click.option("--seed", type=Whole(0, 2**63 - 1), default=0, show_default=True)
+@click.option(
+    "--configurations",
+    metavar="NAME,…",
+    default="bad,kaiming,batchnorm",
+    show_default=True,
+    help="The starts to compare.",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Directory for the files (created if missing).",
+)
+@click.option("--no-plots", is_flag=True, help="Only health.json (no matplotlib).")
+@click.option("--lab", is_flag=True, help="Also the lab sheet: lab.pdf and lab-answers.pdf.")
+def health_command(
+    steps: int,
+    layers: int,
+    units: int,
+    lr: float,
+    batch_size: int,
+    data: str,
+    samples: int,
+    features: int,
+    classes: int,
+    seed: int,
+    configurations: str,
+    out: Path,
+    no_plots: bool,
+    lab: bool,
+) -> None:
+    """Diagnose a deep tanh MLP trained from a bad start, Kaiming's, and with BatchNorm.
+
+    Trains the network (default: 5 tanh layers of 100 units, as in the makemore lecture) with
+    plain SGD from each start, on a data set drawn from the seed, and writes OUT/health.json
+    (per start and layer: saturation, act_mean, act_std, grad_mean, grad_std, grad_data_ratio,
+    update_data per step; a summary in words) and the four figures OUT/activations,
+    OUT/gradients, OUT/weights and OUT/updates as .svg and .png. Prints the summary.
+
+    \b
+    Examples:
+      handcalc health --out health/
+      handcalc health --steps 300 --layers 3 --units 50 --out small/ --lab
+      handcalc health --configurations bad,kaiming --lr 0.05 --out two/
+    """
+    from .errors import HandcalcError
+
+    names = tuple(c.strip() for c in configurations.split(",") if c.strip())
+    try:
+        if not no_plots:
+            from .plots import require_matplotlib
+
+            require_matplotlib()
+        from .diagnostics import health
+
+        with _Bar("steps", steps * max(1, len(names))) as bar:
+            run = health(
+                layers=layers,
+                units=units,
+                steps=steps,
+                lr=lr,
+                batch_size=batch_size,
+                data=data,
+                samples=samples,
+                features=features,
+                classes=classes,
+                seed=seed,
+                configurations=names,
+                progress=bar,
+            )
+        written = run.write(out, plots=not no_plots)
+        if lab:
+            from .labs import write_labs
+
+            written += write_labs(run, out)
+    except HandcalcError as e:
+        raise _fail(e) from None
+    click.echo(run.summary_text())
+    _written(written, out)
+
+
 def main() -> None:
     """Entry point: user errors are one line and exit 1; nothing prints a traceback."""
     try:
