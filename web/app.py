@@ -54,7 +54,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     bodies.init_app(app)  # before CSRF, which reads the form
     csrf.init_app(app)
 
-    from . import api, instructor, practice, student
+    from . import api, instructor, plots, practice, student
 
     app.register_blueprint(api.health)
     app.register_blueprint(api.bp)
@@ -63,6 +63,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(practice.bp)
     app.register_blueprint(student.bp)
     app.register_blueprint(instructor.bp)
+    app.register_blueprint(plots.bp)  # the training pages: figures drawn on the server
 
     # the printed sheet's templates (its grid partial) under "sheet/", next to the app's own
     app.jinja_env.loader = ChoiceLoader(
