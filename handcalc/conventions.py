@@ -203,16 +203,14 @@ def _mode(problem: Problem) -> str | None:
 
 
 def _precision(spec: Spec) -> str:
+    """The loss line: the one value (besides a table's) written rounded, in every mode. That every
+    other value is exact is the sheet's rule of numbers, printed above the conventions."""
     d = spec.digits
     example = "0." + "36"[:d].ljust(d, "0")
-    loss = f"Write the loss L to {d} decimal{'s' if d > 1 else ''} ({example}, halves up)"
-    exact = "(3, 1/55 or 0.75: a fraction or a decimal that ends)"
-    match spec.transcendental:
-        case "table":
-            return f"{loss}; every other value exactly {exact}, never rounded but from a table."
-        case "exact":
-            return f"{loss}; every other cell not written in decimals exactly {exact}."
-    return f"{loss}; every other value exactly {exact}, never rounded."
+    return (
+        f"The loss line: write L to {d} decimal{'s' if d > 1 else ''} ({example}), rounding "
+        f"halves away from zero."
+    )
 
 
 def _rounding_ties(problem: Problem) -> bool:

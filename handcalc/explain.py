@@ -619,13 +619,37 @@ _SUB = re.compile(r"(Σ|log)_(\w+)")
 
 def typeset(text: str) -> Markup:
     """A worked line as HTML: ``e^(…)`` as a superscript, ``Σ_columns`` and ``log_3`` with a
-    subscript, and each side of an ``=`` kept on one line (an expression never breaks inside)."""
+    subscript, and the line breakable only between the terms of its top level (at ``=``, ``+``,
+    ``−`` and ``,`` outside brackets): a number, a power or a bracket never breaks inside."""
     if not text:
         return Markup("")
-    parts = text.split(" = ")
-    return Markup(" = ").join(
-        Markup('<span class="nb">') + _marks(p) + Markup("</span>") for p in parts
-    )
+    pieces, separators = _top_level(text)
+    out = Markup("")
+    for piece, separator in zip(pieces, [*separators, ""], strict=True):
+        out += Markup('<span class="nb">') + _marks(piece) + Markup("</span>") + escape(separator)
+    return out
+
+
+_SEPARATORS = (" = ", " + ", f" {MINUS} ", ", ", " → ")
+
+
+def _top_level(text: str) -> tuple[list[str], list[str]]:
+    """``text`` cut at the separators that stand outside every bracket."""
+    pieces, separators = [], []
+    depth, start, k = 0, 0, 0
+    while k < len(text):
+        ch = text[k]
+        depth += {"(": 1, "[": 1, ")": -1, "]": -1}.get(ch, 0)
+        found = depth == 0 and next((s for s in _SEPARATORS if text.startswith(s, k)), None)
+        if found:
+            pieces.append(text[start:k])
+            separators.append(found)
+            k += len(found)
+            start = k
+            continue
+        k += 1
+    pieces.append(text[start:])
+    return pieces, separators
 
 
 def _marks(text: str) -> Markup:

@@ -73,7 +73,7 @@ def test_conventions_say_what_is_in_force(options, problem):
     assert ("Lookup table" in text) == bool(problem.tables)
     assert ("tolerance of 1 %" in text) == (mode == "exact")
     digits = options["digits"]
-    assert f"loss L to {digits} decimal{'s' if digits > 1 else ''}" in text
+    assert f"write L to {digits} decimal{'s' if digits > 1 else ''}" in text
     assert "tolerance" not in text or mode == "exact"
 
 

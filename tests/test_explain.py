@@ -115,7 +115,11 @@ def test_the_loss_shows_each_log_term(lines, problem):
 def test_typeset_sets_powers_sums_and_logs_and_keeps_expressions_whole():
     html = str(typeset("A = 1/(1 + e^(−1.73)) = 0.15"))
     assert "e<sup>−1.73</sup>" in html and "^(" not in html
+    # breakable between top-level terms only: "1/(1 + e^(−1.73))" stays whole
     assert html.count('<span class="nb">') == 3
+    assert '<span class="nb">1/(1 + e<sup>−1.73</sup>)</span>' in html
+    terms = str(typeset("Z = (−1)·(−1) + 2·1 + (−3)·0 = 3"))
+    assert terms.count('<span class="nb">') == 5 and "(−1)·(−1)</span>" in terms
     assert "Σ<sub>columns</sub>" in str(typeset("db₃ = Σ_columns dZ₃"))
     assert "&lt;" in str(typeset("1 < 2"))  # text is escaped
 
