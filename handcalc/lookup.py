@@ -50,9 +50,7 @@ class Row:
     def to_dict(self, columns: bool, digits: int) -> dict[str, Any]:
         z = [format_rational(q.numerator, q.denominator) for q in self.argument]
         value = [format_decimal(q, digits) for q in self.value]
-        out: dict[str, Any] = (
-            {"z": z, "a": value} if columns else {"z": z[0], "a": value[0]}
-        )
+        out: dict[str, Any] = {"z": z, "a": value} if columns else {"z": z[0], "a": value[0]}
         if self.moved:
             out["moved"] = list(self.moved)
         return out
