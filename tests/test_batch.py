@@ -12,6 +12,7 @@ import pytest
 import handcalc
 from handcalc.batch import (
     RosterError,
+    Sheets,
     Student,
     by_name,
     make_batch,
@@ -181,3 +182,18 @@ def test_a_student_whose_variant_fails_is_named(tmp_path, monkeypatch):
     monkeypatch.setattr(api, "generate", impossible)
     with pytest.raises(handcalc.HandcalcError, match="student 'a1': no problem meets"):
         make_batch([Student("a1")], tmp_path, workers=1)
+
+
+def test_a_long_index_knows_its_own_length(tmp_path):
+    """100 students: 3 index pages of 48 lines, so the first key starts on page 4."""
+    from handcalc.batch import INDEX_ROWS, _index_pdf
+
+    sheets = [
+        Sheets(Student(f"id{i:03d}", f"Name {i:03d}"), i, "ABCD-EFGH", tmp_path, tmp_path, "")
+        for i in range(100)
+    ]
+    pdf = pypdf.PdfReader(io.BytesIO(_index_pdf(sheets, [2] * 100, "letter", "", "T")))
+    assert INDEX_ROWS == 48 and len(pdf.pages) == 3
+    first, last = pdf.pages[0].extract_text(), pdf.pages[2].extract_text()
+    assert "Name 000  id000  ABCD-EFGH     4" in first
+    assert "Name 099  id099  ABCD-EFGH   202" in last
