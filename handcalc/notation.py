@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import re
+from fractions import Fraction
 from typing import Any
 
 import sympy
@@ -21,10 +22,17 @@ _SUBSCRIPT = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 _EXP_INT = re.compile(r"exp\((-?\d+)\)")
 _POWER_INT = re.compile(r"\*\*(-?\d+)")
 _E_CONSTANT = re.compile(r"\bE\b")
+_FRACTION = re.compile(r"-?\d{1,40}/\d{1,40}")
 
 
 def number(text: str) -> str:
-    """A value as the exchange format writes it, spelled for print: ``-3/4`` → ``−3/4``."""
+    """A value as the exchange format writes it, spelled for print by the one rule of
+    :func:`printed`: ``-3/4`` → ``−0.75``, ``1/55`` → ``1/55``, ``-3`` → ``−3``. A decimal keeps
+    its digits (a table value ``0.10`` says how many decimals it has); an exact-mode expression
+    is written as by hand."""
+    if _FRACTION.fullmatch(text):
+        num, _, den = text.partition("/")
+        return printed(Fraction(int(num), int(den)))
     if _looks_numeric(text):
         return text.replace("-", MINUS)
     return expression(text)
@@ -33,7 +41,7 @@ def number(text: str) -> str:
 def printed(value: Any) -> str:
     """An exact rational (``Fraction``, a QQ element) as paper shows it: the decimal where its
     expansion ends within 6 places (``0.12``, ``−4.77``, ``2.069``, ``3``), else the fraction
-    (``1/55``, ``−2561/1300``). The grader accepts either form; this is the one printed."""
+    (``1/55``, ``−7/30``). The grader accepts either form; this is the one printed."""
     num, den = int(value.numerator), int(value.denominator)
     sign = MINUS if num < 0 else ""
     num = abs(num)

@@ -5,10 +5,19 @@ from __future__ import annotations
 from handcalc.notation import approx, expression, formula, number, power, signed, subscript
 
 
-def test_numbers_get_a_real_minus_sign_and_stay_fractions():
-    assert number("-3/4") == "−3/4"
+def test_numbers_get_a_real_minus_sign_and_print_by_the_one_rule():
+    """A value whose decimal expansion ends within 6 places prints as that decimal, any other
+    as a fraction; decimals keep their digits (a table's 0.10 says how many it has)."""
+    assert number("-3/4") == "−0.75"
+    assert number("3/25") == "0.12"
+    assert number("-477/100") == "−4.77"
+    assert number("2069/1000") == "2.069"
+    assert number("1/55") == "1/55"
+    assert number("-7/30") == "−7/30"
+    assert number("1/10000000") == "1/10000000"
     assert number("5") == "5"
     assert number("-0.25") == "−0.25"
+    assert number("0.10") == "0.10"
 
 
 def test_exact_expressions_are_written_as_by_hand():
