@@ -25,7 +25,7 @@ from .graph import Graph, Step, resolve
 from .matrix import Mat, rational, to_fraction
 from .mistakes import variants
 from .notation import printed_length
-from .ops import Softmax
+from .ops import Activate, Softmax
 from .transcendental import Table, _largest_remainder
 from .values import format_decimal, format_rational
 
@@ -106,9 +106,13 @@ def lookup_table(step: Step, graph: Graph, values: Mapping[str, Mat], max_chars:
     """The table ``step`` (``A = f(Z)`` in ``table`` mode) is read from."""
     op = step.op
     columns = isinstance(op, Softmax)
-    treatment = op.treatment if columns else op.activation.treatment  # type: ignore[attr-defined]
+    treatment: Any = None
+    if isinstance(op, Softmax):
+        treatment, function = op.treatment, "softmax"
+    else:
+        assert isinstance(op, Activate)
+        treatment, function = getattr(op.activation, "treatment", None), op.activation.name
     assert isinstance(treatment, Table)
-    function = "softmax" if columns else op.activation.name  # type: ignore[attr-defined]
     argument = resolve(step.inputs[0])
     z = values[argument]
     needed = list(dict.fromkeys(_pieces(z, columns)))
@@ -172,7 +176,7 @@ def _distractors(
     mistaken Z cells, one argument of each mistake in turn, then the neighbours of the right
     arguments."""
     found: list[list[Key]] = []
-    if z is not None and resolve(step.inputs[0]) in graph.names:
+    if resolve(step.inputs[0]) in graph.names:
         source = graph[resolve(step.inputs[0])]
         for _, wrong in variants(source, values):
             if wrong.domain.is_QQ and (not columns or wrong.shape[0] == z.shape[0]):
