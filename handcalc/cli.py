@@ -117,8 +117,19 @@ def sheet_options(fn: Any) -> Any:
         ),
         click.option(
             "--paper",
-            type=click.Choice(["a4", "letter"]),
+            type=click.Choice(["a4", "letter", "a3"]),
             help="Paper size of html/pdf sheets [a4].",
+        ),
+        click.option(
+            "--orientation",
+            type=click.Choice(["auto", "portrait", "landscape"]),
+            help="Page orientation of html/pdf sheets; auto: whichever takes fewer pages [auto].",
+        ),
+        click.option(
+            "--mono",
+            is_flag=True,
+            default=None,
+            help="Black and grey instead of the colour roles (for photocopiers).",
         ),
         click.option(
             "--secret",
@@ -145,23 +156,43 @@ def _emit_problem(
     paper: str | None,
     secret: str | None,
     output: Path | None,
+    orientation: str | None = None,
+    mono: bool | None = None,
 ) -> None:
     """JSON as before; html and pdf are the worksheet, the key or the worked solutions."""
     if fmt == "json":
-        if mode or paper:
+        given = [
+            f"--{name}"
+            for name, value in (
+                (mode, mode),
+                ("paper", paper),
+                ("orientation", orientation),
+                ("mono", mono),
+            )
+            if value
+        ]
+        if given:
             raise click.UsageError(
-                f"--{mode or 'paper'} applies to --format html or pdf; the JSON document holds "
+                f"{given[0]} applies to --format html or pdf; the JSON document holds "
                 "the problem and its whole key"
             )
         _emit(problem.to_json(), output)
         return
+    from .errors import HandcalcError
     from .render import render_html, render_pdf
 
     mode, paper = mode or "worksheet", paper or "a4"
+    turn, grey = orientation or "auto", bool(mono)
+    try:
+        if fmt == "html":
+            text = render_html(problem, mode, paper, secret=secret, orientation=turn, mono=grey)
+        else:
+            pdf = render_pdf(problem, mode, paper, secret=secret, orientation=turn, mono=grey)
+    except HandcalcError as e:
+        raise _fail(e) from None
     if fmt == "html":
-        _emit(render_html(problem, mode, paper, secret=secret), output)
+        _emit(text, output)
         return
-    pdf = render_pdf(problem, mode, paper, secret=secret)
     if output is None:
         if sys.stdout.isatty():
             raise click.UsageError("a PDF is not for the terminal: add -o FILE.pdf")
@@ -202,6 +233,8 @@ def generate(
     fmt: str,
     mode: str | None,
     paper: str | None,
+    orientation: str | None,
+    mono: bool | None,
     secret: str | None,
     output: Path | None,
     **options: Any,
@@ -215,6 +248,8 @@ def generate(
       handcalc generate --seed 3 --transcendental base --reduction mean -o p.json
       handcalc generate --seed 7 --format pdf -o worksheet.pdf
       handcalc generate --seed 7 --format pdf --key --paper letter -o key.pdf
+      handcalc generate --seed 7 --sizes 6,5,5,4 --batch 4 --format pdf --paper a3 -o big.pdf
+      handcalc generate --seed 7 --format pdf --mono --orientation portrait -o grey.pdf
       handcalc generate --seed 7 --format html --solutions -o solutions.html
     """
     from .api import generate as generate_problem
@@ -225,7 +260,7 @@ def generate(
         problem = generate_problem(kind=kind, seed=seed, **chosen)
     except HandcalcError as e:
         raise _fail(e) from None
-    _emit_problem(problem, fmt, mode, paper, secret, output)
+    _emit_problem(problem, fmt, mode, paper, secret, output, orientation, mono)
 
 
 @cli.command()
@@ -236,6 +271,8 @@ def solve(
     fmt: str,
     mode: str | None,
     paper: str | None,
+    orientation: str | None,
+    mono: bool | None,
     secret: str | None,
     output: Path | None,
 ) -> None:
@@ -262,7 +299,7 @@ def solve(
         problem = solve_problem(file.read(10_000_001))
     except HandcalcError as e:
         raise _fail(e) from None
-    _emit_problem(problem, fmt, mode, paper, secret, output)
+    _emit_problem(problem, fmt, mode, paper, secret, output, orientation, mono)
 
 
 @cli.command()
@@ -352,7 +389,7 @@ def grade(
 @spec_options
 @click.option(
     "--paper",
-    type=click.Choice(["a4", "letter"]),
+    type=click.Choice(["a4", "letter", "a3"]),
     default="a4",
     show_default=True,
     help="Paper size.",

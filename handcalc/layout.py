@@ -44,19 +44,40 @@ The grid partial (``templates/_grid.html``) — a stable contract for the web se
 
 from __future__ import annotations
 
+import decimal
 import math
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
-from typing import Any
+from functools import singledispatch
+from typing import Any, NamedTuple
+
+import sympy
 
 from .conventions import instructions
+from .fonts import mono_width
+from .fonts import width as text_width
+from .graph import Step
 from .matrix import to_fraction
-from .notation import approx, entry, expression, is_expression, number, subscript
+from .notation import approx, entry, expression, formula, is_expression, number, subscript
 from .notation import printed as printed_value
-from .ops import ActivationGrad
+from .ops import (
+    Activate,
+    ActivationGrad,
+    Affine,
+    BiasGrad,
+    Identity,
+    InputGrad,
+    LeakyReLU,
+    Loss,
+    Op,
+    OutputGrad,
+    ReLU,
+    Softmax,
+    Update,
+    WeightGrad,
+)
 from .problem import Problem
-from .transcendental import round_half_up
 from .values import format_decimal
 
 #: space between blocks (room for a label above a block), and the bias column's / ones row's gap
@@ -67,6 +88,52 @@ STATUSES = ("correct", "carried", "wrong", "missing", "invalid")
 #: DejaVu Sans Mono advances 0.602 em: mm per character per pt of font size; the largest size
 MONO_MM_PER_PT = 0.602 * 25.4 / 72
 MAX_PT = 8.5
+
+#: print: the type size of every entry and of labels (pt); nothing a person reads is under 8 pt
+ENTRY_PT = 8.5
+LABEL_PT = 8.5
+MARK_PT = 11.0
+#: print: mm per monospace character of an entry, and the least characters of a column
+CHAR_MM = mono_width(1, ENTRY_PT)
+MIN_CHARS = 4
+PRINTED_CHARS = 3
+#: print: an entry row, the row of ones, the band for a label above a block, the gaps (mm)
+ROW_MM = 7.0
+ONES_MM = 4.2
+BAND_MM = 4.4
+GAP_MM = 3.0
+NOTCH_MM = 1.2
+#: the room for the glyph −lr· between a gradient and the update it makes
+LR_GAP_MM = 9.0
+
+
+@dataclass(frozen=True)
+class Box:
+    """Where a block prints: ``x``, ``y`` mm from its grid's left and top (its section's left, for
+    the grids of a staircase), every column ``chars`` monospace characters of the entry type size
+    wide, every row ``row`` mm high."""
+
+    x: float
+    y: float
+    chars: int
+    row: float
+
+    @property
+    def col(self) -> float:
+        return self.chars * CHAR_MM
+
+
+@dataclass(frozen=True)
+class Mark:
+    """A printed cue on a grid, in mm: an operator glyph (``·``, ``∘``) in the gap between the
+    blocks it joins, or a formula written before a block (``W₁ − lr·dW₁ =``)."""
+
+    x: float
+    y: float
+    width: float
+    height: float
+    text: str
+    glyph: bool = True
 
 
 @dataclass(frozen=True)
@@ -82,6 +149,40 @@ class Block:
     y: float
     texts: tuple[tuple[str, ...], ...]
     transpose: bool = False
+    #: where it prints (mm); None for a block laid out in grid units only
+    box: Box | None = None
+    #: its step number on the sheet ([1] … [n]), 0 for a block that is not a step's answer
+    step: int = 0
+
+    @property
+    def tone(self) -> str:
+        """Its colour role on paper: ``weight``, ``bias``, ``activation`` (inputs, Z, A, Y and
+        the loss) or ``derivative`` (every d… cell and the mask f′); "" for ones and tables."""
+        name = self.cell.rpartition(".")[2]
+        if self.role == "ones" or not name:
+            return ""
+        if name.startswith("d") or name.endswith("_mask"):
+            return "derivative"
+        if name.startswith("W"):
+            return "weight"
+        if name.startswith("b"):
+            return "bias"
+        return "activation"
+
+    @property
+    def printed_label(self) -> str:
+        """The label on paper: with its step number where it is a step's answer."""
+        return f"[{self.step}] {self.label}" if self.step and self.label else self.label
+
+    def right_aligned(self, show: bool) -> str:
+        """The block's rows as monospace text for print: each entry right-aligned in its column
+        with a space to spare on the right ("" where the block is blank)."""
+        if not show or self.box is None:
+            return ""
+        chars = self.box.chars
+        return "\n".join(
+            "".join((t + " ").rjust(chars) for t in row).rstrip(" ") for row in self.texts
+        )
 
     def source(self, i: int, j: int) -> tuple[int, int]:
         """The entry of ``cell`` shown at row ``i``, column ``j`` of this block."""
@@ -135,6 +236,9 @@ class Grid:
     blocks: tuple[Block, ...]
     #: update grids print long fractions: their entries are this many units wide
     scale: float = 1.0
+    #: print: width and height in mm (0, 0 where the blocks have no boxes), and the cues
+    size: tuple[float, float] = (0.0, 0.0)
+    marks: tuple[Mark, ...] = ()
 
     def label_rows(self, width: float, pt: float) -> list[tuple[float, str]]:
         """The blocks' labels as lines of monospace text, one line per height at which labels
@@ -162,6 +266,8 @@ class Section:
     grids: tuple[Grid, ...]
     #: grids side by side (updates, tables) rather than one below the other
     inline: bool = False
+    #: one line per step of the section: its number, its formula, what to do
+    steps: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -181,6 +287,9 @@ class Sheet:
     tables: Section | None
     sections: tuple[Section, ...]
     exact: tuple[ExactValue, ...] = field(default=())
+    #: on paper wide enough: the backward pass with each layer's update beside its gradient, in
+    #: place of the last two sections
+    updating: Section | None = None
 
     @property
     def grids(self) -> tuple[Grid, ...]:
@@ -208,29 +317,44 @@ class Sheet:
 
 
 def printed(problem: Problem, name: str) -> list[list[str]]:
-    """A cell's entries as the sheet prints them: fractions, table values as decimals, and
-    exact expressions as their decimal (the expressions are listed apart, see ``Sheet.exact``)."""
+    """A cell's entries as the sheet prints them (keys, solutions and the web alike): an exact
+    value as a decimal where its expansion ends within 6 places (``0.12``, ``−4.77``), else as a
+    fraction (``1/55``); a value read from a table, and the loss, with the decimals they are
+    stated to; an exact-mode expression as its decimal (the expressions are listed apart, see
+    ``Sheet.exact``)."""
     value = problem.value(name)
     step = problem.graph[name] if name in problem.graph.names else None
-    if step is not None and step.op.tabulated and value.domain.is_QQ:
-        digits = problem.spec.digits
-        return [
-            [number(format_decimal(to_fraction(x), digits)) for x in row] for row in value.to_list()
-        ]
-    if step is not None and step.op.decimals is not None:  # the loss, to its decimals in every mode
-        digits = step.op.decimals
-        return [
-            [number(format_decimal(round_half_up(x, digits), digits)) for x in row]
-            for row in value.to_list()
-        ]
-    texts = problem.text(name)
+    digits = _stated_decimals(problem, step)
+    if digits is not None:
+        return [[_rounded(x, digits) for x in row] for row in value.to_list()]
     return [
         [
-            ("≈" + approx(float(x)) if is_expression(x) else number(t))
-            for x, t in zip(raw, row, strict=True)
+            ("≈" + approx(float(x)) if is_expression(x) else printed_value(to_fraction(x)))
+            for x in row
         ]
-        for raw, row in zip(value.to_list(), texts, strict=True)
+        for row in value.to_list()
     ]
+
+
+def _stated_decimals(problem: Problem, step: Any) -> int | None:
+    """The decimals a cell is stated to: a table's value, the loss; None for an exact cell."""
+    if step is None:
+        return None
+    if step.op.tabulated:
+        return int(problem.spec.digits)
+    decimals = step.op.decimals
+    return None if decimals is None else int(decimals)
+
+
+def _rounded(x: Any, digits: int) -> str:
+    """An entry to ``digits`` decimals, halves away from zero, exactly (an expression too)."""
+    if is_expression(x):
+        exact = decimal.Decimal(str(sympy.N(x, 40)))
+    else:
+        q = to_fraction(x)
+        exact = decimal.Decimal(q.numerator) / decimal.Decimal(q.denominator)
+    text = str(exact.quantize(decimal.Decimal(1).scaleb(-digits), decimal.ROUND_HALF_UP))
+    return number(text.removeprefix("-") if text.strip("-0.") == "" else text)
 
 
 def _transposed(rows: list[list[str]]) -> list[list[str]]:
@@ -240,13 +364,82 @@ def _transposed(rows: list[list[str]]) -> list[list[str]]:
 # --- building the sheet ------------------------------------------------------------------------
 
 
+class _Column(NamedTuple):
+    """A column's width in the metric of a pass, and its characters on paper (0 in grid units)."""
+
+    width: float
+    chars: int
+
+
+class _Metric:
+    """The lengths of one pass of the layout: grid units (every column 1 wide: the web form's
+    geometry) or millimetres on paper, where a column is as wide as its longest entry at the
+    entry type size, plus a character's space on either side."""
+
+    def __init__(self, paper: bool) -> None:
+        self.paper = paper
+        units = (GAP_MM, NOTCH_MM, BAND_MM, ROW_MM, ONES_MM) if paper else (GAP, NOTCH, GAP, 1, 1)
+        self.gap, self.notch, self.band, self.row, self.ones = (float(u) for u in units)
+
+    def column(self, *groups: Sequence[Sequence[str]], printed: bool = False) -> _Column:
+        """The shared column of blocks stacked in the same columns (``X`` and ``Z₁``): the
+        longest entry and a character's room on either side, at least ``MIN_CHARS`` (a box
+        written in by hand); ``printed``: a block only printed, never written in, has its
+        entries right-aligned with a character to spare on the right."""
+        if not self.paper:
+            return _Column(1.0, 0)
+        longest = max((len(t) for rows in groups for row in rows for t in row), default=1)
+        chars = max(PRINTED_CHARS, longest + 1) if printed else max(MIN_CHARS, longest + 2)
+        return _Column(chars * CHAR_MM, chars)
+
+    def label(self, text: str) -> float:
+        """The width a label takes above its block (0 in grid units: the web wraps labels)."""
+        return text_width(text, LABEL_PT) + 0.6 if self.paper and text else 0.0
+
+
+_UNITS = _Metric(paper=False)
+_PAPER = _Metric(paper=True)
+
+
+class _Layout:
+    """What both passes of the layout read: the printed texts (made once) and the step numbers
+    (known after the first pass, used by the second: a label's width depends on it)."""
+
+    def __init__(self, problem: Problem, steps: set[str]) -> None:
+        self.problem = problem
+        self.steps = steps
+        self.numbers: dict[str, int] = {}
+        self._texts: dict[str, list[list[str]]] = {}
+
+    def texts(self, name: str, transpose: bool = False) -> list[list[str]]:
+        if name not in self._texts:
+            self._texts[name] = printed(self.problem, name)
+        rows = self._texts[name]
+        return _transposed(rows) if transpose else rows
+
+    def number(self, grids: Sequence[Sequence[Block]]) -> None:
+        """Step numbers [1] … [n] in the order of the step graph, for the cells with boxes."""
+        answered = {b.cell for blocks in grids for b in blocks if b.role == "answer"}
+        order = [s.name for s in self.problem.steps if s.name in answered]
+        self.numbers = {name: i for i, name in enumerate(order, start=1)}
+
+
 class _Placer:
     """Collects blocks of one grid; ``x`` positions are shared by a section and normalised later."""
 
-    def __init__(self, problem: Problem, steps: set[str]):
+    def __init__(
+        self,
+        problem: Problem,
+        steps: set[str],
+        metric: _Metric = _UNITS,
+        layout: _Layout | None = None,
+    ):
         self.problem = problem
         self.steps = steps
         self.blocks: list[Block] = []
+        self.marks: list[Mark] = []
+        self.m = metric
+        self.layout = layout or _Layout(problem, steps)
 
     def cell(
         self,
@@ -256,8 +449,9 @@ class _Placer:
         transpose: bool = False,
         label: str | None = None,
         role: str | None = None,
+        col: _Column | None = None,
     ) -> Block:
-        rows = printed(self.problem, name)
+        rows = self.layout.texts(name)
         if transpose:
             rows = _transposed(rows)
         if role is None:
@@ -270,33 +464,88 @@ class _Placer:
         block = Block(
             name, shown, role, len(rows), len(rows[0]), x, y, tuple(map(tuple, rows)), transpose
         )
+        return self._add(block, col)
+
+    def ones(self, rows: int, cols: int, x: float, y: float, col: _Column | None = None) -> Block:
+        texts = tuple(("1",) * cols for _ in range(rows))
+        # a row of ones is printed, never written: lower than an entry row
+        height = self.m.ones if rows == 1 else self.m.row
+        return self._add(Block("", "", "ones", rows, cols, x, y, texts), col, height)
+
+    def work(
+        self, name: str, label: str, rows: list[list[str]], x: float, y: float, col: _Column
+    ) -> Block:
+        texts = tuple(map(tuple, rows))
+        return self._add(Block(name, label, "work", len(rows), len(rows[0]), x, y, texts), col)
+
+    def _add(self, block: Block, col: _Column | None, height: float | None = None) -> Block:
+        if self.m.paper:
+            chars = (col or self.m.column(block.texts)).chars
+            step = self.layout.numbers.get(block.cell, 0) if block.role == "answer" else 0
+            box = Box(block.x, block.y, chars, height or self.m.row)
+            block = replace(block, box=box, step=step)
         self.blocks.append(block)
         return block
 
-    def ones(self, rows: int, cols: int, x: float, y: float) -> None:
-        self.blocks.append(
-            Block("", "", "ones", rows, cols, x, y, tuple(("1",) * cols for _ in range(rows)))
-        )
+    def width(self, block: Block) -> float:
+        """The block's width in this pass's metric."""
+        return block.cols * (block.box.col if block.box else 1.0)
 
-    def work(self, name: str, label: str, rows: list[list[str]], x: float, y: float) -> None:
-        self.blocks.append(
-            Block(name, label, "work", len(rows), len(rows[0]), x, y, tuple(map(tuple, rows)))
-        )
+    def right(self, block: Block) -> float:
+        """Where the block ends on the right, its label included."""
+        return block.x + max(self.width(block), self.m.label(block.printed_label))
+
+    def rows(self, n: int) -> float:
+        return n * self.m.row
+
+    def glyph(self, text: str, x: float, y: float, width: float | None = None) -> None:
+        """An operator glyph centred at ``x``, ``y`` (on paper only)."""
+        if self.m.paper:
+            w, h = width or self.m.gap, 5.0
+            self.marks.append(Mark(x - w / 2, y - h / 2, w, h, text))
+
+    def formula(self, text: str, x: float, y: float) -> float:
+        """A formula written from ``x``, centred on ``y``; its width (on paper only, else 0)."""
+        if not self.m.paper:
+            return 0.0
+        w, h = self.m.label(text) + 0.6, 5.0
+        self.marks.append(Mark(x, y - h / 2, w, h, text, glyph=False))
+        return w
+
+
+@dataclass
+class _Raw:
+    """One grid of one pass, before its section is normalised."""
+
+    key: str
+    layer: int
+    place: _Placer
+    title: str = ""
 
 
 def build_sheet(problem: Problem) -> Sheet:
     """The layout of ``problem``'s worksheet, key and solutions."""
     steps = set(problem.graph.names)
-    forward = _forward(problem, steps)
+    layout = _Layout(problem, steps)
+    builders = (_forward, _backward, _updates, _backward_updating)
+    in_units = [build(problem, steps, _UNITS, layout) for build in builders[:3]]
+    layout.number([raw.place.blocks for grids in in_units for raw in grids])
+    in_units.append(_backward_updating(problem, steps, _UNITS, layout))
+    on_paper = [build(problem, steps, _PAPER, layout) for build in builders]
+    forward = _finish(in_units[0], on_paper[0], "forward", scale=1.0)
     forward = _beside(forward, _tables(problem, forward))
-    backward = _backward(problem, steps)
-    updates = _updates(problem, steps)
-    sections = [Section("Forward pass", forward)]
+    backward = _finish(in_units[1], on_paper[1], "backward", scale=1.0)
+    updates = _finish(in_units[2], on_paper[2], "update", scale=1.9, each=True)
+    updating = _finish(in_units[3], on_paper[3], "backward", scale=1.0)
+    numbers = layout.numbers
+    sections = [Section("Forward pass", forward, steps=_step_lines(problem, forward, numbers))]
     if backward:
-        sections.append(Section("Backward pass", backward))
+        lines = _step_lines(problem, backward, numbers)
+        sections.append(Section("Backward pass", backward, steps=lines))
     if updates:
         lr = number(problem.text("lr")[0][0])
-        sections.append(Section(f"Update (learning rate {lr})", updates, inline=True))
+        lines = _step_lines(problem, updates, numbers)
+        sections.append(Section(f"Update (learning rate {lr})", updates, True, lines))
     return Sheet(
         title="Backpropagation by hand",
         description=problem.describe(),
@@ -304,76 +553,151 @@ def build_sheet(problem: Problem) -> Sheet:
         tables=None,  # each lookup table sits below the layer whose A it gives
         sections=tuple(sections),
         exact=_exact_values(problem),
+        updating=Section(
+            f"Backward pass and update (learning rate {number(problem.text('lr')[0][0])})",
+            updating,
+            steps=_step_lines(problem, updating, numbers),
+        )
+        if updates and backward
+        else None,
     )
 
 
-def _forward(problem: Problem, steps: set[str]) -> tuple[Grid, ...]:
+def _backward_updating(
+    problem: Problem, steps: set[str], m: _Metric, layout: _Layout
+) -> list[_Raw]:
+    return _backward(problem, steps, m, layout, updates=True)
+
+
+def _forward(problem: Problem, steps: set[str], m: _Metric, layout: _Layout) -> list[_Raw]:
+    """Layer l: ``[W_l | b_l]`` left of ``Z_l``, the input ``[A_{l-1} ; 1]`` above it, ``A_l``
+    to its right; ``A_l`` and its ones are the next layer's input (the staircase)."""
     n, batch, layers = problem.spec.sizes, problem.spec.batch, problem.spec.layers
-    grids: list[tuple[str, int, list[Block]]] = []
+    text = layout.texts
+    grids: list[_Raw] = []
     x_in = 0.0
+    col_in = m.column(text("X"), text("Z1"))
     for layer in range(1, layers + 1):
-        place = _Placer(problem, steps)
-        y = GAP
+        place = _Placer(problem, steps, m, layout)
+        y = m.band
         if layer == 1:
-            place.cell("X", x_in, y, label="A₀ = X")
-            place.ones(1, batch, x_in, y + n[0] + NOTCH)
-            y += n[0] + NOTCH + 1 + GAP
-        place.cell(f"W{layer}", x_in - GAP - 1 - NOTCH - n[layer - 1], y)
-        place.cell(f"b{layer}", x_in - GAP - 1, y)
-        place.cell(f"Z{layer}", x_in, y)
-        x_a = x_in + batch + GAP
-        place.cell(f"A{layer}", x_a, y)
+            place.cell("X", x_in, y, label="A₀ = X", col=col_in)
+            place.ones(1, batch, x_in, y + place.rows(n[0]) + m.notch, col_in)
+            y += place.rows(n[0]) + m.notch + m.ones + m.band
+        col_b = m.column(text(f"b{layer}"), printed=True)
+        x_b = x_in - m.gap - col_b.width
+        place.cell(f"b{layer}", x_b, y, col=col_b)
+        col_w = m.column(text(f"W{layer}"), printed=True)
+        place.cell(f"W{layer}", x_b - m.notch - n[layer - 1] * col_w.width, y, col=col_w)
+        z = place.cell(f"Z{layer}", x_in, y, col=col_in)
+        place.glyph("·", x_in - m.gap / 2, y - m.band / 2)  # [W | b] · [A ; 1]
+        col_a = m.column(text(f"A{layer}"), *([text(f"Z{layer + 1}")] if layer < layers else []))
+        x_a = place.right(z) + m.gap
+        a = place.cell(f"A{layer}", x_a, y, col=col_a)
         if layer < layers:
-            place.ones(1, batch, x_a, y + n[layer] + NOTCH)
+            place.ones(1, batch, x_a, y + place.rows(n[layer]) + m.notch, col_a)
         else:  # the targets beside the output, the loss below them
-            place.cell("Y", x_a + batch + GAP, y)
+            x_y = place.right(a) + m.gap
+            place.cell("Y", x_y, y, col=m.column(text("Y"), printed=True))
             if "loss" in steps:
-                place.cell("loss", x_a + batch + GAP, y + n[layer] + GAP, label="L")
-        grids.append((f"forward-{layer}", layer, place.blocks))
-        x_in = x_a
-    return _normalise(grids, "forward", "Layer {layer}")
+                place.cell("loss", x_y, y + place.rows(n[layer]) + m.band, label="L")
+        grids.append(_Raw(f"forward-{layer}", layer, place))
+        x_in, col_in = x_a, col_a
+    return grids
 
 
-def _backward(problem: Problem, steps: set[str]) -> tuple[Grid, ...]:
-    """dZ_l, then [dW_l | db_l] to its right under [A_{l-1}ᵀ | 1]; the next layer's dA below dZ_l
-    with W_lᵀ on its left and the mask f′ on its right, and that layer's dZ below the mask."""
+def _backward(
+    problem: Problem, steps: set[str], m: _Metric, layout: _Layout, updates: bool = False
+) -> list[_Raw]:
+    """One block a layer, in the order of the chain, each ``(dZ_l, dW_l | db_l, dA_{l-1})``:
+    the mask ``f′(Z_l)`` above ``dZ_l`` and ``[A_{l-1}ᵀ | 1]`` above ``[dW_l | db_l]`` to its
+    right; ``dA_{l-1} = W_lᵀ·dZ_l`` below ``dZ_l`` with ``W_lᵀ`` on its left. The next block's
+    columns start where ``dW_l`` does, so its mask comes to stand beside ``dA_{l-1}`` (the
+    staircase, as by hand) whenever the two blocks share a page. With ``updates``, each layer's
+    ``[W_l new | b_l new]`` follows ``[dW_l | db_l]`` on its right, after the glyph ``−lr·``."""
     n, batch, layers = problem.spec.sizes, problem.spec.batch, problem.spec.layers
-    grids: list[tuple[str, int, list[Block]]] = []
+    text = layout.texts
+    grids: list[_Raw] = []
     x_dz = 0.0
-    step = batch + GAP
     for layer in range(layers, 0, -1):
-        if f"dZ{layer}" not in steps:
+        dz = f"dZ{layer}"
+        if dz not in steps:
             continue
-        place = _Placer(problem, steps)
-        has_dw, has_da = f"dW{layer}" in steps, f"dA{layer}" in steps
-        x_dw = x_dz + step
-        above = max(n[layer] if has_da else 0, batch if has_dw else 0)
-        y = GAP + (above + GAP if above else 0)  # the row of dZ_l
-        if has_da:  # this layer's gradient comes down from the layer above
-            x_da = x_dz - step
-            top = y - GAP - n[layer]
-            place.cell(f"W{layer + 1}", x_da - GAP - n[layer + 1], top, transpose=True)
-            place.cell(f"dA{layer}", x_da, top)
-            _mask(place, problem, f"dZ{layer}", x_dz, top)
-        if has_dw:
-            place.cell(f"A{layer - 1}", x_dw, y - GAP - batch, transpose=True)
-            place.ones(batch, 1, x_dw + n[layer - 1] + NOTCH, y - GAP - batch)
-        place.cell(f"dZ{layer}", x_dz, y)
-        if has_dw:
-            place.cell(f"dW{layer}", x_dw, y)
-        if f"db{layer}" in steps:
-            place.cell(f"db{layer}", x_dw + n[layer - 1] + NOTCH, y)
-        grids.append((f"backward-{layer}", layer, place.blocks))
-        x_dz += step
-    return _normalise(grids, "backward", "Layer {layer}")
+        place = _Placer(problem, steps, m, layout)
+        has_dw, has_db = f"dW{layer}" in steps, f"db{layer}" in steps
+        has_da = f"dA{layer - 1}" in steps
+        mask = _mask(problem, dz)
+        col_dz = m.column(
+            text(dz), *([text(f"dA{layer - 1}")] if has_da else []), *([mask[1]] if mask else [])
+        )
+        col_dw = (
+            m.column(text(f"A{layer - 1}", transpose=True), text(f"dW{layer}")) if has_dw else None
+        )
+        col_db = m.column(text(f"db{layer}")) if has_db else m.column([["1"]])
+        width = batch * col_dz.width
+        x_dw = (
+            x_dz + max(width, *(m.label(_label(layout, c)) for c in (dz, f"dA{layer - 1}"))) + m.gap
+        )
+        y = m.band
+        above = max(n[layer] if mask else 0, batch if has_dw else 0)
+        if above:
+            if mask:
+                y_mask = y + place.rows(above - n[layer])
+                place.work(f"{dz}_mask", mask[0], mask[1], x_dz, y_mask, col_dz)
+                place.glyph("∘", x_dz - m.gap / 2, y_mask + place.rows(n[layer]) / 2)
+            if has_dw and col_dw:
+                y_a = y + place.rows(above - batch)
+                a = place.cell(f"A{layer - 1}", x_dw, y_a, transpose=True, col=col_dw)
+                x_ones = x_dw + place.width(a) + m.notch
+                place.ones(batch, 1, x_ones, y_a, col_db)
+            y += place.rows(above) + m.band
+        place.cell(dz, x_dz, y, col=col_dz)
+        if has_dw and col_dw:
+            place.glyph("·", x_dw - m.gap / 2, y - m.band / 2)  # dZ · Aᵀ
+            dw = place.cell(f"dW{layer}", x_dw, y, col=col_dw)
+            right = place.right(dw)
+            if has_db:
+                db = place.cell(f"db{layer}", x_dw + place.width(dw) + m.notch, y, col=col_db)
+                right = place.right(db)
+            if updates and f"W{layer}_new" in steps:
+                _update(place, layer, right, y, LR_GAP_MM if m.paper else m.gap)
+        if has_da:
+            y += place.rows(n[layer]) + m.band
+            col_wt = m.column(text(f"W{layer}", transpose=True), printed=True)
+            x_wt = x_dz - m.gap - n[layer] * col_wt.width
+            place.cell(f"W{layer}", x_wt, y, transpose=True, col=col_wt)
+            place.glyph("·", x_dz - m.gap / 2, y - m.band / 2)  # Wᵀ · dZ
+            place.cell(f"dA{layer - 1}", x_dz, y, col=col_dz)
+        grids.append(_Raw(f"backward-{layer}", layer, place))
+        x_dz = x_dw
+    return grids
 
 
-def _mask(place: _Placer, problem: Problem, dz: str, x: float, y: float) -> None:
-    """The activation's derivative f′ as its own block: the ReLU mask, or A∘(1 − A) for sigmoid."""
+def _update(place: _Placer, layer: int, x: float, y: float, gap: float) -> None:
+    """``[W_l new | b_l new]`` from ``x`` on, after the glyph ``−lr·`` (``W − lr·dW``)."""
+    sub = _sub(layer)
+    rows = place.rows(len(place.layout.texts(f"W{layer}_new")))
+    place.glyph("−lr·", x + gap / 2, y + rows / 2, width=gap)
+    w = place.cell(f"W{layer}_new", x + gap, y, label=f"W{sub} new")
+    if f"b{layer}_new" in place.steps:
+        place.cell(
+            f"b{layer}_new", x + gap + place.width(w) + place.m.notch, y, label=f"b{sub} new"
+        )
+
+
+def _label(layout: _Layout, name: str) -> str:
+    """A cell's label as printed with its step number (for widths)."""
+    number_ = layout.numbers.get(name)
+    return f"[{number_}] {subscript(name)}" if number_ else subscript(name)
+
+
+def _mask(problem: Problem, dz: str) -> tuple[str, list[list[str]]] | None:
+    """The activation's derivative f′ as its own block: the ReLU mask, or A∘(1 − A) for sigmoid;
+    its label and its entries (None where dz is not an activation's gradient)."""
     step = problem.graph[dz]
     op = step.op
     if not isinstance(op, ActivationGrad):
-        return
+        return None
     source = step.inputs[1]
     derivative = op.activation.derivative(problem.value(source))
     rows = [
@@ -381,32 +705,113 @@ def _mask(place: _Placer, problem: Problem, dz: str, x: float, y: float) -> None
         for row in derivative.to_list()
     ]
     label = op.activation.derivative_symbol(subscript(source))
-    place.work(f"{dz}_mask", label.replace("'", "′"), rows, x, y)
+    return label.replace("'", "′"), rows
 
 
-def _updates(problem: Problem, steps: set[str]) -> tuple[Grid, ...]:
+def _updates(problem: Problem, steps: set[str], m: _Metric, layout: _Layout) -> list[_Raw]:
+    """``[W_l new | b_l new]``, a grid each (where the paper is too narrow to print each beside
+    its gradient, after the glyph ``−lr·``: see :func:`_backward`)."""
     grids = []
     for layer in problem.spec.trainable:
         name_w, name_b = f"W{layer}_new", f"b{layer}_new"
         if name_w not in steps:
             continue
-        place = _Placer(problem, steps)
-        w = place.cell(name_w, 0, GAP, label=f"W{_sub(layer)} new")
-        place.cell(name_b, w.cols + NOTCH, GAP, label=f"b{_sub(layer)} new")
-        width = w.cols + NOTCH + 1
-        grids.append(
-            Grid(
-                f"update-{layer}",
-                f"Layer {layer}",
-                "update",
-                layer,
-                width,
-                GAP + w.rows,
-                tuple(place.blocks),
-                scale=1.9,
-            )
-        )
-    return tuple(grids)
+        place = _Placer(problem, steps, m, layout)
+        sub = _sub(layer)
+        w = place.cell(name_w, 0.0, m.band, label=f"W{sub} new")
+        place.cell(name_b, place.width(w) + m.notch, m.band, label=f"b{sub} new")
+        grids.append(_Raw(f"update-{layer}", layer, place, f"Layer {layer}"))
+    return grids
+
+
+# --- one line of instruction per step ----------------------------------------------------------
+
+
+def _step_lines(
+    problem: Problem, grids: Sequence[Grid], numbers: Mapping[str, int]
+) -> tuple[str, ...]:
+    """``[n] formula: what to do`` for each step whose boxes the section's grids hold."""
+    lines = []
+    for grid in grids:
+        for b in grid.blocks:
+            if b.role == "answer" and b.cell in numbers and b.cell in problem.graph.names:
+                step = problem.graph[b.cell]
+                names = [subscript(n) for n in (step.name, *step.inputs)]
+                lines.append(f"[{numbers[b.cell]}] {_instruction(step.op, problem, step, *names)}")
+    return tuple(lines)
+
+
+@singledispatch
+def _instruction(op: Op, problem: Problem, step: Step, out: str, *inputs: str) -> str:
+    """The step's formula (a kind's own op says no more than that)."""
+    return formula(step.formula)
+
+
+@_instruction.register
+def _(op: Affine, problem: Problem, step: Step, z: str, w: str, a: str, b: str) -> str:
+    return f"{z} = {w}·{a} + {b}: row · column, plus {b}"
+
+
+@_instruction.register
+def _(op: Activate, problem: Problem, step: Step, a: str, z: str) -> str:
+    f = op.activation
+    if op.tabulated:
+        return f"{a} = {_SYMBOLS.get(f.name, f.name)}({z}): look up each entry"
+    if isinstance(f, ReLU):
+        return f"{a} = relu({z}): negatives become 0"
+    if isinstance(f, LeakyReLU):
+        return f"{a} = leaky_relu({z}): negatives times {printed_value(f.slope)}"
+    if isinstance(f, Identity):
+        return f"{a} = {z}: the same entries"
+    return f"{a} = {_SYMBOLS.get(f.name, f.name)}({z}), entry by entry"
+
+
+@_instruction.register
+def _(op: Softmax, problem: Problem, step: Step, a: str, z: str) -> str:
+    if op.tabulated:
+        return f"{a} = softmax({z}): look up each column"
+    base = getattr(op.treatment, "base", None)
+    power = f"{base}ᶻ" if base else "eᶻ"
+    return f"{a} = softmax({z}): {power} over its column's sum"
+
+
+@_instruction.register
+def _(op: Loss, problem: Problem, step: Step, out: str, *inputs: str) -> str:
+    text = formula(step.formula).replace("loss =", "L =", 1)
+    return f"{text}, to {op.decimals} decimals" if op.decimals is not None else text
+
+
+@_instruction.register
+def _(op: OutputGrad, problem: Problem, step: Step, dz: str, a: str, y: str) -> str:
+    return f"{formula(step.formula)}, entry by entry"
+
+
+@_instruction.register
+def _(op: WeightGrad, problem: Problem, step: Step, dw: str, dz: str, a: str) -> str:
+    return f"{dw} = {dz}·{a}ᵀ: row · column"
+
+
+@_instruction.register
+def _(op: BiasGrad, problem: Problem, step: Step, db: str, dz: str) -> str:
+    return f"{db} = the sum of each row of {dz}"
+
+
+@_instruction.register
+def _(op: InputGrad, problem: Problem, step: Step, da: str, w: str, dz: str) -> str:
+    return f"{da} = {w}ᵀ·{dz}: row · column"
+
+
+@_instruction.register
+def _(op: ActivationGrad, problem: Problem, step: Step, dz: str, da: str, x: str) -> str:
+    f = op.activation.derivative_symbol(x).replace("'", "′")
+    if isinstance(op.activation, Identity):
+        return f"{dz} = {da}: the same entries"
+    return f"{dz} = {da} ∘ {f}: fill in {f}, multiply"
+
+
+@_instruction.register
+def _(op: Update, problem: Problem, step: Step, new: str, p: str, grad: str, lr: str) -> str:
+    return f"{new} = {p} − lr·{grad}, entry by entry"
 
 
 _SYMBOLS = {"sigmoid": "σ"}
@@ -495,35 +900,101 @@ def _beside(forward: tuple[Grid, ...], tables: tuple[Grid, ...]) -> tuple[Grid, 
     return tuple(out)
 
 
-def _normalise(
-    grids: list[tuple[str, int, list[Block]]], phase: str, title: str
+def _finish(
+    in_units: list[_Raw], on_paper: list[_Raw], phase: str, scale: float, each: bool = False
 ) -> tuple[Grid, ...]:
-    """Shift a section's shared x positions so the leftmost block starts at 0."""
-    blocks = [b for _, _, bs in grids for b in bs]
-    if not blocks:
-        return ()
-    left = min(b.x for b in blocks)
-    right = max(b.x + b.cols for b in blocks) - left
+    """A section's grids from both passes: positions shifted so that the leftmost block starts at
+    0 (for the whole section, so a staircase keeps its steps; ``each``: grid by grid), every
+    block with its box on paper and its step number."""
+    grids: list[Grid] = []
+    groups = [[i] for i in range(len(in_units))] if each else [list(range(len(in_units)))]
+    for group in groups:
+        unit_blocks = [b for i in group for b in in_units[i].place.blocks]
+        if not unit_blocks:
+            continue
+        left = min(b.x for b in unit_blocks)
+        right = max(b.x + b.cols for b in unit_blocks) - left
+        left_mm = min(x0 for i in group for x0, _, _, _ in _extents(on_paper[i].place))
+        right_mm = max(x1 for i in group for _, _, x1, _ in _extents(on_paper[i].place))
+        for i in group:
+            raw, paper = in_units[i], on_paper[i]
+            blocks = []
+            for b, p in zip(raw.place.blocks, paper.place.blocks, strict=True):
+                assert p.box is not None
+                box = replace(p.box, x=round(p.box.x - left_mm, 3), y=round(p.box.y, 3))
+                blocks.append(replace(_moved(b, -left), box=box, step=p.step))
+            marks = tuple(
+                replace(k, x=round(k.x - left_mm, 3), y=round(k.y, 3)) for k in paper.place.marks
+            )
+            height = max(b.y + b.rows for b in blocks)
+            height_mm = max(y1 for _, _, _, y1 in _extents(paper.place))
+            title = raw.title or f"Layer {raw.layer}"
+            grids.append(
+                Grid(
+                    raw.key,
+                    title,
+                    phase,
+                    raw.layer,
+                    right,
+                    height,
+                    tuple(blocks),
+                    scale,
+                    (round(right_mm - left_mm, 3), round(height_mm, 3)),
+                    marks,
+                )
+            )
+    return tuple(grids)
+
+
+def _extents(place: _Placer) -> list[tuple[float, float, float, float]]:
+    """Every rectangle a paper pass's grid covers (blocks, labels, marks): x0, y0, x1, y1."""
     out = []
-    for key, layer, bs in grids:
-        moved = tuple(_moved(b, -left) for b in bs)
-        height = max(b.y + b.rows for b in moved)
-        out.append(Grid(key, title.format(layer=layer), phase, layer, right, height, moved))
-    return tuple(out)
+    for b in place.blocks:
+        assert b.box is not None
+        w, h = b.cols * b.box.col, b.rows * b.box.row
+        out.append((b.x, b.y, b.x + w, b.y + h))
+        if b.label:
+            out.append((b.x, b.y - BAND_MM, b.x + _PAPER.label(b.printed_label), b.y))
+    out += [(k.x, k.y, k.x + k.width, k.y + k.height) for k in place.marks]
+    return out
+
+
+def shapes(grid: Grid) -> list[tuple[float, float, float, float]]:
+    """The rectangles a grid covers on paper (blocks, labels, marks: x0, y0, x1, y1 in mm from
+    its own top left, its staircase x included), for packing grids into each other's free room."""
+    out = []
+    for b in grid.blocks:
+        if b.box is None:
+            continue
+        x, y = b.box.x, b.box.y
+        out.append((x, y, x + b.cols * b.box.col, y + b.rows * b.box.row))
+        if b.label:
+            out.append((x, y - BAND_MM, x + _PAPER.label(b.printed_label), y))
+    out += [(k.x, k.y, k.x + k.width, k.y + k.height) for k in grid.marks]
+    return out
+
+
+def on_paper(grid: Grid) -> Grid:
+    """``grid`` with boxes for print: as laid out, or (a grid laid out in grid units only, such as
+    a lookup table) every unit as wide as its longest entry needs and as high as an entry row."""
+    if grid.size != (0.0, 0.0) and all(b.box is not None for b in grid.blocks):
+        return grid
+    longest = max((len(t) for b in grid.blocks for row in b.texts for t in row), default=1)
+    chars = max(MIN_CHARS, longest + 2)
+    unit = chars * CHAR_MM * grid.scale
+    blocks = tuple(
+        replace(b, box=Box(round(b.x * unit, 3), round(b.y * ROW_MM, 3), chars, ROW_MM))
+        for b in grid.blocks
+    )
+    boxed = replace(grid, blocks=blocks)
+    extents = shapes(boxed)
+    width = max((x1 for _, _, x1, _ in extents), default=0.0)
+    height = max((y1 for _, _, _, y1 in extents), default=0.0)
+    return replace(boxed, size=(round(width, 3), round(height, 3)))
 
 
 def _moved(b: Block, dx: float) -> Block:
-    return Block(
-        b.cell,
-        b.label,
-        b.role,
-        b.rows,
-        b.cols,
-        round(b.x + dx, 3),
-        round(b.y, 3),
-        b.texts,
-        b.transpose,
-    )
+    return replace(b, x=round(b.x + dx, 3), y=round(b.y, 3))
 
 
 def _sub(layer: int) -> str:

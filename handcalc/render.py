@@ -14,18 +14,23 @@ from typing import Any
 import jinja2
 
 from .errors import HandcalcError
-from .layout import Sheet, build_sheet
+from .layout import Sheet, build_sheet, on_paper
+from .pages import (
+    LEGEND_STYLES,
+    LEGEND_TONES,
+    ORIENTATIONS,
+    PAPERS,
+    SheetTooLarge,
+    fits,
+    paginate,
+)
 from .problem import Problem
 from .verify import verification_code
 
 MODES = ("worksheet", "key", "solutions")
 HEADINGS = {"worksheet": "worksheet", "key": "answer key", "solutions": "worked solutions"}
-#: paper: CSS size, and the width and height inside the margins of sheet.css, in mm
-PAPERS = {"a4": ("A4", 184.0, 273.0), "letter": ("letter", 189.9, 255.4)}
-#: an entry's largest width, and its height as a share of the width (mm)
-MAX_UNIT = 10.0
-ROW_SHARE = 0.74
-MIN_ROW, MAX_ROW = 4.6, 6.2
+#: the line height of a label over its block, and how far its top sits above the block (mm)
+LABEL_LINE, LABEL_RISE = 3.4, 3.75
 
 
 def templates_dir() -> Any:
@@ -55,13 +60,6 @@ def grid_css() -> str:
     return _css("grid.css")
 
 
-def units(sheet: Sheet, paper: str) -> tuple[float, float]:
-    """An entry's width and height in mm: as large as fits the widest grid across the page."""
-    width = PAPERS[paper][1]
-    u = min(MAX_UNIT, width / sheet.width)
-    return round(u, 3), round(min(MAX_ROW, max(MIN_ROW, u * ROW_SHARE)), 3)
-
-
 def render_html(
     problem: Problem,
     mode: str = "worksheet",
@@ -70,16 +68,22 @@ def render_html(
     secret: str | bytes | None = None,
     date: str | datetime.date | None = None,
     sheet: Sheet | None = None,
+    orientation: str = "auto",
+    mono: bool = False,
     student: tuple[str, str] | None = None,
 ) -> str:
-    """A printable HTML page: ``mode`` is worksheet, key or solutions; ``paper`` a4 or letter.
+    """A printable HTML page: ``mode`` is worksheet, key or solutions; ``paper`` a4, letter or
+    a3; ``orientation`` auto (portrait or landscape, whichever takes fewer pages), portrait or
+    landscape; ``mono`` prints the colour roles in black and grey (for photocopiers).
 
     The page carries the problem's verification code (HMAC with ``secret``, else the environment's
     ``HANDCALC_SECRET_KEY``), ``date`` (today unless given) and, with ``student`` (name, ID), the
     student's name and ID on its Name and ID lines. Its CSS is inline: the page stands
-    alone.
+    alone. A sheet that cannot be printed on ``paper`` raises :class:`HandcalcError` naming the
+    options that work.
     """
-    return _page(problem, mode, paper, secret, date, sheet, inline_css=True, student=student)
+    html, _ = _page(problem, mode, paper, secret, date, sheet, True, orientation, mono, student)
+    return html
 
 
 def _page(
@@ -90,22 +94,26 @@ def _page(
     date: str | datetime.date | None,
     sheet: Sheet | None,
     inline_css: bool,
+    orientation: str = "auto",
+    mono: bool = False,
     student: tuple[str, str] | None = None,
-) -> str:
+) -> tuple[str, str]:
+    """The page's HTML, and its CSS page size (``A4``, ``A3 landscape``)."""
     if mode not in MODES:
         raise HandcalcError(f"mode: {mode!r} is not accepted; accepted: {', '.join(MODES)}")
     if paper not in PAPERS:
         raise HandcalcError(f"paper: {paper!r} is not accepted; accepted: {', '.join(PAPERS)}")
+    if orientation not in ORIENTATIONS:
+        raise HandcalcError(
+            f"orientation: {orientation!r} is not accepted; accepted: {', '.join(ORIENTATIONS)}"
+        )
     sheet = sheet or build_sheet(problem)
-    u, h = units(sheet, paper)
     when = date or datetime.date.today()
     code = verification_code(problem, secret)
     context: dict[str, Any] = {
         "sheet": sheet,
         "mode": mode,
-        "u": u,
-        "h": h,
-        "css": page_css(paper) if inline_css else "",
+        "mono": mono,
         "title": f"{sheet.title} — {HEADINGS[mode]} ({code})",
         "heading": HEADINGS[mode],
         "code": code,
@@ -116,14 +124,124 @@ def _page(
     if mode == "solutions":
         from .explain import PHASES, worked_solutions
 
-        context.update(worked=worked_solutions(problem), phases=PHASES)
-        return environment().get_template("solutions.html").render(context)
-    return environment().get_template("worksheet.html").render(context)
+        size = PAPERS[paper][0]
+        context.update(
+            worked=worked_solutions(problem),
+            phases=PHASES,
+            css=page_css(size) if inline_css else "",
+        )
+        return environment().get_template("solutions.html").render(context), size
+    try:
+        pages = paginate(sheet, paper, orientation, mode)
+    except SheetTooLarge as e:
+        raise SheetTooLarge(f"{e}; {advice(problem, paper, orientation)}") from None
+    context.update(
+        pages=pages,
+        css=page_css(pages.size) if inline_css else "",
+        rise=LABEL_RISE,
+        label_line=LABEL_LINE,
+        legend_styles=LEGEND_STYLES,
+        legend_tones=LEGEND_TONES,
+    )
+    return environment().get_template("worksheet.html").render(context), pages.size
 
 
-def page_css(paper: str) -> str:
-    """All the CSS of a printed sheet on ``paper``."""
-    return f"@page {{ size: {PAPERS[paper][0]}; }}\n{_css('sheet.css')}\n{grid_css()}"
+def advice(problem: Problem, paper: str, orientation: str = "auto") -> str:
+    """What makes ``problem``'s sheet printable: another paper or orientation, then (for a
+    generated problem) smaller numbers or a smaller batch, each tried on the same seed."""
+    sheet = build_sheet(problem)
+    works: list[str] = []
+    if orientation != "auto" and fits(sheet, paper):
+        works.append("--orientation auto")
+    for other in ("a3",):
+        if other != paper and fits(sheet, other):
+            works.append(f"--paper {other}")
+    if problem.seed is not None and problem.kind == "mlp":
+        works += _smaller(problem, paper, orientation)
+    if not works:
+        return "no paper, orientation or smaller option prints it: use fewer units or samples"
+    return "options that work: " + "; or ".join(works)
+
+
+def _smaller(problem: Problem, paper: str, orientation: str) -> list[str]:
+    """Smaller ranges or batches that print on ``paper`` with the same seed (the first of each)."""
+    from .api import generate
+
+    spec = problem.spec
+    tries: list[tuple[str, dict[str, Any]]] = []
+    for most in (2, 1):
+        if spec.weight_max > most or spec.input_max > most:
+            tries.append(
+                (f"--weight-max {most} --input-max {most}", {"weight_max": most, "input_max": most})
+            )
+    for batch in sorted({spec.batch // 2, 2} - {0}, reverse=True):
+        if batch < spec.batch:
+            tries.append((f"--batch {batch}", {"batch": batch}))
+    found = []
+    for text, change in tries:
+        try:
+            options = {**spec_options(spec), **change}
+            candidate = generate(problem.kind, problem.seed, **options)
+        except HandcalcError:
+            continue
+        if fits(build_sheet(candidate), paper, orientation):
+            found.append(text)
+            if len(found) == 2:
+                break
+    return found
+
+
+def spec_options(spec: Any) -> dict[str, Any]:
+    """A spec as the keyword options ``generate`` takes (what the spec's JSON holds)."""
+    return dict(spec.to_dict())
+
+
+def page_css(size: str) -> str:
+    """All the CSS of a printed sheet on paper of CSS ``size`` (``A4``, ``A3 landscape``; the
+    paper names of :data:`PAPERS` are accepted too)."""
+    if size in PAPERS:
+        size = PAPERS[size][0]
+    return f"@page {{ size: {size}; }}\n{_css('sheet.css')}\n{_css('boxes.css')}\n{box_css()}"
+
+
+@lru_cache(maxsize=1)
+def box_css() -> str:
+    """The boxes of print grids and the legend: the drawing of each role (solid, dashed or
+    dotted lines) in each colour role, and in black and grey under ``.mono``."""
+    out = []
+    for role, dash in (("answer", ""), ("copy", "1.6 1.1"), ("work", "0.2 1.1")):
+        for tone, (_, line) in TONES.items():
+            out.append(f".b.{role}.t-{tone} {{ background-image: url({_tile(line, dash)}); }}")
+        out.append(f".mono .b.{role} {{ background-image: url({_tile(MONO_LINE, dash)}); }}")
+    for tone, (ink, line) in TONES.items():
+        out.append(f".t-{tone} {{ color: {ink}; border-color: {line}; }}")
+    mono = ", ".join(f".mono .t-{tone}" for tone in TONES)
+    out.append(f"{mono} {{ color: #111111; border-color: {MONO_LINE}; }}")
+    return "\n".join(out)
+
+
+#: colour roles: ink (text, labels) and line (boxes, brackets)
+TONES = {
+    "weight": ("#1b4a8c", "#6d8dbd"),
+    "bias": ("#2a6f2e", "#73a576"),
+    "activation": ("#8f4309", "#c58b5a"),
+    "derivative": ("#7d1d58", "#b37399"),
+    "none": ("#222222", "#6b7280"),
+}
+MONO_LINE = "#666666"
+
+
+def _tile(colour: str, dash: str) -> str:
+    """An entry's box as a tile of 10 × 10 units stretched over one entry: its top and left edge
+    (the block's right and bottom border close the last ones); dashed or dotted by ``dash``."""
+    style = f" stroke-dasharray='{dash}' stroke-linecap='round'" if dash else ""
+    width = "0.9" if dash.startswith("0.2") else "0.5"
+    svg = (
+        "<svg xmlns='http://www.w3.org/2000/svg' width='10' height='10' viewBox='0 0 10 10' "
+        "preserveAspectRatio='none'><path d='M0 0H10M0 0V10' "
+        f"stroke='{colour.replace('#', '%23')}' stroke-width='{width}' fill='none'{style}/></svg>"
+    )
+    return f'"data:image/svg+xml,{svg}"'
 
 
 @lru_cache(maxsize=1)
@@ -134,23 +252,24 @@ def _font_config() -> Any:
     return FontConfiguration()
 
 
-@lru_cache(maxsize=4)
-def _stylesheet(paper: str) -> Any:
-    """The sheet's CSS parsed once per process and paper, instead of once per PDF."""
+@lru_cache(maxsize=8)
+def _stylesheet(size: str) -> Any:
+    """The sheet's CSS parsed once per process and page size, instead of once per PDF."""
     import weasyprint
 
-    return weasyprint.CSS(string=page_css(paper), font_config=_font_config())
+    return weasyprint.CSS(string=page_css(size), font_config=_font_config())
 
 
-def html_to_pdf(html: str, paper: str | None = None) -> bytes:
+def html_to_pdf(html: str, size: str | None = None) -> bytes:
     """WeasyPrint on a page of ours (fonts come from fontconfig: DejaVu, embedded as subsets).
 
-    With ``paper`` the page is expected without inline CSS and gets the cached stylesheet.
+    With ``size`` (a paper, ``a4``, or a CSS page size, ``A3 landscape``) the page is expected
+    without inline CSS and gets the cached stylesheet.
     """
     import weasyprint
 
     document = weasyprint.HTML(string=html, base_url=str(templates_dir()))
-    sheets = [_stylesheet(paper)] if paper else None
+    sheets = [_stylesheet(size)] if size else None
     return document.write_pdf(stylesheets=sheets, font_config=_font_config())
 
 
@@ -162,23 +281,35 @@ def render_pdf(
     secret: str | bytes | None = None,
     date: str | datetime.date | None = None,
     sheet: Sheet | None = None,
+    orientation: str = "auto",
+    mono: bool = False,
     student: tuple[str, str] | None = None,
 ) -> bytes:
-    """The same page as ``render_html``, as PDF bytes (title, embedded fonts, A4 or letter)."""
-    html = _page(problem, mode, paper, secret, date, sheet, inline_css=False, student=student)
-    return html_to_pdf(html, paper)
+    """The same page as ``render_html``, as PDF bytes (title, embedded fonts, the paper's size)."""
+    html, size = _page(problem, mode, paper, secret, date, sheet, False, orientation, mono, student)
+    return html_to_pdf(html, size)
 
 
 def grid_html(problem: Problem) -> str:
-    """The answer key's grids alone, with their CSS inlined: a problem's picture in Jupyter."""
+    """The answer key's grids alone, as printed, with their CSS inlined: a problem's picture in
+    Jupyter."""
     sheet = build_sheet(problem)
     template = environment().from_string(
-        '{% from "_grid.html" import grid %}<div class="handcalc key">'
+        '{% from "_grid.html" import paper_grid %}<div class="handcalc key">'
         "<style>{{ css|safe }} .handcalc h4{margin:6px 0 2px;font:bold 12px sans-serif}"
-        " .handcalc .grid{margin-bottom:4px}</style>"
+        " .handcalc .stair{position:relative;margin-bottom:2mm}</style>"
         "<p>{{ sheet.description }}</p>"
         "{% for s in sheet.sections %}<h4>{{ s.title }}</h4>"
-        '{% for g in s.grids %}{{ grid(g, "key", u=12, h=7, unit="mm") }}{% endfor %}'
-        "{% endfor %}</div>"
+        "{% for g in s.grids %}{% set g = boxed(g) %}"
+        '<div class="stair" style="width:{{ "%.1f"|format(g.size[0]) }}mm;'
+        'height:{{ "%.1f"|format(g.size[1]) }}mm">'
+        '{{ paper_grid(g, "key", 0, 0, rise, label_line) }}</div>'
+        "{% endfor %}{% endfor %}</div>"
     )
-    return template.render(sheet=sheet, css=grid_css())
+    return template.render(
+        sheet=sheet,
+        css=_css("boxes.css") + box_css(),
+        boxed=on_paper,
+        rise=LABEL_RISE,
+        label_line=LABEL_LINE,
+    )

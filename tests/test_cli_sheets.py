@@ -187,3 +187,42 @@ def test_batch_warns_about_a_weak_secret(tmp_path):
         cli, args, env={"HANDCALC_SECRET_KEY": "GVuoZ3wzev9hLEDbDsVQTCGc4NRPeD9k8DnHOdOP6vg"}
     )
     assert strong.exit_code == 0 and "warning" not in strong.output
+
+
+def test_paper_a3_orientation_and_mono(tmp_path):
+    out = tmp_path / "a3.pdf"
+    result = _run("generate", "--seed", "7", "--format", "pdf", "--paper", "a3", "-o", str(out))
+    assert result.exit_code == 0, result.output
+    box = pypdf.PdfReader(out).pages[0].mediabox
+    assert (round(float(box.width)), round(float(box.height))) == (842, 1191)
+    args = ["generate", "--seed", "7", "--format", "pdf", "--orientation", "landscape"]
+    result = _run(*args, "--mono", "-o", str(out))
+    assert result.exit_code == 0, result.output
+    box = pypdf.PdfReader(out).pages[0].mediabox
+    assert (round(float(box.width)), round(float(box.height))) == (842, 595)
+    html = tmp_path / "grey.html"
+    assert (
+        _run("generate", "--seed", "7", "--format", "html", "--mono", "-o", str(html)).exit_code
+        == 0
+    )
+    assert '<body class="worksheet mono">' in html.read_text(encoding="utf-8")
+    for option in (["--mono"], ["--orientation", "portrait"], ["--paper", "a3"]):
+        refused = _run("generate", "--seed", "7", *option)
+        assert (
+            refused.exit_code == 2
+            and f"{option[0]} applies to --format html or pdf" in refused.output
+        )
+
+
+def test_a_sheet_that_cannot_be_printed_is_refused_with_the_options_that_work(tmp_path):
+    big = ["--sizes", "8,8,8,8", "--batch", "8", "--weight-max", "1", "--input-max", "1"]
+    out = tmp_path / "big.pdf"
+    result = _run(
+        "generate", "--seed", "1", *big, "--format", "pdf", "--paper", "letter", "-o", str(out)
+    )
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    (line,) = [line for line in result.output.splitlines() if line.startswith("Error")]
+    assert "does not fit on letter" in line and "options that work: --paper a3" in line
+    assert not out.exists()
+    done = _run("generate", "--seed", "1", *big, "--format", "pdf", "--paper", "a3", "-o", str(out))
+    assert done.exit_code == 0, done.output

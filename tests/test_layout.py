@@ -4,12 +4,14 @@ grid partial's form-mode contract that the web service relies on."""
 from __future__ import annotations
 
 import re
+from fractions import Fraction
 
 import pytest
 
 import handcalc
-from handcalc.layout import Block, build_sheet, printed
-from handcalc.render import environment
+from handcalc.fonts import width as text_width
+from handcalc.layout import BAND_MM, CHAR_MM, LABEL_PT, ONES_MM, Block, build_sheet, printed
+from handcalc.render import LABEL_LINE, LABEL_RISE, environment
 
 
 @pytest.fixture(scope="module")
@@ -52,28 +54,134 @@ def test_forward_grid_of_a_layer_is_the_by_hand_arrangement(sheet, problem):
     assert z2.x == a.x
 
 
-def test_backward_grid_places_products_like_by_hand(sheet):
+def test_backward_block_is_a_layers_whole_chain_step(sheet):
+    """Each backward grid is one layer's block (dZ, dW | db, dA): dA_{l-1} = W_lᵀ·dZ_l sits
+    under the dZ it is made from, on the same grid (so on the same page)."""
     blocks = _blocks(sheet, "backward-2")
     dz, dw, db, at = blocks["dZ2"], blocks["dW2"], blocks["db2"], blocks["A1"]
     assert at.transpose and at.role == "copy" and (at.rows, at.cols) == (2, 3)
     assert dw.x == at.x and dw.y > at.y, "Aᵀ above dW"
     assert dz.y == dw.y and dz.x < dw.x, "dZ left of dW"
     assert db.x > dw.x + dw.cols - 1 and db.cols == 1
-    wt, da, mask = blocks["W3"], blocks["dA2"], blocks["dZ2_mask"]
+    wt, da, mask = blocks["W2"], blocks["dA1"], blocks["dZ2_mask"]
     assert wt.transpose and wt.role == "given" and wt.x + wt.cols <= da.x
+    assert da.x == dz.x and da.y > dz.y, "dA under the dZ it is made from"
     assert mask.role == "work" and mask.x == dz.x and mask.y < dz.y, "dZ below the mask"
     assert mask.texts == (("1", "1"), ("1", "0"), ("0", "1"), ("0", "0"))  # relu′(Z2), Z2 > 0
-    # dA2 sits under dZ3 (the layer above), the staircase continuing down and to the right
-    assert da.x == _blocks(sheet, "backward-3")["dZ3"].x
+    # the staircase: the next block's columns start where dW starts, so its mask stands beside dA
+    below = _blocks(sheet, "backward-1")
+    assert below["dZ1_mask"].x == dw.x and below["dZ1"].x == dw.x
+    for key, names in {
+        "backward-3": {"dZ3", "dW3", "db3", "dA2"},
+        "backward-2": {"dZ2", "dW2", "db2", "dA1"},
+        "backward-1": {"dZ1", "dW1", "db1"},
+    }.items():
+        assert {b.cell for b in _blocks(sheet, key).values() if b.role == "answer"} == names
 
 
-def test_no_blocks_overlap_and_all_sit_inside_their_grid(sheet):
-    for grid in sheet.grids:
-        for i, a in enumerate(grid.blocks):
-            assert a.x >= 0 and a.y >= 0.5
-            assert a.x + a.cols <= grid.width + 1e-9 and a.y + a.rows <= grid.height + 1e-9
-            for b in grid.blocks[i + 1 :]:
-                assert not _overlap(a, b), (grid.key, a.cell, b.cell)
+def _rect(b: Block) -> tuple[float, float, float, float]:
+    assert b.box is not None
+    return (b.box.x, b.box.y, b.box.x + b.cols * b.box.col, b.box.y + b.rows * b.box.row)
+
+
+def _hits(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
+    return a[0] < b[2] - 1e-6 and b[0] < a[2] - 1e-6 and a[1] < b[3] - 1e-6 and b[1] < a[3] - 1e-6
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"seed": 7},
+        {"seed": 7, "sizes": "2,3,2"},
+        {"seed": 7, "transcendental": "base", "reduction": "mean", "lr": "1/2", "frozen": "1"},
+        {"seed": 1, "transcendental": "exact", "sizes": "2,2,2"},
+        {"seed": 7, "sizes": "6,5,5,4", "batch": 4},
+    ],
+)
+def test_on_paper_boxes_fit_their_answers_and_labels_sit_on_their_own_box(options):
+    """Every column is as wide as its longest entry at the entry size and a character to spare
+    on either side (one on the right for a block only printed), rows are 7 mm; a label sits just
+    above its own block, nearer to it than to anything above; nothing overlaps."""
+    sheet = build_sheet(handcalc.generate(**options))
+    for grid in (*sheet.grids, *(sheet.updating.grids if sheet.updating else ())):
+        if grid.phase == "table":
+            continue
+        rects = [_rect(b) for b in grid.blocks]
+        for i, b in enumerate(grid.blocks):
+            assert b.box is not None and b.box.row >= (ONES_MM if b.role == "ones" else 7.0)
+            longest = max(len(t) for row in b.texts for t in row)
+            need = longest + (1 if b.role in ("given", "ones") else 2)
+            assert b.box.chars >= need, (grid.key, b.cell)
+            assert b.box.col == pytest.approx(b.box.chars * CHAR_MM)
+            for j in range(i + 1, len(rects)):
+                assert not _hits(rects[i], rects[j]), (grid.key, b.cell, grid.blocks[j].cell)
+            if not b.label:
+                continue
+            x0, y0, _, _ = rects[i]
+            label = (x0, y0 - BAND_MM, x0 + text_width(b.printed_label, LABEL_PT), y0)
+            for j, other in enumerate(rects):
+                assert j == i or not _hits(label, other), (grid.key, b.cell, grid.blocks[j].cell)
+            above = [
+                r[3] for r in rects if r[3] <= y0 + 1e-6 and r[0] < label[2] and label[0] < r[2]
+            ]
+            own_gap = LABEL_RISE - LABEL_LINE  # from the label's line box to its own block
+            if above:
+                assert (y0 - LABEL_RISE) - max(above) > own_gap, (grid.key, b.cell)
+
+
+def test_columns_are_shared_down_the_staircase(sheet):
+    """Z₂ stands under A₁ (the next layer's input): the same columns in grid units and on paper."""
+    f1, f2 = _blocks(sheet, "forward-1"), _blocks(sheet, "forward-2")
+    for a, z in ((f1["A1"], f2["Z2"]), (f1["X"], f1["Z1"])):
+        assert a.x == z.x and a.box.x == z.box.x and a.box.chars == z.box.chars
+
+
+def test_step_numbers_and_one_line_instructions(sheet, problem):
+    """[1] … [n] in the order of the step graph, on the boxes and in each section's steps."""
+    numbered = {b.cell: b.step for g in sheet.grids for b in g.blocks if b.role == "answer"}
+    assert sorted(numbered.values()) == list(range(1, len(problem.steps) + 1))
+    assert [numbered[s.name] for s in problem.steps] == list(range(1, len(problem.steps) + 1))
+    assert _blocks(sheet, "forward-1")["Z1"].printed_label == "[1] Z₁"
+    lines = [line for section in sheet.sections for line in section.steps]
+    assert [int(line[1 : line.index("]")]) for line in lines] == sorted(numbered.values())
+    assert lines[0] == "[1] Z₁ = W₁·A₀ + b₁: row · column, plus b₁"
+    assert "[12] dZ₂ = dA₂ ∘ relu′(Z₂): fill in relu′(Z₂), multiply" in lines
+    assert all(text_width(line, 8) < 100 for line in lines), "one line each"
+
+
+def test_operator_glyphs_stand_between_the_blocks_they_join(sheet):
+    f1 = next(g for g in sheet.grids if g.key == "forward-1")
+    blocks = {b.cell: b for b in f1.blocks}
+    (dot,) = [k for k in f1.marks if k.text == "·"]
+    b1, z1 = _rect(blocks["b1"]), _rect(blocks["Z1"])
+    assert b1[2] <= dot.x and dot.x + dot.width <= z1[0] + 1e-6, "between [W | b] and Z"
+    assert dot.y + dot.height / 2 < z1[1], "at the corner where [A ; 1] meets [W | b]"
+    b2 = next(g for g in sheet.grids if g.key == "backward-2")
+    blocks = {b.cell: b for b in b2.blocks}
+    (ring,) = [k for k in b2.marks if k.text == "∘"]
+    mask = _rect(blocks["dZ2_mask"])
+    assert ring.x + ring.width <= mask[0] + 1e-6 and mask[1] < ring.y + ring.height / 2 < mask[3]
+    assert sum(k.text == "·" for k in b2.marks) == 2  # dZ·Aᵀ and Wᵀ·dZ
+    assert sheet.updating is not None
+    merged = next(g for g in sheet.updating.grids if g.key == "backward-2")
+    blocks = {b.cell: b for b in merged.blocks}
+    (lr,) = [k for k in merged.marks if k.text == "−lr·"]
+    assert _rect(blocks["db2"])[2] <= lr.x and lr.x + lr.width <= _rect(blocks["W2_new"])[0] + 1e-6
+
+
+def test_colour_roles_and_right_aligned_entries(sheet):
+    tones = {b.cell: b.tone for g in sheet.grids for b in g.blocks if b.cell}
+    assert tones["W1"] == tones["W2_new"] == "weight" and tones["b3"] == "bias"
+    assert tones["X"] == tones["Z1"] == tones["A3"] == tones["Y"] == tones["loss"] == "activation"
+    assert tones["dZ2"] == tones["dW1"] == tones["dZ2_mask"] == "derivative"
+    db3 = _blocks(sheet, "backward-3")["db3"]
+    lines = db3.right_aligned(True).split("\n")
+    assert [line.rstrip() for line in lines] == [
+        (t + " ").rjust(db3.box.chars).rstrip() for (t,) in db3.texts
+    ]
+    ends = {len(line) for line in lines}
+    assert len(ends) == 1, "each entry ends in the same column: right-aligned"
+    assert db3.right_aligned(False) == ""
 
 
 def test_every_graded_step_is_an_answer_cell_exactly_once(sheet, problem):
@@ -99,7 +207,8 @@ def test_key_texts_are_the_printed_values(sheet, problem):
             if b.role in ("answer", "given") and not b.transpose and b.cell:  # (not a table)
                 assert [list(r) for r in b.texts] == printed(problem, b.cell)
     assert printed(problem, "X")[0] == ["−1", "−2"]  # a real minus sign
-    assert printed(problem, "dZ3")[0] == ["47/100", "3/25"]  # fractions stay fractions
+    assert printed(problem, "dZ3")[0] == ["0.47", "0.12"]  # exact decimals, not 47/100
+    assert printed(problem, "W1_new")[0] == ["−0.954", "2.069", "−2.977", "−2"]
     assert printed(problem, "A3")[0] == ["0.47", "0.12"]  # table values as the table prints them
 
 
@@ -143,7 +252,7 @@ def test_form_mode_contract_inputs_answers_marks_feedback(sheet):
     names = re.findall(r'<input name="([^"]+)"', html)
     expected = {
         f"{c}[{i}][{j}]"
-        for c, (r, k) in {"dZ2": (4, 2), "dW2": (4, 3), "db2": (4, 1), "dA2": (4, 2)}.items()
+        for c, (r, k) in {"dZ2": (4, 2), "dW2": (4, 3), "db2": (4, 1), "dA1": (3, 2)}.items()
         for i in range(r)
         for j in range(k)
     }
@@ -154,7 +263,7 @@ def test_form_mode_contract_inputs_answers_marks_feedback(sheet):
     assert html.count("mark-missing") == 9
     assert 'title="check the sign"' in html and 'title="sum each row of dZ2"' in html
     # the transposed copy of A1 shows the student's own A1, transposed, and is not an input
-    assert "A1[" not in "".join(names)
+    assert not any(n.startswith("A1[") for n in names)
     copy = html.split('data-cell="A1"')[1].split("</table>")[0]
     assert re.findall(r"<td>([^<]*)</td>", copy)[:3] == ["11", "0", "0"]
 
@@ -164,3 +273,22 @@ def test_worksheet_mode_has_no_inputs_and_no_answers(sheet):
     html = _form(grid, mode="worksheet")
     assert "<input" not in html and "11" not in html  # Z1[1,1] = 11 stays blank
     assert "11" in _form(grid, mode="key")
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_no_short_decimal_is_printed_as_a_fraction(seed):
+    """Keys, solutions and the web print every exact value by one rule: a decimal where its
+    expansion ends within 6 places, else a fraction."""
+    options = [{}, {"sizes": "2,3,2", "reduction": "mean"}, {"transcendental": "base"}][seed % 3]
+    problem = handcalc.generate(seed=seed, **options)
+    for step in problem.steps:
+        for row in printed(problem, step.name):
+            for text in row:
+                if "/" in text and not text.startswith("≈"):
+                    q = Fraction(text.replace("−", "-"))
+                    den = q.denominator
+                    while den % 2 == 0:
+                        den //= 2
+                    while den % 5 == 0:
+                        den //= 5
+                    assert den != 1 or len(str(q.denominator)) > 6, (step.name, text)
