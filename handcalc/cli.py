@@ -558,14 +558,16 @@ class _Bar:
     def __init__(self, label: str, total: int) -> None:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
+        console = _stderr_console()
         self.progress = Progress(
             "[progress.description]{task.description}",
             BarColumn(),
             MofNCompleteColumn(),
             TimeRemainingColumn(),
-            console=_stderr_console(),
+            console=console,
             auto_refresh=False,
             transient=True,
+            disable=not console.is_terminal,  # no bar in logs and pipes
         )
         self.task = self.progress.add_task(label, total=total)
         self.every = max(1, total // 100)
