@@ -34,7 +34,8 @@ def matmul(a: Array, b: Array) -> Array:
 def exp(x: Array) -> Array:
     """e**x within a few ulp: x = k ln 2 + r with |r| ≤ ln 2 / 2, a Taylor polynomial for e**r."""
     x = np.asarray(x, dtype=np.float64)
-    xc = np.clip(np.nan_to_num(x, nan=0.0), EXP_MIN, EXP_MAX)
+    nan = np.isnan(x)
+    xc = np.clip(np.where(nan, 0.0, x), EXP_MIN, EXP_MAX)
     k = np.rint(xc * INV_LN2)
     r = (xc - k * LN2_HI) - k * LN2_LO
     p = np.full_like(r, _EXP_TERMS[-1])
@@ -44,7 +45,7 @@ def exp(x: Array) -> Array:
     half = np.floor(k / 2)
     out = np.ldexp(np.ldexp(p, half.astype(np.int64)), (k - half).astype(np.int64))
     out = np.where(x > EXP_MAX, np.inf, np.where(x < EXP_MIN, 0.0, out))
-    return np.where(np.isnan(x), np.nan, out)
+    return np.where(nan, np.nan, out)
 
 
 def log(x: Array) -> Array:

@@ -140,10 +140,16 @@ class FloatMLP:
         return out
 
     def gradients(
-        self, params: Mapping[str, Array], x: Array, y: Array, factor: float
+        self,
+        params: Mapping[str, Array],
+        x: Array,
+        y: Array,
+        factor: float,
+        cache: list[tuple[Array, Array]] | None = None,
     ) -> dict[str, Array]:
-        """dW and db of every trainable layer: the sheet's backward pass, in floats."""
-        cache = self.forward(params, x)
+        """dW and db of every trainable layer: the sheet's backward pass, in floats (from the
+        forward pass ``cache`` of these parameters on ``x`` where it is at hand)."""
+        cache = cache if cache is not None else self.forward(params, x)
         n = self.spec.layers
         lowest = min(self.spec.trainable)
         dz = (cache[-1][1] - y) * factor
@@ -436,10 +442,12 @@ def _train(
     rng = portable.generator(seed, SHUFFLE_STREAM)
     trained = [f"{p}{layer}" for layer in spec.trainable for p in ("W", "b")]
 
-    def record(epoch: int) -> None:
+    def record(epoch: int) -> list[tuple[Array, Array]]:
+        """Keep the parameters of ``epoch`` and their loss; the forward pass, for the step."""
         for name, v in params.items():
             history[name][epoch] = v
-        z, a = net.forward(params, x)[-1]
+        cache = net.forward(params, x)
+        z, a = cache[-1]
         total = net.loss(z, y) * (1.0 if spec.reduction == "sum" else 1.0 / n)
         if not (np.isfinite(total) and all(np.all(np.isfinite(v)) for v in params.values())):
             raise TrainingError(
@@ -451,24 +459,27 @@ def _train(
         if accuracy is not None and labels is not None:
             guess = a.argmax(axis=0) if a.shape[0] > 1 else (z[0] > 0).astype(np.int64)
             accuracy[epoch] = float(np.mean(guess == labels))
+        return cache
 
+    full = batch_size is None or batch_size >= n
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        record(0)
+        cache = record(0)
         for epoch in range(1, epochs + 1):
-            batches: list[Any]
-            if batch_size is None or batch_size >= n:
-                batches = [slice(None)]
-                sizes = [n]
-            else:
-                order = np.argsort(portable.uniform(rng, n), kind="stable")
-                batches = [order[i : i + batch_size] for i in range(0, n, batch_size)]
-                sizes = [len(b) for b in batches]
-            for chosen, size in zip(batches, sizes, strict=True):
-                factor = 1.0 if spec.reduction == "sum" else 1.0 / size
-                grads = net.gradients(params, x[:, chosen], y[:, chosen], factor)
+            if full:  # one step on the whole set: its forward pass is the one just recorded
+                factor = 1.0 if spec.reduction == "sum" else 1.0 / n
+                grads = net.gradients(params, x, y, factor, cache)
                 for name in trained:
                     params[name] = params[name] - lr * grads[name]
-            record(epoch)
+            else:
+                assert batch_size is not None
+                order = np.argsort(portable.uniform(rng, n), kind="stable")
+                for i in range(0, n, batch_size):
+                    chosen = order[i : i + batch_size]
+                    factor = 1.0 if spec.reduction == "sum" else 1.0 / len(chosen)
+                    grads = net.gradients(params, x[:, chosen], y[:, chosen], factor)
+                    for name in trained:
+                        params[name] = params[name] - lr * grads[name]
+            cache = record(epoch)
             if progress is not None:
                 progress(epoch)
     return Trace(problem, seed, data, x, y, labels, epochs, batch_size, history, loss, accuracy)
