@@ -104,5 +104,6 @@ def test_mse_loss_is_half_the_squared_error() -> None:
     assert to_floats(Loss("mse", Table(), Fraction(1, 8))(z, y)) == [[0.56]]
     assert to_floats(Loss("mse", Table(), Fraction(1, 8)).squared_error(z, y)) == [[0.5625]]
     assert to_floats(Loss("mse", Table(1), Fraction(1, 18))(z, y)) == [[0.3]]
-    assert Loss("mse", Exact(), Fraction(1)).decimals is None
+    # the loss line is stated to its decimals in every mode (2 unless the spec says otherwise)
+    assert Loss("mse", Exact(), Fraction(1)).decimals == 2
     assert Loss("softmax_ce", Table(3), Fraction(1)).decimals == 3

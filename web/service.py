@@ -73,6 +73,11 @@ MAX_PRACTICE_EXACT_NUMBERS = 228
 def problem_bytes(problem: Problem) -> int:
     """What ``problem`` is estimated to take in memory (with its layout and grading caches)."""
     numbers = sum(rows * cols for rows, cols in (m.shape for m in problem.values.values()))
+    # the lookup tables the sheet prints (their distractor rows are not cells): each entry is
+    # kept as a number, its text and its place in a row, about three numbers' worth
+    numbers += 3 * sum(
+        len(row.argument) + len(row.value) for t in problem.tables.values() for row in t.rows
+    )
     per = EXACT_ENTRY_BYTES if problem.spec.transcendental == "exact" else ENTRY_BYTES
     return PROBLEM_BASE_BYTES + per * numbers
 
