@@ -107,6 +107,14 @@ def parse_roster(text: str, where: str = "roster") -> list[Student]:
     for line, row in enumerate(rows[1:], start=2):
         if not any(cell.strip() for cell in row):
             continue  # blank lines are harmless
+        extra = [cell for cell in row[len(header) :] if cell.strip()]
+        if extra:
+            # "s3,Hopper, Grace" without quotes: the name would silently lose its second part
+            raise RosterError(
+                f"{where} line {line}: {len(row)} fields where the header has {len(header)} "
+                f"({', '.join(map(repr, extra))} left over); put a name with a comma in "
+                'quotes: s3,"Hopper, Grace"'
+            )
         sid = row[id_col].strip() if id_col < len(row) else ""
         if not sid:
             raise RosterError(f"{where} line {line}: the id is empty")

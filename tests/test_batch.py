@@ -87,6 +87,8 @@ def test_roster_with_names_bom_blank_lines_and_aliases(tmp_path):
     path = _roster(tmp_path, "\ufeffStudent_ID, Name\n a1 ,Ada\n\nb2,Bo\n")
     assert read_roster(path) == [Student("a1", "Ada"), Student("b2", "Bo")]
     assert parse_roster("id\nx\n") == [Student("x", "")]
+    assert parse_roster('id,name\ns3,"Hopper, Grace"\n') == [Student("s3", "Hopper, Grace")]
+    assert parse_roster("id,name\ns4,Ada,,\n") == [Student("s4", "Ada")]  # empty extras are fine
 
 
 @pytest.mark.parametrize(
@@ -98,6 +100,7 @@ def test_roster_with_names_bom_blank_lines_and_aliases(tmp_path):
         ("id,name\n", "no students below the header line"),
         ("id,name\ns1,A\ns2,B\ns1,C\n", "line 4: duplicate id 's1' (first on line 2)"),
         ("id,name\n,A\n", "line 2: the id is empty"),
+        ("id,name\ns3,Hopper, Grace\n", "line 2: 3 fields where the header has 2 (' Grace' left"),
         ("id\na/b\na_b\n", "would share the file name 'a_b'"),
     ],
 )
