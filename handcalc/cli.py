@@ -213,7 +213,7 @@ def cli() -> None:
     handcalc batch roster.csv --out sheets/       a worksheet and a key for every student
     handcalc solve my_problem.json                solve a problem you typed yourself
     handcalc grade problem.json answers.json      grade a student's answers, cell by cell
-    handcalc trace --seed 7 --out trace7/          every weight and bias over 200 epochs, plots
+    handcalc trace --seed 7 --out trace7/         every weight and bias over 200 epochs, plots
     handcalc health --out health/                 a deep network's health from three starts
     handcalc COMMAND --help                       the options of a command
     """
