@@ -53,29 +53,30 @@ def _warm() -> None:
     weasyprint.HTML(string="<p>warm</p>").write_pdf()
 
 
-def _raw(job: tuple[str, str]) -> None:
+def _raw(job: tuple[str, str, str]) -> None:
     """Raw WeasyPrint: one standalone HTML page to one PDF file."""
     import weasyprint
 
-    html, path = job
+    html, path, _ = job
     Path(path).write_bytes(weasyprint.HTML(string=html).write_pdf())
 
 
-def _raw_tuned(job: tuple[str, str]) -> None:
+def _raw_tuned(job: tuple[str, str, str]) -> None:
     """WeasyPrint with the stylesheet parsed and the fonts configured once per process."""
     import weasyprint
 
     from handcalc.render import _font_config, _stylesheet
 
-    html, path = job
+    html, path, size = job
     pdf = weasyprint.HTML(string=html).write_pdf(
-        stylesheets=[_stylesheet(PAPER)], font_config=_font_config()
+        stylesheets=[_stylesheet(size)], font_config=_font_config()
     )
     Path(path).write_bytes(pdf)
 
 
-def documents(students: list, out: Path, inline_css: bool) -> list[tuple[str, str]]:
-    """The exact HTML the batch renders for every student (worksheet and key)."""
+def documents(students: list, out: Path, inline_css: bool) -> list[tuple[str, str, str]]:
+    """The exact HTML the batch renders for every student (worksheet and key), with its CSS
+    page size (the orientation is chosen per sheet)."""
     from handcalc.api import generate
     from handcalc.layout import build_sheet
     from handcalc.render import _page
@@ -86,8 +87,10 @@ def documents(students: list, out: Path, inline_css: bool) -> list[tuple[str, st
         problem = generate(seed=student_seed(s.id, SECRET))
         sheet = build_sheet(problem)
         for mode in ("worksheet", "key"):
-            html = _page(problem, mode, PAPER, SECRET, DATE, sheet, inline_css)
-            jobs.append((html, str(out / f"{s.stem}-{mode}.pdf")))
+            html, size = _page(
+                problem, mode, PAPER, SECRET, DATE, sheet, inline_css, student=(s.name, s.id)
+            )
+            jobs.append((html, str(out / f"{s.stem}-{mode}.pdf"), size))
     return jobs
 
 

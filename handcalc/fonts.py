@@ -32,6 +32,7 @@ def mono_width(chars: int, pt: float) -> float:
     return chars * MONO_EM * pt * MM_PER_PT
 
 
+@functools.lru_cache(maxsize=4096)
 def width(text: str, pt: float, face: str = "sans") -> float:
     """Millimetres taken by ``text`` on one line in DejaVu Sans (``face`` "bold": Sans Bold)."""
     advances, missing = _advances(face)

@@ -56,7 +56,6 @@ import sympy
 
 from .conventions import instructions
 from .fonts import mono_width
-from .fonts import width as text_width
 from .graph import Step
 from .matrix import to_fraction
 from .notation import approx, entry, expression, formula, is_expression, number, subscript
@@ -91,7 +90,7 @@ MAX_PT = 8.5
 
 #: print: the type size of every entry and of labels (pt); nothing a person reads is under 8 pt
 ENTRY_PT = 8.5
-LABEL_PT = 8.5
+LABEL_PT = ENTRY_PT
 MARK_PT = 11.0
 #: print: mm per monospace character of an entry, and the least characters of a column
 CHAR_MM = mono_width(1, ENTRY_PT)
@@ -99,12 +98,16 @@ MIN_CHARS = 4
 PRINTED_CHARS = 3
 #: print: an entry row, the row of ones, the band for a label above a block, the gaps (mm)
 ROW_MM = 7.0
+#: a row only printed, never written in (a lookup table)
+PRINTED_ROW_MM = 5.6
 ONES_MM = 4.2
 BAND_MM = 4.4
-GAP_MM = 3.0
-NOTCH_MM = 1.2
+#: every x on paper is a whole number of entry characters from its section's left, so that a
+#: band of labels is one line of monospace text that meets each block's left edge exactly
+GAP_MM = 2 * CHAR_MM
+NOTCH_MM = CHAR_MM
 #: the room for the glyph −lr· between a gradient and the update it makes
-LR_GAP_MM = 9.0
+LR_GAP_MM = 5 * CHAR_MM
 
 
 @dataclass(frozen=True)
@@ -239,6 +242,32 @@ class Grid:
     #: print: width and height in mm (0, 0 where the blocks have no boxes), and the cues
     size: tuple[float, float] = (0.0, 0.0)
     marks: tuple[Mark, ...] = ()
+
+    def label_bands(self) -> list[tuple[float, float, str]]:
+        """The labels on paper as a few lines of monospace text (WeasyPrint charges for every
+        text box), one line per height at which labels sit, each label spaced to its block's
+        left edge (every x is a whole number of characters from the left: see ``GAP_MM``); a
+        label off that grid (a table laid out in grid units) starts a line of its own. Each
+        line: its x and y (mm; y is the top of the blocks below it) and its text."""
+        rows: dict[float, list[Block]] = {}
+        for b in self.blocks:
+            if b.label and b.box is not None:
+                rows.setdefault(round(b.box.y, 2), []).append(b)
+        out: list[tuple[float, float, str]] = []
+        for y, blocks in sorted(rows.items()):
+            start, line = 0.0, ""
+            for b in sorted(blocks, key=lambda b: b.box.x if b.box else 0.0):
+                x = b.box.x if b.box else 0.0
+                column = round((x - start) / CHAR_MM)
+                on_grid = abs(start + column * CHAR_MM - x) < 0.05
+                if line and on_grid and column > len(line):
+                    line += " " * (column - len(line)) + b.printed_label
+                    continue
+                if line:
+                    out.append((start, y, line))
+                start, line = x, b.printed_label
+            out.append((start, y, line))
+        return out
 
     def label_rows(self, width: float, pt: float) -> list[tuple[float, str]]:
         """The blocks' labels as lines of monospace text, one line per height at which labels
@@ -393,8 +422,9 @@ class _Metric:
         return _Column(chars * CHAR_MM, chars)
 
     def label(self, text: str) -> float:
-        """The width a label takes above its block (0 in grid units: the web wraps labels)."""
-        return text_width(text, LABEL_PT) + 0.6 if self.paper and text else 0.0
+        """The width a label takes above its block, in whole characters of the monospace type
+        its band is set in (0 in grid units: the web wraps labels)."""
+        return len(text) * CHAR_MM if self.paper and text else 0.0
 
 
 _UNITS = _Metric(paper=False)
@@ -980,10 +1010,14 @@ def on_paper(grid: Grid) -> Grid:
     if grid.size != (0.0, 0.0) and all(b.box is not None for b in grid.blocks):
         return grid
     longest = max((len(t) for b in grid.blocks for row in b.texts for t in row), default=1)
-    chars = max(MIN_CHARS, longest + 2)
+    # a grid only printed (a table): its entries right-aligned, rows as low as its label bands
+    # allow; a grid written in: boxes as everywhere
+    printed = all(b.role in ("given", "ones") for b in grid.blocks)
+    chars = max(PRINTED_CHARS, longest + 1) if printed else max(MIN_CHARS, longest + 2)
+    row = max(BAND_MM / GAP, PRINTED_ROW_MM) if printed else ROW_MM
     unit = chars * CHAR_MM * grid.scale
     blocks = tuple(
-        replace(b, box=Box(round(b.x * unit, 3), round(b.y * ROW_MM, 3), chars, ROW_MM))
+        replace(b, box=Box(round(b.x * unit, 3), round(b.y * row, 3), chars, row))
         for b in grid.blocks
     )
     boxed = replace(grid, blocks=blocks)

@@ -172,14 +172,15 @@ def _arranged(sheet: Sheet, paper: str, orientation: str) -> _Arranged:
     for turn in turns:
         # the staircase as by hand; one layer a page where the staircase is too wide, or where
         # that takes fewer pages (a small net's passes side by side on one page)
-        for staircase in (True, False):
-            flow = _attempt(sheet, paper, turn, staircase)
-            if flow is not None:
-                options.append(_Arranged(turn, staircase, flow))
-                if len(flow.pages) == 1:
-                    break
-        if any(len(a.flow.pages) == 1 for a in options):
-            break  # one page is as good as it gets
+        staircase = _attempt(sheet, paper, turn, True)
+        if staircase is not None:
+            options.append(_Arranged(turn, True, staircase))
+        if staircase is None or len(staircase.pages) > 1:
+            one_layer = _attempt(sheet, paper, turn, False)
+            if one_layer is not None:
+                options.append(_Arranged(turn, False, one_layer))
+        if staircase is not None or any(len(a.flow.pages) == 1 for a in options):
+            break  # landscape is for a staircase too wide for portrait
     if not options:
         raise SheetTooLarge(_too_large(sheet, paper, turns))
     # the fewest pages; on a tie portrait (tried first)
@@ -318,12 +319,14 @@ class _Flow:
     def spot(self, w: float, h: float, floor: float) -> tuple[float, float] | None:
         """Where a ``w`` × ``h`` rectangle stands highest (then furthest left) on this page, at or
         below ``floor``; None where it does not fit."""
-        xs = {0.0, self.width - w} | {p1 + HGAP for _, _, p1, _ in self.taken}
+        xs = {0.0, round(self.width - w, 1)}
+        xs |= {round(p1 + HGAP, 1) for _, _, p1, _ in self.taken if p1 + HGAP + w <= self.width}
+        taken = [(p0 + EPS, p1 - EPS, q1 + VGAP) for p0, _, p1, q1 in self.taken]
         best: tuple[float, float] | None = None
         for x in sorted(xs):
             if x < 0 or x + w > self.width + 0.01:
                 continue
-            y = self.lowest([(0.0, 0.0, w, h)], x, floor)
+            y = max([floor, *(q for p0, p1, q in taken if x < p1 and p0 < x + w)])
             if y + h <= self.height and (best is None or y < best[1] - 0.01):
                 best = (x, y)
         return best
@@ -363,7 +366,7 @@ def _attempt_with(
     sheet: Sheet, sections: Sequence[Section], paper: str, turn: str, staircase: bool
 ) -> _Flow | None:
     width, height = area(paper, turn)
-    grids = {g.key: _placed(on_paper(g), staircase) for s in sections for g in s.grids}
+    grids = {g.key: _placed(g, staircase) for s in sections for g in s.grids}
     if any(g.size[0] > width + 0.01 or g.size[1] > height + 0.01 for g in grids.values()):
         return None
     flow = _Flow(width, height)
@@ -400,7 +403,8 @@ def _columns(flow: _Flow, owned: list[tuple[Section, list[Grid]]]) -> _Flow | No
         widest = max(g.size[0] for g in own)
         if section.steps and max(text_width(t, TEXT_PT) for t in section.steps) + 2 > widest:
             return None  # the steps would not fit the column
-        local = _section_with(_Flow(widest, flow.height - top), section, own, False)
+        column = _Flow(widest, flow.height - top, known=flow.known)
+        local = _section_with(column, section, own, "")
         if local is None or len(local.pages) > 1:
             return None
         pieces = local.pages[0]
@@ -415,7 +419,20 @@ def _columns(flow: _Flow, owned: list[tuple[Section, list[Grid]]]) -> _Flow | No
     return _sequence(flow, owned[2:], top)
 
 
+_PLACED: dict[tuple[int, bool], tuple[Grid, Grid]] = {}
+
+
 def _placed(grid: Grid, staircase: bool) -> Grid:
+    """:func:`_place` kept for the grid (by id; the grid is kept too, so the id stays its own)."""
+    found = _PLACED.get((id(grid), staircase))
+    if found is None or found[0] is not grid:
+        if len(_PLACED) > 512:
+            _PLACED.clear()
+        found = _PLACED[(id(grid), staircase)] = (grid, _place(on_paper(grid), staircase))
+    return found[1]
+
+
+def _place(grid: Grid, staircase: bool) -> Grid:
     """``grid`` as placed: at its staircase x, or (one layer a page) from the left margin; a table
     or an update always from the left (it floats)."""
     if staircase and grid.phase in ("forward", "backward"):
@@ -437,7 +454,7 @@ def _section(flow: _Flow, section: Section, own: list[Grid]) -> _Flow:
     the heading never stays behind on a page without the section's first grid."""
     options = []
     for fresh in (False, True):
-        for beside in (False, True):
+        for beside in ("", "early", "late"):
             start = flow.copy()
             if fresh:
                 if not start.taken:
@@ -449,13 +466,16 @@ def _section(flow: _Flow, section: Section, own: list[Grid]) -> _Flow:
         if options:
             break
     if not options:  # a first grid as high as a page: its heading on the page before
-        options.append(_section_with(flow.copy(), section, own, False, alone=True) or flow)
+        options.append(_section_with(flow.copy(), section, own, "", alone=True) or flow)
     return min(options, key=lambda f: (len(f.pages), f.bottom))
 
 
 def _section_with(
-    flow: _Flow, section: Section, grids: list[Grid], beside: bool, alone: bool = False
+    flow: _Flow, section: Section, grids: list[Grid], beside: str, alone: bool = False
 ) -> _Flow | None:
+    """The section with its steps across the page above the grids (``beside`` ""), or where
+    they fit first once its first grid (``"early"``) or all its grids (``"late"``) stand;
+    None where the heading would stay behind on a page without the first grid."""
     heading = Piece("heading", 0.0, 0.0, flow.width, HEADING_H, text=section.title)
     steps = _steps(section.steps, flow.width, beside)
     if beside and steps is None:
@@ -480,14 +500,24 @@ def _section_with(
         if i == 0 and len(flow.pages) > start[0] and not alone:
             return None  # the heading would stay behind
         previous = piece.y
-    if beside and steps is not None:
-        # in the room the grids leave: the highest spot after the heading, on its page if any
-        pages = flow.pages
-        if len(pages) == start[0] and (spot := flow.spot(steps.width, steps.height, start[1])):
-            flow.put(replace(steps, x=spot[0], y=spot[1]))
-        else:
+        if (
+            steps is not None
+            and beside == "early"
+            and i == 0
+            and not _put_steps(flow, steps, start)
+        ):
             return None
+    if steps is not None and beside == "late" and not _put_steps(flow, steps, start):
+        return None
     return flow
+
+
+def _put_steps(flow: _Flow, steps: Piece, start: tuple[int, float]) -> bool:
+    """The steps in the room the grids leave: the highest spot after the heading, on its page."""
+    spot = flow.spot(steps.width, steps.height, start[1]) if len(flow.pages) == start[0] else None
+    if spot is not None:
+        flow.put(replace(steps, x=spot[0], y=spot[1]))
+    return spot is not None
 
 
 def _best(flow: _Flow, section: Section, own: list[Grid], floor: float) -> _Flow:
@@ -498,9 +528,11 @@ def _best(flow: _Flow, section: Section, own: list[Grid], floor: float) -> _Flow
     widest = max(g.size[0] for g in own)
     if not section.inline and widest + HGAP + ROOM > flow.width:
         return options[0]  # nothing would stand beside it
-    for width in sorted({widest, min(flow.width, widest + HGAP + STEPS_BESIDE), flow.width}):
-        for beside in (False, True):
-            local = _section_with(_Flow(width, flow.height), section, own, beside)
+    widths = {widest, min(flow.width, widest + HGAP + STEPS_BESIDE)}
+    for width in sorted(widths | {flow.width} if section.inline else widths):
+        for beside in ("", "late"):
+            fresh = _Flow(width, flow.height, known=flow.known)
+            local = _section_with(fresh, section, own, beside)
             if local is None or len(local.pages) > 1 or not local.pages[0]:
                 continue
             pieces = local.pages[0]
@@ -517,7 +549,7 @@ def _best(flow: _Flow, section: Section, own: list[Grid], floor: float) -> _Flow
     return min(options, key=lambda f: (len(f.pages), f.bottom))
 
 
-def _steps(lines: tuple[str, ...], width: float, beside: bool) -> Piece | None:
+def _steps(lines: tuple[str, ...], width: float, beside: str | bool) -> Piece | None:
     """The numbered steps: as many columns as the longest line allows across the page, or one
     column as wide as its longest line (``beside``: at most half the page)."""
     if not lines:

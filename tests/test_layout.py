@@ -10,7 +10,7 @@ import pytest
 
 import handcalc
 from handcalc.fonts import width as text_width
-from handcalc.layout import BAND_MM, CHAR_MM, LABEL_PT, ONES_MM, Block, build_sheet, printed
+from handcalc.layout import BAND_MM, CHAR_MM, ONES_MM, Block, build_sheet, printed
 from handcalc.render import LABEL_LINE, LABEL_RISE, environment
 
 
@@ -118,7 +118,7 @@ def test_on_paper_boxes_fit_their_answers_and_labels_sit_on_their_own_box(option
             if not b.label:
                 continue
             x0, y0, _, _ = rects[i]
-            label = (x0, y0 - BAND_MM, x0 + text_width(b.printed_label, LABEL_PT), y0)
+            label = (x0, y0 - BAND_MM, x0 + len(b.printed_label) * CHAR_MM, y0)
             for j, other in enumerate(rects):
                 assert j == i or not _hits(label, other), (grid.key, b.cell, grid.blocks[j].cell)
             above = [

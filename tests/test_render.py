@@ -171,7 +171,7 @@ def test_big_nets_go_landscape_or_a3_and_what_cannot_print_is_refused_with_advic
     with pytest.raises(handcalc.HandcalcError) as refused:
         render_pdf(big, "worksheet", "letter", secret=SECRET, date=DATE)
     message = str(refused.value)
-    assert "does not fit on letter" in message and "265 mm across" in message
+    assert "does not fit on letter" in message and re.search(r"needs \d+ mm across", message)
     assert "options that work: --paper a3" in message
     with pytest.raises(handcalc.HandcalcError, match=r"in portrait, .*options that work: "):
         render_pdf(big, "worksheet", "a4", orientation="portrait", secret=SECRET, date=DATE)
