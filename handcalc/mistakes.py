@@ -124,8 +124,8 @@ MISTAKES: dict[str, Mistake] = {
         ),
         Mistake(
             "rounded",
-            "Close, but not exact: this cell is exact, so write fractions such as 1/3 rather "
-            "than rounded decimals.",
+            "Close, but not exact: this cell is exact, so write its exact value, a fraction "
+            "(1/3) or a decimal that ends (0.125), never a rounded decimal.",
         ),
         Mistake(
             "too_few_decimals",
