@@ -226,3 +226,27 @@ def test_a_sheet_that_cannot_be_printed_is_refused_with_the_options_that_work(tm
     assert not out.exists()
     done = _run("generate", "--seed", "1", *big, "--format", "pdf", "--paper", "a3", "-o", str(out))
     assert done.exit_code == 0, done.output
+
+
+def test_a_net_too_big_for_nice_numbers_is_refused_naming_options_that_work():
+    """8-8-8-8 x 8 at the default ranges draws no problem within the budgets: the refusal names
+    the smaller options that do give one with the same seed."""
+    result = _run("generate", "--seed", "1", "--sizes", "8,8,8,8", "--batch", "8")
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    (line,) = [line for line in result.output.splitlines() if line.startswith("Error")]
+    assert "options that work with seed 1: " in line
+    assert "(--weight-max 1 --input-max 1)" in line and "(--batch 2)" in line
+    works = _run(
+        "generate",
+        "--seed",
+        "1",
+        "--sizes",
+        "8,8,8,8",
+        "--batch",
+        "8",
+        "--weight-max",
+        "1",
+        "--input-max",
+        "1",
+    )
+    assert works.exit_code == 0 and json.loads(works.output)["spec"]["weight_max"] == 1

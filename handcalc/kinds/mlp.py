@@ -297,8 +297,49 @@ def generate(spec: Spec, seed: int) -> dict[str, Mat]:
 
     Each layer is re-drawn on its own until a float64 screen finds its pre-activations nice (a
     bounded, seeded search), then the whole problem is solved exactly and every budget is checked
-    again on the exact values, the ones the sheet prints; a failure re-draws it all.
+    again on the exact values, the ones the sheet prints; a failure re-draws it all. Where the
+    search finds nothing, the refusal names the smaller options that do give a problem with
+    this seed (tried the same way), if any.
     """
+    try:
+        return _generate(spec, seed)
+    except _Exhausted as e:
+        raise BudgetError(f"{e}{_what_works(spec, seed)}") from None
+
+
+class _Exhausted(BudgetError):
+    """The seeded search drew no problem within the budgets."""
+
+
+def _what_works(spec: Spec, seed: int) -> str:
+    """Smaller ranges, then a smaller batch, that give a problem with ``seed`` (the first of each
+    that does), as the end of a refusal; "" where none does."""
+    ranges = [
+        (
+            f"weight_max {most} and input_max {most} (--weight-max {most} --input-max {most})",
+            {"weight_max": most, "input_max": most},
+        )
+        for most in (2, 1)
+        if spec.weight_max > most or spec.input_max > most
+    ]
+    batches = [
+        (f"batch {batch} (--batch {batch})", {"batch": batch})
+        for batch in sorted({spec.batch // 2, 2}, reverse=True)
+        if 0 < batch < spec.batch
+    ]
+    works = []
+    for tries in (ranges, batches):
+        for text, change in tries:
+            try:
+                _generate(dataclasses.replace(spec, **change), seed)
+            except BudgetError:
+                continue
+            works.append(text)
+            break
+    return f"; options that work with seed {seed}: {'; or '.join(works)}" if works else ""
+
+
+def _generate(spec: Spec, seed: int) -> dict[str, Mat]:
     _check_feasible(spec)
     rng = random.Random(seed)
     treatment = spec.treatment()
@@ -319,7 +360,7 @@ def generate(spec: Spec, seed: int) -> dict[str, Mat]:
                     f"{sum(reasons.values())} draws (the search stopped at: {e})"
                 ) from None
     why = max(reasons, key=lambda r: reasons[r])
-    raise BudgetError(
+    raise _Exhausted(
         f"no problem with these options meets the budgets after "
         f"{sum(reasons.values())} draws (most often: {why})"
     )
