@@ -314,7 +314,7 @@ class _Exhausted(BudgetError):
 def _what_works(spec: Spec, seed: int) -> str:
     """Smaller ranges, then a smaller batch, that give a problem with ``seed`` (the first of each
     that does), as the end of a refusal; "" where none does."""
-    ranges = [
+    ranges: list[tuple[str, dict[str, Any]]] = [
         (
             f"weight_max {most} and input_max {most} (--weight-max {most} --input-max {most})",
             {"weight_max": most, "input_max": most},
@@ -322,7 +322,7 @@ def _what_works(spec: Spec, seed: int) -> str:
         for most in (2, 1)
         if spec.weight_max > most or spec.input_max > most
     ]
-    batches = [
+    batches: list[tuple[str, dict[str, Any]]] = [
         (f"batch {batch} (--batch {batch})", {"batch": batch})
         for batch in sorted({spec.batch // 2, 2}, reverse=True)
         if 0 < batch < spec.batch
