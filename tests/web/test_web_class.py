@@ -19,6 +19,8 @@ from handcalc.web import handout
 from handcalc.web.tokens import variant_seed
 from web_support import SECRET, SPEC, TOKEN, csrf_of, student_problem
 
+from handcalc.layout import printed
+
 PAGE = "/instructor/assignments/{}"
 
 
@@ -134,8 +136,8 @@ def test_a_roster_csv_as_handcalc_batch_takes_it(
         (b"PK\x03\x04\x14\x00\x06\x00", "roster.csv: not a CSV text file (it holds the control"),
         (
             b"id,name\ns1,Ada\ns3,Hopper, Grace\n",
-            "roster.csv line 3: 3 fields under a header line of 2; a name with a comma goes in "
-            'double quotes, as in "Hopper, Grace"',
+            "roster.csv line 3: 3 fields where the header has 2 (' Grace' left over); put a "
+            'name with a comma in quotes: s3,"Hopper, Grace"',
         ),
         (
             b"id,name\ns1,Li Wei\ns2,Li Wei\n",
@@ -248,11 +250,14 @@ def test_a_students_worksheet_key_and_solutions(
         assert "Homework 1 · Grégoire Dupont, Jr." in text, text[:200]
         got[mode] = text
     # the key holds what the worksheet leaves blank: the loss, the updated weights
-    answers = [
-        v for cell in ("loss", "W2_new", "b2_new") for row in problem.text(cell) for v in row
+    answers = [  # as the sheet prints them: 1.219, not 1219/1000
+        v.replace("−", "-")
+        for cell in ("loss", "W2_new", "b2_new")
+        for row in printed(problem, cell)
+        for v in row
     ]
     assert Counter(answers) <= tokens(got["key"]) - tokens(got["worksheet"])
-    assert problem.text("W2_new")[0][0] in got["key"]
+    assert answers[1] in got["key"].replace("−", "-")
     assert "Backward pass" in got["solutions"]
     # the same problem as the JSON key, whose file name now says whose it is too
     key = client.get(f"{PAGE.format(assignment)}/students/{sid}/key")
@@ -293,7 +298,11 @@ def test_letter_paper(client: FlaskClient, assignment: int) -> None:
     ("path", "code", "message"),
     [
         ("/students/1/answers.pdf", 404, "no 'answers' PDF; there are: worksheet, key, solutions"),
-        ("/students/1/key.pdf?paper=a3", 400, "paper: 'a3' is not accepted; accepted: a4, letter"),
+        (
+            "/students/1/key.pdf?paper=a5",
+            400,
+            "paper: 'a5' is not accepted; accepted: a4, letter, a3",
+        ),
         ("/students/99/key.pdf", 404, "no student 99 on the roster of assignment"),
         ("/students/0/key.pdf", 404, "no student 0"),
     ],
