@@ -152,6 +152,8 @@ class _Job:
     date: str
     attempt: int = 0
     solutions: bool = False
+    orientation: str = "auto"
+    mono: bool = False
 
 
 def _warm() -> None:
@@ -178,7 +180,15 @@ def _render_student(job: _Job) -> Sheets:
     who = (job.student.name, job.student.id)
     for mode in ("worksheet", "key", "solutions") if job.solutions else ("worksheet", "key"):
         pdf = render_pdf(
-            problem, mode, job.paper, secret=job.secret, date=job.date, sheet=sheet, student=who
+            problem,
+            mode,
+            job.paper,
+            secret=job.secret,
+            date=job.date,
+            sheet=sheet,
+            student=who,
+            orientation=job.orientation,
+            mono=job.mono,
         )
         paths[mode] = job.out / f"{job.student.stem}-{mode}.pdf"
         paths[mode].write_bytes(pdf)
@@ -210,10 +220,13 @@ def make_batch(
     workers: int | None = None,
     progress: Callable[[Sheets], None] | None = None,
     solutions: bool = False,
+    orientation: str = "auto",
+    mono: bool = False,
     **options: Any,
 ) -> list[Sheets]:
     """Worksheets and keys for ``students`` in ``out`` (with ``solutions``, worked solutions too),
-    and ``out/class-key.pdf``; one variant each, in roster order.
+    and ``out/class-key.pdf``; one variant each, in roster order. ``orientation`` and ``mono``
+    are as for ``render_pdf``.
 
     ``options`` are spec options as for ``generate``. ``progress`` is called once per student done.
     """
@@ -227,7 +240,10 @@ def make_batch(
     when = date or datetime.date.today()
     day = when.isoformat() if isinstance(when, datetime.date) else str(when)
     key = secret_key(secret)
-    jobs = [_Job(s, out, kind, dict(options), key, paper, day, 0, solutions) for s in students]
+    jobs = [
+        _Job(s, out, kind, dict(options), key, paper, day, 0, solutions, orientation, mono)
+        for s in students
+    ]
     done = _run(jobs, workers, progress)
     seen: dict[str, Student] = {}
     for i, sheets in enumerate(done):  # a variant equal to an earlier student's is drawn again

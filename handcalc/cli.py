@@ -408,6 +408,14 @@ def grade(
     is_flag=True,
     help="Worked solutions for every student too (OUT/ID-solutions.pdf).",
 )
+@click.option(
+    "--orientation",
+    type=click.Choice(["auto", "portrait", "landscape"]),
+    default="auto",
+    show_default=True,
+    help="Page orientation; auto: whichever takes fewer pages.",
+)
+@click.option("--mono", is_flag=True, help="Black and grey instead of colour (photocopiers).")
 def batch(
     roster: Path,
     out: Path,
@@ -416,6 +424,8 @@ def batch(
     secret: str | None,
     workers: int | None,
     solutions: bool,
+    orientation: str,
+    mono: bool,
     **options: Any,
 ) -> None:
     """A worksheet and an answer key for every student of ROSTER, and one class key.
@@ -433,7 +443,7 @@ def batch(
       export HANDCALC_SECRET_KEY="$(cat ~/.handcalc-secret)"   # keep it: same sheets again
       handcalc batch roster.csv --out sheets/
       handcalc batch roster.csv --out sheets/ --sizes 2,3,2 --reduction mean --paper letter
-      handcalc batch roster.csv --out sheets/ --solutions
+      handcalc batch roster.csv --out sheets/ --solutions --mono
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
@@ -484,6 +494,8 @@ def batch(
                 workers=workers,
                 progress=advance,
                 solutions=solutions,
+                orientation=orientation,
+                mono=mono,
                 **chosen,
             )
     except HandcalcError as e:

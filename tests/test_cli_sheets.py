@@ -250,3 +250,28 @@ def test_a_net_too_big_for_nice_numbers_is_refused_naming_options_that_work():
         "1",
     )
     assert works.exit_code == 0 and json.loads(works.output)["spec"]["weight_max"] == 1
+
+
+def test_batch_orientation_and_mono(tmp_path):
+    roster = tmp_path / "roster.csv"
+    roster.write_text("id,name\na1,Ada\n", encoding="utf-8")
+    out = tmp_path / "out"
+    args = ["batch", str(roster), "--out", str(out), "--sizes", "2,2,2", "--workers", "1"]
+    result = _run(*args, "--orientation", "landscape", "--mono")
+    assert result.exit_code == 0, result.output
+    for name in ("a1-worksheet.pdf", "a1-key.pdf"):
+        box = pypdf.PdfReader(out / name).pages[0].mediabox
+        assert float(box.width) > float(box.height), name  # landscape, as asked
+    colour = tmp_path / "colour"
+    assert _run(*args[:3], str(colour), *args[4:], "--orientation", "landscape").exit_code == 0
+
+    def coloured_pixels(path):
+        import numpy as np
+        import pypdfium2
+
+        image = pypdfium2.PdfDocument(str(path))[0].render(scale=1).to_pil().convert("RGB")
+        rgb = np.asarray(image, dtype=np.int16)
+        return int((rgb.max(axis=2) - rgb.min(axis=2) > 24).sum())
+
+    assert coloured_pixels(colour / "a1-key.pdf") > 100  # the colour roles
+    assert coloured_pixels(out / "a1-key.pdf") == 0  # black and grey only
