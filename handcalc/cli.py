@@ -599,6 +599,16 @@ class _Bar:
             self.progress.refresh()
 
 
+def _write_run(run: Any, out: Path, plots: bool, lab: bool) -> list[Path]:
+    """A trace's or a health run's files in ``out``, with its lab sheets when asked."""
+    written: list[Path] = run.write(out, plots=plots)
+    if lab:
+        from .labs import write_labs
+
+        written += write_labs(run, out)
+    return written
+
+
 def _written(paths: list[Path], out: Path) -> None:
     names = ", ".join(p.name for p in paths)
     click.echo(f"wrote {out}/: {names}", err=True)
@@ -696,11 +706,7 @@ def trace_command(
                 progress=bar,
                 **chosen,
             )
-        written = run.write(out, plots=not no_plots)
-        if lab:
-            from .labs import write_labs
-
-            written += write_labs(run, out)
+        written = _write_run(run, out, plots=not no_plots, lab=lab)
     except HandcalcError as e:
         raise _fail(e) from None
     _written(written, out)
@@ -796,11 +802,7 @@ def health_command(
                 configurations=names,
                 progress=bar,
             )
-        written = run.write(out, plots=not no_plots)
-        if lab:
-            from .labs import write_labs
-
-            written += write_labs(run, out)
+        written = _write_run(run, out, plots=not no_plots, lab=lab)
     except HandcalcError as e:
         raise _fail(e) from None
     click.echo(run.summary_text())

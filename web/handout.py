@@ -243,15 +243,21 @@ def parts_of(row: Assignment) -> int:
 
 def part_of(raw: str | None, parts: int) -> int:
     """The part asked for (from 1): 400 for what is not a number, 404 past the last one."""
+    return numbered(raw, "part", parts, "the class comes in")
+
+
+def numbered(raw: str | None, name: str, last: int, whole: str) -> int:
+    """The ``name`` asked for, from 1 (1 when none is): 400 for what is not a whole number,
+    404 past ``last`` ("no part 3: the class comes in 2 parts")."""
     if raw is None or not raw.strip():
         return 1
     try:
-        part = parse_whole(raw, "part", 1, 10**6)
+        n = parse_whole(raw, name, 1, 10**6)
     except HandcalcError as e:
         abort(400, str(e))
-    if part > parts:
-        abort(404, f"no part {part}: the class comes in {parts} part{'s' * (parts != 1)}")
-    return part
+    if n > last:
+        abort(404, f"no {name} {n}: {whole} {last} {name}{'s' * (last != 1)}")
+    return n
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,6 @@ import secrets
 from flask import (
     Blueprint,
     Response,
-    abort,
     current_app,
     flash,
     redirect,
@@ -197,15 +196,7 @@ def create() -> BaseResponse:
 
 def page_number(raw: str | None, pages: int) -> int:
     """The gradebook page asked for (``?page=``, from 1): 404 past the last one."""
-    if raw is None or not raw.strip():
-        return 1
-    try:
-        page = parse_whole(raw, "page", 1, 10**6)
-    except HandcalcError as e:
-        abort(400, str(e))
-    if page > pages:
-        abort(404, f"no page {page}: the gradebook has {pages} page{'s' * (pages != 1)}")
-    return page
+    return handout.numbered(raw, "page", pages, "the gradebook has")
 
 
 @bp.get("/assignments/<int:assignment_id>")
