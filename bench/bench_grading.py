@@ -24,7 +24,7 @@ from fractions import Fraction
 from typing import Any
 
 import handcalc
-from handcalc.kinds import kind_module
+from handcalc import kinds
 from handcalc.matrix import entry_float, to_fraction
 from handcalc.problem import Problem
 
@@ -79,9 +79,9 @@ def main() -> None:
     rng = random.Random(0)
     for mode in ("table", "exact"):
         problem = handcalc.generate(seed=args.seed, transcendental=mode)
-        module = kind_module(problem.kind)
+        module = kinds.get(problem.kind)
         solve = timings(
-            lambda p=problem, m=module: m.solve_values(p.spec, p.given), max(args.repeat // 4, 10)
+            lambda p=problem, m=module: m.solve(p.spec, p.given), max(args.repeat // 4, 10)
         )
         base = statistics.median(solve)
         print(f"{mode} mode, {problem.describe()}: solving {base * 1000:.2f} ms (median)")

@@ -85,7 +85,7 @@ def draw_options(rng: random.Random, mode: str, activation: str, loss: str, digi
 def attempt(options: dict[str, Any], seed: int) -> tuple[str, float]:
     """'up-front', 'refused' or 'made', and the time generate took."""
     try:
-        mlp._check_feasible(Spec.from_options(options))
+        mlp.check_feasible(Spec.from_options(options))
     except (SpecError, BudgetError):
         return "up-front", 0.0
     start = time.perf_counter()

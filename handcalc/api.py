@@ -7,10 +7,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from . import kinds
 from .errors import DocumentError
-from .kinds import kind_module
 from .problem import Problem, load_document, read_header
-from .spec import Spec
 
 MAX_SEED = 2**63 - 1
 
@@ -22,15 +21,15 @@ def generate(kind: str = "mlp", seed: int | None = None, **options: Any) -> Prob
     >>> p["dW2"].shape
     (2, 2)
     """
-    module = kind_module(kind)
+    module = kinds.get(kind)
     if seed is None:
         seed = secrets.randbelow(10**6)
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
         raise DocumentError(
             f"seed: {seed!r} is not accepted; accepted: a whole number from 0 to {MAX_SEED}"
         )
-    spec = Spec.from_options(options)
-    return Problem(spec, module.build(spec), module.generate(spec, seed), seed, kind)
+    spec = module.Options.from_options(options)
+    return Problem(spec, module.build(spec), module.draw(spec, seed), seed, kind)
 
 
 def solve(doc: Problem | Mapping[str, Any] | str | bytes | Path) -> Problem:
@@ -41,4 +40,4 @@ def solve(doc: Problem | Mapping[str, Any] | str | bytes | Path) -> Problem:
         doc = doc.read_bytes()
     data = load_document(doc)
     spec, given, graph, seed, kind = read_header(data)
-    return Problem(spec, graph, kind_module(kind).solve_values(spec, given), seed, kind)
+    return Problem(spec, graph, kinds.get(kind).solve(spec, given), seed, kind)

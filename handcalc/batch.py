@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import Any
 
 from .errors import HandcalcError
-from .spec import Spec
 
 ID_COLUMNS = ("id", "student_id", "student id")
 NAME_COLUMNS = ("name", "student", "student_name", "student name")
@@ -230,11 +229,10 @@ def make_batch(
 
     ``options`` are spec options as for ``generate``. ``progress`` is called once per student done.
     """
-    from .kinds import kind_module
+    from . import kinds
     from .verify import secret_key
 
-    kind_module(kind)
-    Spec.from_options(options)  # a bad option fails here, once, not in every worker
+    kinds.get(kind).Options.from_options(options)  # a bad option fails here, not in every worker
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     when = date or datetime.date.today()

@@ -1,17 +1,26 @@
-"""The step graph: named cells, each computed by one exact op from other cells."""
+"""The step graph: cells, each computed by one exact op from other cells."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sympy.polys.matrices import DomainMatrix
 
+from .cells import Cell
 from .matrix import Mat, as_mat
 from .ops import Op
 
-PHASES = ("forward", "loss", "backward", "update")
+#: the phases of a pass, in the order a student works them, and their titles
+PHASES = {
+    "forward": "Forward pass",
+    "loss": "Loss",
+    "backward": "Backward pass",
+    "update": "Update",
+}
+Shape = tuple[int, int]
 #: other names for cells: ``A0`` is the input ``X``, not a cell of its own
 ALIASES = {"A0": "X"}
 
@@ -22,13 +31,25 @@ def resolve(name: str) -> str:
 
 @dataclass(frozen=True)
 class Step:
-    """How one cell is computed: ``name = op(*inputs)``."""
+    """How one cell is computed: ``cell = op(*inputs)``, and the cell's shape."""
 
-    name: str
+    cell: Cell
     phase: str
     op: Op
     inputs: tuple[str, ...]
-    layer: int | None = None
+    shape: Shape | None = None
+
+    @property
+    def name(self) -> str:
+        return self.cell.name
+
+    @property
+    def layer(self) -> int | None:
+        return self.cell.layer
+
+    @property
+    def section(self) -> str:
+        return self.cell.section
 
     @property
     def formula(self) -> str:
@@ -55,14 +76,18 @@ class Step:
 
 @dataclass(frozen=True)
 class Graph:
-    """Steps in topological order, and the names of the given cells they start from."""
+    """Steps in topological order, and the names of the given cells they start from (with their
+    shapes, where the kind gives them)."""
 
     given: tuple[str, ...]
     steps: tuple[Step, ...]
+    given_shapes: Mapping[str, Shape] = field(default_factory=dict, compare=False)
 
     @classmethod
-    def of(cls, given: Iterable[str], steps: Iterable[Step]) -> Graph:
-        """Order ``steps`` topologically (keeping their order where it is free) and check them."""
+    def of(cls, given: Iterable[str] | Mapping[str, Shape], steps: Iterable[Step]) -> Graph:
+        """Order ``steps`` topologically (keeping their order where it is free) and check them;
+        ``given`` names the given cells, or maps each to its shape."""
+        shapes = dict(given) if isinstance(given, Mapping) else {}
         given = tuple(given)
         pending = list(steps)
         known = set(given) | set(ALIASES)
@@ -79,13 +104,25 @@ class Graph:
             pending.remove(ready)
             ordered.append(ready)
             known.add(ready.name)
-        return cls(given, tuple(ordered))
+        return cls(given, tuple(ordered), shapes)
+
+    @functools.cached_property
+    def _index(self) -> dict[str, Step]:
+        return {step.name: step for step in self.steps}
 
     def __getitem__(self, name: str) -> Step:
-        for step in self.steps:
-            if step.name == name:
-                return step
-        raise KeyError(name)
+        return self._index[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._index
+
+    def shape(self, name: str) -> Shape:
+        """The shape of a given cell or a step's cell (KeyError where the kind did not say)."""
+        name = resolve(name)
+        shape = self.given_shapes.get(name) or (self[name].shape if name in self else None)
+        if shape is None:
+            raise KeyError(name)
+        return shape
 
     @property
     def names(self) -> tuple[str, ...]:

@@ -16,7 +16,7 @@ from typing import ClassVar
 from sympy import QQ
 
 from .matrix import Mat, elementwise, ones, scalar, unify
-from .transcendental import Table, Treatment
+from .transcendental import Exact, Table, Treatment
 
 # --- activations: value and derivative side by side --------------------------------------------
 
@@ -174,6 +174,15 @@ class Op:
         """Decimals a rounded (not exact) value is printed with; None for exact values."""
         return None
 
+    @property
+    def transcendental(self) -> bool:
+        """True for an op that gives irrational values on most inputs (exp in ``exact`` mode),
+        even where the key's happen to be rational (a softmax of equal logits is 1/2)."""
+        treatment = getattr(self, "treatment", None) or getattr(
+            getattr(self, "activation", None), "treatment", None
+        )
+        return isinstance(treatment, Exact)
+
 
 @dataclass(frozen=True)
 class Affine(Op):
@@ -330,3 +339,8 @@ class Update(Op):
 
     def formula(self, out: str, p: str, grad: str, lr: str) -> str:
         return f"{out} = {p} − {lr}·{grad}"
+
+
+def loss_op(loss: str, treatment: Treatment, factor: Fraction) -> Loss:
+    """The loss op of an output/loss pair (``softmax_ce``, ``sigmoid_bce``, ``mse``)."""
+    return Loss(loss, treatment, factor)

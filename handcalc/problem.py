@@ -12,10 +12,10 @@ from typing import Any
 
 import sympy
 
+from . import kinds
 from .errors import DocumentError, HandcalcError
 from .graph import Graph, Step, resolve
 from .jsondoc import read_json_object
-from .kinds import kind_module
 from .lookup import Lookup, lookup_tables
 from .matrix import (
     Mat,
@@ -156,13 +156,12 @@ class Problem:
             s.get("name") if isinstance(s, dict) else None for s in steps
         ] != list(graph.names):
             raise DocumentError(f"steps: expected the steps {', '.join(graph.names)} in order")
-        shape_of = kind_module(kind).cell_shape
         values = dict(given)
         for s in steps:
             values[s["name"]] = read_values(
                 s.get("value"),
                 f"steps.{s['name']}.value",
-                shape_of(spec, s["name"]),
+                graph.shape(s["name"]),
                 exact=spec.transcendental != "table",
             )
         return cls(spec, graph, values, seed, kind)
@@ -238,10 +237,10 @@ def load_document(doc: str | bytes | Mapping[str, Any]) -> dict[str, Any]:
     return data
 
 
-def read_header(data: Mapping[str, Any]) -> tuple[Spec, dict[str, Mat], Graph, int | None, str]:
+def read_header(data: Mapping[str, Any]) -> tuple[Any, dict[str, Mat], Graph, int | None, str]:
     """Kind, seed, spec and given of a document, validated; the step graph they define."""
     kind = data.get("kind", "mlp")
-    module = kind_module(kind)
+    module = kinds.get(kind)
     seed = data.get("seed")
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
         raise DocumentError(f"seed: expected a whole number or nothing, got {seed!r}")
@@ -254,7 +253,7 @@ def read_header(data: Mapping[str, Any]) -> tuple[Spec, dict[str, Mat], Graph, i
     if isinstance(raw_given, Mapping):
         options = module.infer_options(options, raw_given)
     try:
-        spec = Spec.from_options(options)
+        spec = module.Options.from_options(options)
     except HandcalcError as e:
         raise DocumentError(
             f"spec.{e}" if not str(e).startswith("unknown") else f"spec: {e}"

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from .errors import DocumentError, HandcalcError, SpecError
-from .values import format_rational, parse_number, parse_whole, quote
+from .errors import SpecError
+from .options import Options, option
+from .values import format_rational
 
 ACTIVATIONS = ("relu", "leaky_relu", "identity", "sigmoid", "tanh")
 LOSSES = ("softmax_ce", "sigmoid_bce", "mse")
@@ -21,81 +21,68 @@ MAX_CHARS = 10  # the default per-entry budget, as printed
 
 
 @dataclass(frozen=True)
-class Spec:
+class Spec(Options):
     """The options of an MLP problem; every field has the default of the classic by-hand sheet."""
 
-    sizes: tuple[int, ...] = (4, 3, 4, 3)
-    activation: str = "relu"
-    loss: str = "softmax_ce"
-    batch: int = 2
-    reduction: str = "sum"
-    lr: Fraction = Fraction(1, 10)
-    transcendental: str = "table"
-    digits: int = 2
-    base: int = 3
-    frozen: tuple[int, ...] = ()
-    slope: Fraction = Fraction(1, 10)
-    weight_max: int = 3
-    input_max: int = 3
-    max_chars: int = MAX_CHARS
+    title = "MLP"
 
-    @classmethod
-    def known(cls) -> tuple[str, ...]:
-        return tuple(f.name for f in fields(cls))
-
-    @classmethod
-    def from_options(cls, options: Mapping[str, Any]) -> Spec:
-        """Validate options as typed by a person (JSON values, or CLI strings such as "4,3,4,3")."""
-        if not isinstance(options, Mapping):
-            raise SpecError(f"spec: expected an object of options, got {type(options).__name__}")
-        unknown = sorted(set(options) - set(cls.known()))
-        if unknown:
-            raise SpecError(
-                f"unknown option{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}; "
-                f"known options: {', '.join(cls.known())}"
-            )
-        o = dict(options)
-        values: dict[str, Any] = {}
-        if "sizes" in o:
-            values["sizes"] = _int_list(o["sizes"], "sizes", 1, MAX_WIDTH)
-        for name, choices in (
-            ("activation", ACTIVATIONS),
-            ("loss", LOSSES),
-            ("reduction", REDUCTIONS),
-            ("transcendental", TRANSCENDENTALS),
-        ):
-            if name in o:
-                values[name] = _choice(o[name], name, choices)
-        for name, low, high in (
-            ("batch", 1, MAX_BATCH),
-            ("digits", 1, 4),
-            ("base", 2, 9),
-            ("weight_max", 1, 9),
-            ("input_max", 1, 9),
-            ("max_chars", 4, 40),
-        ):
-            if name in o:
-                values[name] = _int(o[name], name, low, high)
-        if "lr" in o:
-            values["lr"] = _fraction(o["lr"], "lr", Fraction(0), Fraction(10), "0 < lr ≤ 10")
-        if "slope" in o:
-            values["slope"] = _fraction(
-                o["slope"], "slope", Fraction(0), Fraction(1), "0 < slope < 1"
-            )
-            if values["slope"] == 1:
-                raise SpecError(
-                    "slope: 1 would make leaky_relu the identity; accepted: 0 < slope < 1"
-                )
-        if "frozen" in o:
-            values["frozen"] = tuple(
-                sorted(set(_int_list(o["frozen"], "frozen", 1, MAX_LAYERS, allow_empty=True)))
-            )
-        spec = cls(**values)
-        spec.check()
-        return spec
+    sizes: tuple[int, ...] = option(
+        (4, 3, 4, 3), "Inputs, then units per layer", low=1, high=MAX_WIDTH, metavar="N,N,…"
+    )
+    activation: str = option("relu", "Hidden activation", choices=ACTIVATIONS)
+    loss: str = option("softmax_ce", "Output and loss", choices=LOSSES)
+    batch: int = option(2, "Samples (columns of X)", low=1, high=MAX_BATCH, metavar="N")
+    reduction: str = option("sum", "Loss over the batch", choices=REDUCTIONS)
+    lr: Fraction = option(
+        Fraction(1, 10),
+        "Learning rate, exact: 1/10, 0.05",
+        low=Fraction(0),
+        high=Fraction(10),
+        accepted="0 < lr ≤ 10",
+        metavar="Q",
+    )
+    transcendental: str = option(
+        "table", "How exp/log/sigmoid/tanh are handled", choices=TRANSCENDENTALS
+    )
+    digits: int = option(2, "Decimals of table values", low=1, high=4, metavar="N")
+    base: int = option(
+        3, "Base b written for e in base mode", low=2, high=9, practice=False, metavar="N"
+    )
+    frozen: tuple[int, ...] = option(
+        (),
+        "Layers not trained, e.g. 1,2",
+        low=1,
+        high=MAX_LAYERS,
+        allow_empty=True,
+        practice=False,
+        metavar="L,…",
+    )
+    slope: Fraction = option(
+        Fraction(1, 10),
+        "Leaky ReLU slope",
+        low=Fraction(0),
+        high=Fraction(1),
+        accepted="0 < slope < 1",
+        metavar="Q",
+    )
+    weight_max: int = option(
+        3, "Largest |weight| drawn", low=1, high=9, practice=False, metavar="N"
+    )
+    input_max: int = option(3, "Largest |input| drawn", low=1, high=9, practice=False, metavar="N")
+    max_chars: int = option(
+        MAX_CHARS,
+        "Characters an entry may print as",
+        low=4,
+        high=40,
+        practice=False,
+        omit_default=True,
+        metavar="N",
+    )
 
     def check(self) -> None:
         """Checks that involve more than one field."""
+        if self.slope == 1:
+            raise SpecError("slope: 1 would make leaky_relu the identity; accepted: 0 < slope < 1")
         if not 2 <= len(self.sizes) <= MAX_LAYERS + 1:
             raise SpecError(
                 f"sizes: {len(self.sizes)} numbers given; accepted: 2 to "
@@ -134,69 +121,11 @@ class Spec:
 
         return treatment(self.transcendental, self.digits, self.base)
 
-    def to_dict(self) -> dict[str, Any]:
-        """Every option; ``max_chars`` only where it is not the default, so that documents (and the
-        verification codes made from them) of problems from before it existed stay the same."""
-        out: dict[str, Any] = {
-            "sizes": list(self.sizes),
-            "activation": self.activation,
-            "loss": self.loss,
-            "batch": self.batch,
-            "reduction": self.reduction,
-            "lr": format_rational(self.lr.numerator, self.lr.denominator),
-            "transcendental": self.transcendental,
-            "digits": self.digits,
-            "base": self.base,
-            "frozen": list(self.frozen),
-            "slope": format_rational(self.slope.numerator, self.slope.denominator),
-            "weight_max": self.weight_max,
-            "input_max": self.input_max,
-        }
-        if self.max_chars != MAX_CHARS:
-            out["max_chars"] = self.max_chars
-        return out
-
     def describe(self) -> str:
         """One line: what the problem is."""
         sizes = "-".join(map(str, self.sizes))
         lr = format_rational(self.lr.numerator, self.lr.denominator)
         return (
-            f"MLP {sizes}, {self.activation} hidden, {self.loss}, batch {self.batch}, "
+            f"{self.title} {sizes}, {self.activation} hidden, {self.loss}, batch {self.batch}, "
             f"{self.reduction} reduction, lr {lr}"
         )
-
-
-def _choice(value: Any, name: str, choices: tuple[str, ...]) -> str:
-    if value not in choices:
-        raise SpecError(f"{name}: {value!r} is not accepted; accepted: {', '.join(choices)}")
-    return str(value)
-
-
-def _int(value: Any, name: str, low: int, high: int) -> int:
-    try:
-        return parse_whole(value, name, low, high)
-    except DocumentError as e:
-        raise SpecError(str(e)) from None
-
-
-def _int_list(
-    value: Any, name: str, low: int, high: int, allow_empty: bool = False
-) -> tuple[int, ...]:
-    if isinstance(value, str) and len(value) <= 200:
-        value = [v for v in (p.strip() for p in value.split(",")) if v]
-    if not isinstance(value, list | tuple) or len(value) > 16 or (not value and not allow_empty):
-        raise SpecError(
-            f"{name}: {quote(value)} is not accepted; accepted: a list of whole numbers "
-            f"from {low} to {high} (e.g. 4,3,4,3)"
-        )
-    return tuple(_int(v, name, low, high) for v in value)
-
-
-def _fraction(value: Any, name: str, low: Fraction, high: Fraction, accepted: str) -> Fraction:
-    try:
-        q = parse_number(value, name)
-    except HandcalcError as e:
-        raise SpecError(f"{e}; accepted: {accepted}") from None
-    if not low < q <= high:
-        raise SpecError(f"{name}: {value!r} is out of range; accepted: {accepted}")
-    return q

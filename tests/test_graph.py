@@ -1,5 +1,6 @@
 import pytest
 
+from handcalc.cells import Cell
 from handcalc.graph import Graph, Step, resolve
 from handcalc.matrix import rational, to_floats
 from handcalc.ops import Activate, Affine, ReLU
@@ -7,8 +8,8 @@ from handcalc.ops import Activate, Affine, ReLU
 
 def steps() -> list[Step]:
     return [
-        Step("A1", "forward", Activate(ReLU()), ("Z1",), 1),
-        Step("Z1", "forward", Affine(), ("W1", "A0", "b1"), 1),
+        Step(Cell("A", 1), "forward", Activate(ReLU()), ("Z1",), (1, 2)),
+        Step(Cell("Z", 1), "forward", Affine(), ("W1", "A0", "b1"), (1, 2)),
     ]
 
 
@@ -40,8 +41,8 @@ def test_missing_inputs_and_duplicates_are_refused() -> None:
     with pytest.raises(ValueError, match=r"no step computes \['b1'\]"):
         Graph.of(["X", "W1"], steps())
     cycle = [
-        Step("P", "forward", Activate(ReLU()), ("Q",)),
-        Step("Q", "forward", Activate(ReLU()), ("P",)),
+        Step(Cell("P"), "forward", Activate(ReLU()), ("Q",)),
+        Step(Cell("Q"), "forward", Activate(ReLU()), ("P",)),
     ]
     with pytest.raises(ValueError, match="cycle"):
         Graph.of([], cycle)

@@ -111,7 +111,7 @@ def test_impossible_options_are_refused_quickly(options: dict, message: str) -> 
 
 
 def test_a_search_that_finds_nothing_ends_with_the_most_common_reason(monkeypatch) -> None:
-    monkeypatch.setattr(mlp, "HIDDEN_MAX", 0)  # no ReLU input may be 0, and none may be larger
+    monkeypatch.setattr(mlp.draw, "HIDDEN_MAX", 0)  # no ReLU input may be 0, and none may be larger
     with pytest.raises(BudgetError, match=r"after 60 draws \(most often: no neuron of a hidden"):
         handcalc.generate(seed=1)
 
@@ -140,7 +140,7 @@ def test_a_search_stopped_by_the_print_budget_names_that_reason(monkeypatch) -> 
             raise BudgetError("the gradient of layer 1 vanishes")
         raise PrintBudgetError("cell dW1[1,1] needs 250 characters")
 
-    monkeypatch.setattr(mlp, "_check_values", check)
+    monkeypatch.setattr(mlp.draw, "check_values", check)
     with pytest.raises(BudgetError) as e:
         mlp.generate(Spec(sizes=(2, 2), transcendental="exact"), 1)
     assert str(e.value) == (

@@ -1,18 +1,28 @@
-"""Kinds of exercise. Each kind module offers ``build(spec) -> Graph``, ``generate(spec, seed)``,
-``read_given(spec, raw)``, ``infer_options(options, given)`` and ``given_names(spec)``;
-``generate`` returns every cell's value, the given ones included."""
+"""Kinds of exercise, registered in one place: ``KINDS`` maps a kind's name to its object (a
+:class:`~handcalc.kinds.base.Kind`); the CLI, the API, the documents and the web read it."""
 
 from __future__ import annotations
 
-from types import ModuleType
-
 from ..errors import SpecError
-from . import mlp
+from .base import Kind
+from .mlp import MLP
 
-KINDS: dict[str, ModuleType] = {mlp.NAME: mlp}
+KINDS: dict[str, Kind] = {}
 
 
-def kind_module(name: str) -> ModuleType:
-    if name not in KINDS:
+def register(kind: Kind) -> Kind:
+    """Make ``kind`` known by its name (a second kind of the same name replaces the first)."""
+    KINDS[kind.name] = kind
+    return kind
+
+
+def get(name: str) -> Kind:
+    """The kind called ``name``; a SpecError naming the kinds there are for any other."""
+    if not isinstance(name, str) or name not in KINDS:
         raise SpecError(f"kind: unknown {name!r}; accepted: {', '.join(KINDS)}")
     return KINDS[name]
+
+
+register(MLP())
+
+__all__ = ["KINDS", "Kind", "get", "register"]
