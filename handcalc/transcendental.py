@@ -5,13 +5,12 @@
 - ``Exact``: sympy expressions, kept within a printable size budget.
 
 Each treatment is a class with the same methods, so the ops dispatch on it instead of branching.
+The table's exact decimal rounding lives in :mod:`handcalc.rounding` (``round_half_up`` is
+re-exported here).
 """
 
 from __future__ import annotations
 
-import decimal
-import functools
-import math
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,22 +23,18 @@ from sympy import QQ
 
 from .errors import BudgetError, SpecError
 from .matrix import Mat, elementwise, entry_text, expressions, to_fraction, to_sympy
+from .rounding import (
+    CONTEXT,
+    exp_decimal,
+    largest_remainder,
+    plain_units,
+    round_decimal,
+    round_half_up,
+    to_decimal,
+)
 
-_CONTEXT = decimal.Context(prec=30)  # far beyond the 4 decimals a table may round to
-
-
-def _dec(q: Fraction) -> Decimal:
-    return _CONTEXT.divide(Decimal(q.numerator), Decimal(q.denominator))
-
-
-def _exp(q: Fraction) -> Decimal:
-    return _CONTEXT.exp(_dec(q))
-
-
-def _round(value: Decimal, digits: int) -> Fraction:
-    """Round half away from zero to ``digits`` decimals, exactly."""
-    quantum = Decimal(1).scaleb(-digits)
-    return Fraction(value.quantize(quantum, rounding=decimal.ROUND_HALF_UP, context=_CONTEXT))
+# the table's softmax rounding, as handcalc.lookup footnotes it
+_largest_remainder = largest_remainder
 
 
 def _columns(m: Mat) -> list[list[Any]]:
@@ -53,50 +48,6 @@ def _from_columns(cols: list[list[Any]], exact: bool = False) -> Mat:
     from .matrix import rational
 
     return rational(rows)
-
-
-@functools.lru_cache(maxsize=1024)  # the generator asks again for the ties of what it solved
-def _largest_remainder(digits: int, qs: tuple[Fraction, ...]) -> tuple[tuple[int, ...], bool]:
-    """A softmax column in units of 10^-digits, summing to exactly 1: each probability rounded
-    down, then the units left over go to the largest remainders (equal remainders: the upper row
-    first). Also whether that rule had to choose among equal remainders (a tie)."""
-    unit = 10**digits
-    top = max(qs)
-    exps = [_exp(q - top) for q in qs]
-    total = sum(exps, Decimal(0))
-    scaled = [_CONTEXT.divide(e * unit, total) for e in exps]
-    units = [int(s) for s in scaled]
-    rest = [s - u for s, u in zip(scaled, units, strict=True)]
-    order = sorted(range(len(qs)), key=lambda i: (-rest[i], i))
-    up = unit - sum(units)
-    for i in order[:up]:
-        units[i] += 1
-    # equal logits give equal remainders; distinct ones differ far above 30 digits' noise
-    tie = 0 < up < len(qs) and rest[order[up - 1]] - rest[order[up]] < Decimal("1e-20")
-    return tuple(units), tie
-
-
-def _plain_units(digits: int, qs: tuple[Fraction, ...]) -> tuple[int, ...]:
-    """Each probability of a softmax column rounded on its own (halves up), in units of
-    10^-digits: what largest remainder starts from, before it makes the column sum to 1."""
-    unit = 10**digits
-    top = max(qs)
-    exps = [_exp(q - top) for q in qs]
-    total = sum(exps, Decimal(0))
-    half = Decimal(1) / 2
-    return tuple(int(_CONTEXT.divide(e * unit, total) + half) for e in exps)
-
-
-def round_half_up(value: Any, digits: int) -> Fraction:
-    """A cell's entry (a rational, or an exact-mode expression) to ``digits`` decimals, halves
-    away from zero: the number a student writes where the sheet asks for that many decimals."""
-    if isinstance(value, sympy.Basic) and not value.is_Rational:
-        text = str(sympy.N(value, 40))  # far beyond the 4 decimals a loss is written with
-        return _round(Decimal(text), digits)
-    q = to_fraction(value)
-    unit = 10**digits
-    units = math.floor(abs(q) * unit + Fraction(1, 2))
-    return Fraction(units if q >= 0 else -units, unit)
 
 
 class Treatment(ABC):
@@ -148,20 +99,20 @@ class Table(Treatment):
     name: ClassVar[str] = "table"
 
     def _rounded(self, fn: Any, z: Mat) -> Mat:
-        return elementwise(lambda x: _to_qq(_round(fn(to_fraction(x)), self.digits)), z)
+        return elementwise(lambda x: _to_qq(round_decimal(fn(to_fraction(x)), self.digits)), z)
 
     def sigmoid(self, z: Mat) -> Mat:
-        return self._rounded(lambda q: 1 / (1 + _exp(-q)), z)
+        return self._rounded(lambda q: 1 / (1 + exp_decimal(-q)), z)
 
     def tanh(self, z: Mat) -> Mat:
         def tanh(q: Fraction) -> Decimal:
-            e2 = _exp(2 * q)
+            e2 = exp_decimal(2 * q)
             return (e2 - 1) / (e2 + 1)
 
         return self._rounded(tanh, z)
 
     def _largest_remainder(self, col: list[Any]) -> tuple[tuple[int, ...], bool]:
-        return _largest_remainder(self.digits, tuple(to_fraction(x) for x in col))
+        return largest_remainder(self.digits, tuple(to_fraction(x) for x in col))
 
     def softmax(self, z: Mat) -> Mat:
         unit = 10**self.digits
@@ -176,8 +127,8 @@ class Table(Treatment):
         probability off its own rounding so that the column sums to exactly 1 (the lookup
         table footnotes those)."""
         qs = tuple(to_fraction(x) for x in col)
-        units, _ = _largest_remainder(self.digits, qs)
-        plain = _plain_units(self.digits, qs)
+        units, _ = largest_remainder(self.digits, qs)
+        plain = plain_units(self.digits, qs)
         moved = tuple(i for i, (u, p) in enumerate(zip(units, plain, strict=True)) if u != p)
         return tuple(Fraction(u, 10**self.digits) for u in units), moved
 
@@ -202,10 +153,10 @@ class Table(Treatment):
         for zc, yc in zip(_columns(z), _columns(y), strict=True):
             qs = [to_fraction(x) for x in zc]
             top = max(qs)
-            lse = _dec(top) + _CONTEXT.ln(sum((_exp(q - top) for q in qs), Decimal(0)))
+            lse = to_decimal(top) + CONTEXT.ln(sum((exp_decimal(q - top) for q in qs), Decimal(0)))
             for q, t in zip(qs, yc, strict=True):
-                total += _dec(to_fraction(t)) * (lse - _dec(q))
-        return _scalar(_round(total * _dec(scale), self.digits))
+                total += to_decimal(to_fraction(t)) * (lse - to_decimal(q))
+        return _scalar(round_decimal(total * to_decimal(scale), self.digits))
 
     def bce_loss(self, z: Mat, y: Mat, scale: Fraction) -> Mat:
         total = Decimal(0)
@@ -213,10 +164,12 @@ class Table(Treatment):
             for x, t in zip(zr, yr, strict=True):
                 q = to_fraction(x)
                 softplus = (
-                    _dec(q) + _CONTEXT.ln(1 + _exp(-q)) if q > 0 else _CONTEXT.ln(1 + _exp(q))
+                    to_decimal(q) + CONTEXT.ln(1 + exp_decimal(-q))
+                    if q > 0
+                    else CONTEXT.ln(1 + exp_decimal(q))
                 )
-                total += softplus - _dec(to_fraction(t) * q)
-        return _scalar(_round(total * _dec(scale), self.digits))
+                total += softplus - to_decimal(to_fraction(t) * q)
+        return _scalar(round_decimal(total * to_decimal(scale), self.digits))
 
     def describe(self) -> str:
         return (
