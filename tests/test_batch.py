@@ -11,23 +11,14 @@ import pytest
 
 import handcalc
 from handcalc.batch import (
-    RosterError,
     Sheets,
     Student,
     by_name,
     make_batch,
-    parse_roster,
-    read_roster,
 )
 from handcalc.verify import canonical, student_seed, verification_code
 
 SECRET = "class-secret"
-
-
-def _roster(tmp_path: Path, text: str | bytes, name: str = "roster.csv") -> Path:
-    path = tmp_path / name
-    path.write_bytes(text.encode() if isinstance(text, str) else text)
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -83,38 +74,6 @@ def test_serial_batch_writes_the_same_variants(class_set, tmp_path):
     assert [a.fingerprint for a in again] == [d.fingerprint for d in done[:2]]
 
 
-def test_roster_with_names_bom_blank_lines_and_aliases(tmp_path):
-    path = _roster(tmp_path, "\ufeffStudent_ID, Name\n a1 ,Ada\n\nb2,Bo\n")
-    assert read_roster(path) == [Student("a1", "Ada"), Student("b2", "Bo")]
-    assert parse_roster("id\nx\n") == [Student("x", "")]
-    assert parse_roster('id,name\ns3,"Hopper, Grace"\n') == [Student("s3", "Hopper, Grace")]
-    assert parse_roster("id,name\ns4,Ada,,\n") == [Student("s4", "Ada")]  # empty extras are fine
-
-
-@pytest.mark.parametrize(
-    "text, message",
-    [
-        ("", "empty; expected a header line with the columns id and name"),
-        ("   \n", "empty"),
-        ("name,email\nAda,a@x\n", "no 'id' column; the header line has name, email"),
-        ("id,name\n", "no students below the header line"),
-        ("id,name\ns1,A\ns2,B\ns1,C\n", "line 4: duplicate id 's1' (first on line 2)"),
-        ("id,name\n,A\n", "line 2: the id is empty"),
-        ("id,name\ns3,Hopper, Grace\n", "line 2: 3 fields where the header has 2 (' Grace' left"),
-        ("id\na/b\na_b\n", "would share the file name 'a_b'"),
-    ],
-)
-def test_roster_errors_are_clear(tmp_path, text, message):
-    with pytest.raises(RosterError, match=message.replace("(", r"\(").replace(")", r"\)")):
-        read_roster(_roster(tmp_path, text))
-
-
-def test_non_utf8_roster(tmp_path):
-    path = _roster(tmp_path, "id,name\ns1,Jos\xe9\n".encode("latin-1"))
-    with pytest.raises(RosterError, match=r"not UTF-8 \(byte 0xe9 at offset 14\)"):
-        read_roster(path)
-
-
 def test_bad_spec_option_fails_before_any_work(tmp_path):
     with pytest.raises(handcalc.SpecError, match="activation"):
         make_batch([Student("a")], tmp_path / "out", activation="softplus")
@@ -166,7 +125,7 @@ def test_a_batch_of_worked_solutions(tmp_path):
 
 def test_class_key_without_pdfunite_falls_back_to_pypdf(class_set, tmp_path, monkeypatch):
     _, done = class_set
-    from handcalc import batch
+    from handcalc import class_key as batch
 
     monkeypatch.setattr(batch.shutil, "which", lambda name: None)
     target = tmp_path / "merged.pdf"
@@ -189,7 +148,7 @@ def test_a_student_whose_variant_fails_is_named(tmp_path, monkeypatch):
 
 def test_a_long_index_knows_its_own_length(tmp_path):
     """100 students: 3 index pages of 48 lines, so the first key starts on page 4."""
-    from handcalc.batch import INDEX_ROWS, _index_pdf
+    from handcalc.class_key import INDEX_ROWS, _index_pdf
 
     sheets = [
         Sheets(Student(f"id{i:03d}", f"Name {i:03d}"), i, "ABCD-EFGH", tmp_path, tmp_path, "")
