@@ -6,8 +6,10 @@ functions spell the same values for a printed sheet. They never change a value, 
 
 from __future__ import annotations
 
+import decimal
 import math
 import re
+from collections.abc import Sequence
 from fractions import Fraction
 from typing import Any
 
@@ -91,6 +93,34 @@ def approx(value: float) -> str:
     places = max(3 - math.floor(math.log10(abs(value))), 0)
     text = f"{value:.{places}f}"
     return text.replace("-", MINUS)
+
+
+def printed_entries(rows: Sequence[Sequence[Any]], decimals: int | None = None) -> list[list[str]]:
+    """A matrix's entries (rows of QQ elements or sympy expressions, as ``to_list()`` gives them)
+    as the sheet prints them: to ``decimals`` decimals where the cell is stated to them (a table's
+    value, the loss), else an exact value by :func:`printed` and an expression as its decimal
+    ``≈…`` (the key lists the expressions apart)."""
+    if decimals is not None:
+        return [[rounded(x, decimals) for x in row] for row in rows]
+    from .matrix import to_fraction
+
+    return [
+        [("≈" + approx(float(x)) if is_expression(x) else printed(to_fraction(x))) for x in row]
+        for row in rows
+    ]
+
+
+def rounded(x: Any, digits: int) -> str:
+    """An entry to ``digits`` decimals, halves away from zero, exactly (an expression too)."""
+    if is_expression(x):
+        exact = decimal.Decimal(str(sympy.N(x, 40)))
+    else:
+        from .matrix import to_fraction
+
+        q = to_fraction(x)
+        exact = decimal.Decimal(q.numerator) / decimal.Decimal(q.denominator)
+    text = str(exact.quantize(decimal.Decimal(1).scaleb(-digits), decimal.ROUND_HALF_UP))
+    return number(text.removeprefix("-") if text.strip("-0.") == "" else text)
 
 
 def entry(x: Any) -> str:

@@ -27,7 +27,8 @@ from dataclasses import dataclass, field, replace
 from .errors import HandcalcError
 from .fonts import lines as text_lines
 from .fonts import width as text_width
-from .layout import ENTRY_PT, ROW_MM, Grid, Section, Sheet, on_paper, shapes
+from .layout import Grid, Section, Sheet, on_paper, shapes
+from .measure import ENTRY_PT, ROW_MM
 
 #: paper: CSS name and size (mm, portrait)
 PAPERS = {
