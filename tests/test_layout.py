@@ -3,15 +3,30 @@ grid partial's form-mode contract that the web service relies on."""
 
 from __future__ import annotations
 
+import io
 import re
+from dataclasses import replace
 from fractions import Fraction
 
+import pypdf
 import pytest
 
 import handcalc
 from handcalc.fonts import width as text_width
-from handcalc.layout import BAND_MM, CHAR_MM, ONES_MM, Block, build_sheet, printed
-from handcalc.render import LABEL_LINE, LABEL_RISE, environment
+from handcalc.graph import PHASES
+from handcalc.layout import (
+    BAND_MM,
+    CHAR_MM,
+    GEOMETRIES,
+    ONES_MM,
+    Block,
+    Sheet,
+    build_sheet,
+    printed,
+)
+from handcalc.notation import formula, subscript
+from handcalc.problem import Problem
+from handcalc.render import LABEL_LINE, LABEL_RISE, environment, render_html, render_pdf
 
 
 @pytest.fixture(scope="module")
@@ -292,3 +307,93 @@ def test_no_short_decimal_is_printed_as_a_fraction(seed):
                     while den % 5 == 0:
                         den //= 5
                     assert den != 1 or len(str(q.denominator)) > 6, (step.name, text)
+
+
+# --- the generic fallback and the guard ---------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def unplaced(problem) -> handcalc.Problem:
+    """The MLP's graph and values under a kind that has no geometry of its own."""
+    return Problem(problem.spec, problem.graph, problem.values, problem.seed, kind="generic-test")
+
+
+def test_a_kind_without_geometry_gets_every_step_as_answer_boxes_in_phase_order(unplaced):
+    assert "generic-test" not in GEOMETRIES
+    sheet = build_sheet(unplaced)
+    names = unplaced.graph.names
+    assert set(sheet.inputs) == set(names) and len(sheet.inputs) == len(names)
+    rank = list(PHASES)
+    phases = [rank.index(unplaced.graph[n].phase) for n in sheet.inputs]
+    assert phases == sorted(phases), "the steps in phase order"
+    assert sheet.sections[0].title == "Given"
+    given = {b.cell: b for g in sheet.sections[0].grids for b in g.blocks}
+    assert set(given) == set(unplaced.graph.given)
+    assert all(b.role == "given" for b in given.values())
+    titles = [s.title for s in sheet.sections[1:]]
+    assert titles == [PHASES[p] for p in ("forward", "loss", "backward", "update")]
+    numbers = {}
+    for grid in sheet.grids[len(sheet.sections[0].grids) :]:
+        (block,) = grid.blocks  # one cell a grid
+        assert block.role == "answer" and grid.phase == unplaced.graph[block.cell].phase
+        assert (block.rows, block.cols) == unplaced.value(block.cell).shape
+        assert block.texts == tuple(map(tuple, printed(unplaced, block.cell)))
+        longest = max(len(t) for row in block.texts for t in row)
+        assert block.box is not None and block.box.chars >= max(4, longest + 2)
+        assert block.box.row == 7.0 and block.label == subscript(block.cell)
+        numbers[block.cell] = block.step
+    assert list(numbers.values()) == list(range(1, len(names) + 1))
+    lines = [line for s in sheet.sections for line in s.steps]
+    for name, n in numbers.items():
+        step = unplaced.graph[name]
+        assert f"[{n}] {formula(step.formula)}: {step.op.words}" in lines
+
+
+def test_a_generic_sheet_renders_as_a_worksheet_a_key_and_a_form(unplaced):
+    sheet = build_sheet(unplaced)
+    worksheet = render_html(unplaced, "worksheet", secret="s", date="2024-01-01")
+    key = render_html(unplaced, "key", secret="s", date="2024-01-01")
+    for grid in sheet.grids:
+        assert f'id="grid-{grid.key}"' in worksheet and f'id="grid-{grid.key}"' in key
+    assert "0.89" in key and "0.89" not in worksheet  # the loss, on the key only
+    template = environment().from_string(
+        '{% from "_grid.html" import grid %}{% for g in gs %}{{ grid(g, mode="form") }}{% endfor %}'
+    )
+    form = template.render(gs=sheet.grids)
+    fields = set(re.findall(r'<input name="([^"\[]+)\[', form))
+    assert fields == set(unplaced.graph.names)
+
+
+def test_the_guard_adds_every_step_a_geometry_leaves_out(problem, monkeypatch):
+    """A geometry without the updates: they are added generically after its sections, numbered
+    on from its last step, so nothing graded is missing from the sheet or the form."""
+
+    def partial(p: handcalc.Problem) -> Sheet:
+        full = GEOMETRIES["mlp"](p)
+        return replace(full, sections=full.sections[:2], updating=None)
+
+    monkeypatch.setitem(GEOMETRIES, "partial-test", partial)
+    odd = Problem(problem.spec, problem.graph, problem.values, problem.seed, kind="partial-test")
+    own = partial(odd)
+    left_out = [n for n in problem.graph.names if n not in own.inputs]
+    assert left_out and all(n.endswith("_new") for n in left_out)
+    sheet = build_sheet(odd)
+    assert sheet.sections[:2] == own.sections
+    assert set(sheet.inputs) == set(problem.graph.names)
+    added = [b for s in sheet.sections[2:] for g in s.grids for b in g.blocks]
+    assert [b.cell for b in added] == left_out
+    last = max(b.step for g in own.grids for b in g.blocks)
+    assert [b.step for b in added] == list(range(last + 1, last + 1 + len(left_out)))
+    keys = [g.key for g in sheet.grids]
+    assert len(keys) == len(set(keys))
+    # the MLP's own geometry leaves nothing out: the guard adds nothing
+    assert build_sheet(problem).sections == GEOMETRIES["mlp"](problem).sections
+
+
+def test_a_generic_worksheet_prints(unplaced):
+    """On paper: every step's label, and boxes to write in (see the PNG of page 1 in review)."""
+    pdf = render_pdf(unplaced, "worksheet", secret="s", date="2024-01-01")
+    reader = pypdf.PdfReader(io.BytesIO(pdf))
+    text = " ".join(p.extract_text() for p in reader.pages)
+    for n in range(1, len(unplaced.graph.names) + 1):
+        assert f"[{n}]" in text
