@@ -397,3 +397,21 @@ def test_a_generic_worksheet_prints(unplaced):
     text = " ".join(p.extract_text() for p in reader.pages)
     for n in range(1, len(unplaced.graph.names) + 1):
         assert f"[{n}]" in text
+
+
+def test_generic_order_is_section_then_phase(problem):
+    """Steps grouped by their section (in the order sections first appear), then by phase in
+    the order of PHASES, keeping the graph's order within a group."""
+    from handcalc.layout.generic import ordered
+
+    steps = list(problem.steps)
+    moved = [replace(s, cell=replace(s.cell, section="s1")) for s in steps[:3]]
+    groups = ordered([*reversed(steps[3:]), *moved])
+    assert [(section, phase) for section, phase, _ in groups] == [
+        ("", "forward"),
+        ("", "loss"),
+        ("", "backward"),
+        ("", "update"),
+        ("s1", "forward"),
+    ]
+    assert [s.name for s in groups[-1][2]] == ["s1.Z1", "s1.A1", "s1.Z2"]

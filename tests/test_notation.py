@@ -76,3 +76,16 @@ def test_exact_values_print_as_short_decimals_else_fractions():
     for value, text in cases.items():
         assert printed(value) == text
         assert printed_length(value) == len(text)
+
+
+def test_printed_entries_exact_or_to_the_decimals_stated():
+    from sympy import QQ, exp
+
+    from handcalc.notation import printed_entries
+
+    rows = [[QQ(-3, 4), QQ(1, 55)], [QQ(5, 2), QQ(0)]]
+    assert printed_entries(rows) == [["−0.75", "1/55"], ["2.5", "0"]]
+    assert printed_entries(rows, 2) == [["−0.75", "0.02"], ["2.50", "0.00"]]
+    assert printed_entries([[QQ(-1, 1000)]], 2) == [["0.00"]]  # no negative zero
+    assert printed_entries([[exp(1)]]) == [["≈2.718"]]
+    assert printed_entries([[exp(1)]], 3) == [["2.718"]]
