@@ -196,3 +196,44 @@ def test_serve_fails_at_once_on_a_busy_port(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert f"port {port} is in use" in result.output
     assert "serving" not in result.output
+
+
+def test_kinds_lists_every_registered_kind_with_its_description() -> None:
+    from handcalc import kinds
+
+    result = CliRunner().invoke(cli, ["kinds"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert len(lines) == len(kinds.KINDS)
+    for line, (name, kind) in zip(lines, kinds.KINDS.items(), strict=True):
+        assert line.split()[0] == name and line.endswith(f"  {kind.description}")
+
+
+def test_every_spec_option_is_in_generate_help_with_its_help_text() -> None:
+    """The options are generated from Spec.declared(): one row each, help text and default."""
+    from handcalc import kinds
+    from handcalc.spec import Spec
+
+    result = CliRunner().invoke(
+        cli, ["generate", "--help"], terminal_width=300, max_content_width=300
+    )
+    assert result.exit_code == 0, result.output
+    rows: dict[str, str] = {}  # an option's row, with the lines its help text continues on
+    for line in result.output.split("Options:")[1].splitlines():
+        if line.startswith("  -"):
+            flag = line.split()[0]
+            rows[flag] = line.strip()
+        elif line.strip():
+            rows[flag] += " " + line.strip()
+    for name, meta, _ in Spec.declared():
+        flag = "--" + name.replace("_", "-")
+        assert flag in rows, f"{flag} is missing from generate --help"
+        assert f" {meta.help} [" in rows[flag]
+        assert (f"[{'|'.join(meta.choices)}]" if meta.choices else meta.metavar) in rows[flag]
+    assert "[4,3,4,3]." in rows["--sizes"] and "[none]." in rows["--frozen"]
+    assert f"[{'|'.join(kinds.KINDS)}]" in rows["--kind"]
+
+
+def test_an_unknown_kind_is_refused_by_its_choices() -> None:
+    result = CliRunner().invoke(cli, ["generate", "--seed", "1", "--kind", "cnn"])
+    assert result.exit_code == 2 and "Invalid value for '--kind'" in result.output

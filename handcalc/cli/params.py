@@ -1,0 +1,134 @@
+"""Option groups shared by commands: a kind's options, generated from their declaration, and how
+a problem is written out (format, sheet, paper, secret, file)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from ..options import CHOICE, Option
+from ..spec import Spec
+from .types import KindChoice
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+FORMATS = ["json", "html", "pdf"]
+PAPERS = ["a4", "letter", "a3"]
+ORIENTATIONS = ["auto", "portrait", "landscape"]
+
+kind_option = click.option(
+    "--kind",
+    type=KindChoice(),
+    default="mlp",
+    show_default=True,
+    help="Kind of exercise (handcalc kinds describes each).",
+)
+
+#: Whose options the commands offer: the MLP's ``Spec``, not the union of the registered kinds'
+#: (the registry imports sympy, which --help must not wait for; ``handcalc.spec`` is light). What
+#: is typed goes to the chosen kind's own ``Options.from_options`` (through ``handcalc.api``), so
+#: the rules and messages are the library's. A kind whose options differ from the MLP's needs the
+#: union here, which means a registry that names kinds without importing their engines.
+DECLARING = Spec
+
+
+def option_help(meta: Option, default: Any) -> str:
+    """``Inputs, then units per layer [4,3,4,3].``: the declared help and the default as typed."""
+    text = meta.text(default)
+    if isinstance(text, list):
+        text = ",".join(map(str, text)) or "none"
+    return f"{meta.help} [{text}]."
+
+
+def kind_options(fn: F) -> F:
+    """``--sizes``, ``--activation``, … one per declared option (``--weight-max`` for the field
+    ``weight_max``), all unset by default: the command passes on the ones given (:func:`chosen`).
+    Choices are checked by click; numbers and lists go to the library as typed."""
+    for name, meta, default in reversed(list(DECLARING.declared())):
+        flag = "--" + name.replace("_", "-")
+        if meta.type == CHOICE:
+            decorate = click.option(
+                flag, name, type=click.Choice(meta.choices), help=option_help(meta, default)
+            )
+        else:
+            decorate = click.option(
+                flag, name, metavar=meta.metavar or "VALUE", help=option_help(meta, default)
+            )
+        fn = decorate(fn)
+    return fn
+
+
+def chosen(options: Mapping[str, Any]) -> dict[str, Any]:
+    """The kind options given on the command line (the others keep the kind's defaults)."""
+    return {name: value for name, value in options.items() if value is not None}
+
+
+output_option = click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write to FILE instead of standard output.",
+)
+
+out_option = click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Directory for the files (created if missing).",
+)
+
+
+def sheet_options(fn: F) -> F:
+    """How a problem is written out: the format, which sheet, which paper, which secret signs its
+    code, and where to."""
+    options = [
+        click.option(
+            "--format",
+            "fmt",
+            type=click.Choice(FORMATS),
+            default="json",
+            show_default=True,
+            help="Output format: the solved JSON document, or a printable sheet.",
+        ),
+        click.option(
+            "--key",
+            "mode",
+            flag_value="key",
+            help="The answer key (html/pdf) instead of the worksheet.",
+        ),
+        click.option(
+            "--solutions",
+            "mode",
+            flag_value="solutions",
+            help="Worked solutions (html/pdf) instead of the worksheet.",
+        ),
+        click.option(
+            "--paper",
+            type=click.Choice(PAPERS),
+            help="Paper size of html/pdf sheets [a4].",
+        ),
+        click.option(
+            "--orientation",
+            type=click.Choice(ORIENTATIONS),
+            help="Page orientation of html/pdf sheets; auto: whichever takes fewer pages [auto].",
+        ),
+        click.option(
+            "--mono",
+            is_flag=True,
+            default=None,
+            help="Black and grey instead of the colour roles (for photocopiers).",
+        ),
+        click.option(
+            "--secret",
+            envvar="HANDCALC_SECRET_KEY",
+            metavar="TEXT",
+            help="Secret for the verification code [env HANDCALC_SECRET_KEY].",
+        ),
+        output_option,
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
