@@ -1,13 +1,12 @@
-"""Who may do what: tokens to students and practice sessions, the instructor's token, limits.
+"""What a request may use: the sessions and students its tokens name, their problems, its
+share of requests and CPU time, and a student's submissions (attempts counted).
 
-Shared by the JSON API and the pages; each raises an ``HTTPException`` with a message, which the
-app turns into JSON or a page.
+Shared by the JSON API and the pages (``auth`` puts the token checks on views); each raises an
+``HTTPException`` or a ``HandcalcError`` with a message, which the app turns into JSON or a page.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import time
 from collections.abc import Iterator
@@ -19,15 +18,24 @@ from typing import Any
 from flask import abort, current_app, request
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
-from werkzeug.datastructures import WWWAuthenticate
-from werkzeug.exceptions import TooManyRequests, Unauthorized
+from werkzeug.exceptions import TooManyRequests
 
-from handcalc import HandcalcError, Problem, Spec
+from handcalc import HandcalcError, Problem
 from handcalc.api import MAX_SEED
 
-from . import db, service
+from . import db
+from .errors import NoAttemptsLeft
 from .limits import CostBudget
 from .models import Assignment, PracticeSession, Student, Submission
+from .problems import (
+    DEFAULT_KIND,
+    canonical,
+    check_practice_size,
+    problem_for,
+    problem_of,
+    read_options,
+)
+from .reports import grade, number
 from .tokens import BadToken, read_practice_token, read_student_token, variant_seed
 
 
@@ -92,11 +100,11 @@ class Practice:
 
     @cached_property
     def spec_json(self) -> str:
-        return service.canonical(self.spec)
+        return canonical(self.spec)
 
     @property
     def problem(self) -> Problem:
-        return service.problem_of(self.kind, self.spec_json, self.seed)
+        return problem_of(self.kind, self.spec_json, self.seed)
 
 
 def practice(token: str) -> Practice:
@@ -131,15 +139,15 @@ def _practice(url: str, practice_id: int) -> Practice | None:
     return found
 
 
-def new_practice(spec: dict[str, Any], seed: int, kind: str = "mlp") -> tuple[str, Problem]:
-    """A practice session of ``spec`` (small sheets only: ``service.check_practice_size``), its
+def new_practice(spec: dict[str, Any], seed: int, kind: str = DEFAULT_KIND) -> tuple[str, Problem]:
+    """A practice session of ``spec`` (small sheets only: ``problems.check_practice_size``), its
     problem made on this client's CPU budget; fails before anything is stored."""
     from .tokens import practice_token
 
-    service.check_practice_size(Spec.from_options(spec))
+    check_practice_size(kind, read_options(kind, spec))
     with cpu_budget():
-        problem = service.problem_for(kind, spec, seed)
-    row = PracticeSession(kind=kind, spec_json=service.canonical(spec), seed=seed)
+        problem = problem_for(kind, spec, seed)
+    row = PracticeSession(kind=kind, spec_json=canonical(spec), seed=seed)
     session = db.session()
     session.add(row)
     session.commit()
@@ -176,14 +184,14 @@ def student_problem(row: Student) -> Problem:
             f"the options of assignment {assignment.id} make no problem for this student (no "
             f"draw meets the generator's budgets); the instructor may loosen them",
         )
-    return service.problem_of(assignment.kind, assignment.spec_json, found)
+    return problem_of(assignment.kind, assignment.spec_json, found)
 
 
 def variant_problem(kind: str, spec_json: str, seed: int) -> Problem | None:
     """What ``student_problem`` gives a student whose variant seed is ``seed``, or None when the
     options make none; it needs no request (a streamed download calls it between chunks)."""
     found = _working_seed(kind, spec_json, seed)
-    return None if found is None else service.problem_of(kind, spec_json, found)
+    return None if found is None else problem_of(kind, spec_json, found)
 
 
 @lru_cache(maxsize=4096)
@@ -192,7 +200,7 @@ def _working_seed(kind: str, spec_json: str, seed: int) -> int | None:
     seed's outcome never changes, so it is found once per process)."""
     for tried in range(seed, seed + MORE_SEEDS + 1):
         try:
-            service.problem_of(kind, spec_json, tried % (MAX_SEED + 1))
+            problem_of(kind, spec_json, tried % (MAX_SEED + 1))
         except HandcalcError:
             continue
         return tried % (MAX_SEED + 1)
@@ -212,18 +220,15 @@ def submit(row: Student, token: str, answers: dict[str, Any]) -> Submission:
     used = attempts_used(row)
     allowed = row.assignment.max_attempts
     if used >= allowed:
-        abort(409, f"no attempts left: all {allowed} used")
-    try:
-        report = service.grade(student_problem(row), answers)
-    except HandcalcError as e:
-        abort(400, str(e))
+        raise NoAttemptsLeft(f"no attempts left: all {allowed} used")
+    report = grade(student_problem(row), answers)
     submission = Submission(
         student_id=row.id,
         attempt=used + 1,
         answers_json=json.dumps(answers, ensure_ascii=False),
         report_json=json.dumps(report, ensure_ascii=False),
-        score=service.number(report.get("score")),
-        max_score=service.number(report.get("max_score")),
+        score=number(report.get("score")),
+        max_score=number(report.get("max_score")),
     )
     session = db.session()
     session.add(submission)
@@ -239,52 +244,13 @@ def submit(row: Student, token: str, answers: dict[str, Any]) -> Submission:
     return submission
 
 
-# --- instructor -------------------------------------------------------------------------------
+# --- clients and assignments ------------------------------------------------------------------
 
 
 def client() -> str:
     """The client's address: the connection's, or the one the trusted proxies saw (the app wraps
     itself in ProxyFix when ``HANDCALC_TRUSTED_PROXIES`` says how many there are)."""
     return request.remote_addr or "-"
-
-
-def _digest(value: str) -> bytes:
-    return hashlib.sha256(value.encode("utf-8", "surrogatepass")).digest()
-
-
-def instructor_token_ok(given: str | None) -> bool:
-    """Whether ``given`` is the instructor token, in time independent of what was given (digests
-    of equal length are compared, so not even the token's length shows)."""
-    expected: str = current_app.config["INSTRUCTOR_TOKEN"]
-    return bool(given) and hmac.compare_digest(_digest(str(given)), _digest(expected))
-
-
-def wrong_instructor_token() -> None:
-    """Count a wrong instructor token against this client; 429 once it has had too many this
-    minute. Only failures count and only after the token was checked, so the right token is
-    never refused, however many wrong ones anyone sent (a lock-out would be a denial of service)."""
-    allowed, wait = current_app.extensions["handcalc.limits"]["login"].allow(client())
-    if not allowed:
-        raise TooManyRequests(
-            "too many wrong instructor tokens from your address this minute; try again in "
-            f"{wait} s",
-            retry_after=wait,
-        )
-
-
-def bearer() -> None:
-    """401 unless ``Authorization: Bearer <instructor token>`` (429 after many wrong ones)."""
-    header = request.headers.get("Authorization", "")
-    scheme, _, value = header.partition(" ")
-    given = value.strip() if scheme.lower() == "bearer" else ""
-    if instructor_token_ok(given):
-        return
-    if given:
-        wrong_instructor_token()
-    raise Unauthorized(
-        "instructor endpoints need the header Authorization: Bearer <HANDCALC_INSTRUCTOR_TOKEN>",
-        www_authenticate=WWWAuthenticate("Bearer"),
-    )
 
 
 def assignment(assignment_id: int) -> Assignment:

@@ -14,20 +14,18 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, jsonify, render_template, request
-from flask_wtf.csrf import CSRFError, CSRFProtect
+from flask import Flask, Response, request
+from flask_wtf.csrf import CSRFProtect
 from jinja2 import ChoiceLoader, PrefixLoader
-from sqlalchemy.exc import OperationalError
-from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from handcalc import render
+from handcalc.cells import field_name
 
-from . import bodies, db
+from . import bodies, db, errors, openapi, problems
 from .config import from_env
 from .limits import RateLimiter
 
-log = logging.getLogger(__name__)
 csrf = CSRFProtect()
 
 
@@ -51,15 +49,18 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         "login": RateLimiter(app.config["LOGIN_FAILURES_PER_MINUTE"]),  # wrong tokens only
     }
     db.init_app(app)
+    problems.init_app(app)
+    openapi.init_app(app)
     bodies.init_app(app)  # before CSRF, which reads the form
     csrf.init_app(app)
 
-    from . import api, instructor, plots, practice, student
+    from . import api, instructor, instructor_api, plots, practice, student
 
     app.register_blueprint(api.health)
     app.register_blueprint(api.bp)
-    csrf.exempt(api.health)
-    csrf.exempt(api.bp)  # the API takes bearer and URL tokens, never cookies
+    app.register_blueprint(instructor_api.bp)
+    for api_bp in (api.health, api.bp, instructor_api.bp):
+        csrf.exempt(api_bp)  # the API takes bearer and URL tokens, never cookies
     app.register_blueprint(practice.bp)
     app.register_blueprint(student.bp)
     app.register_blueprint(instructor.bp)
@@ -70,10 +71,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         [app.jinja_env.loader, PrefixLoader({"sheet": render.template_loader()})]  # type: ignore[list-item]
     )
     app.add_url_rule("/assets/grid.css", "grid_css", _grid_css)
+    # a grid's input is named by the one writer of field names (forms reads them back)
+    app.jinja_env.globals["field_name"] = field_name
 
-    app.register_error_handler(HTTPException, _http_error)
-    app.register_error_handler(OperationalError, _database_busy)
-    app.register_error_handler(Exception, _unexpected)
+    errors.init_app(app)
     app.after_request(_headers)
 
     proxies = int(app.config.get("TRUSTED_PROXIES") or 0)
@@ -91,64 +92,6 @@ def _grid_css() -> Response:
     return response
 
 
-def wants_json() -> bool:
-    return request.path.startswith(("/api/", "/healthz")) or (
-        request.accept_mimetypes.best == "application/json"
-    )
-
-
-def error_response(code: int, message: str, headers: Mapping[str, str] | None = None) -> Response:
-    if wants_json():
-        response = jsonify({"error": {"code": code, "message": message}})
-    else:
-        response = Response(
-            render_template("error.html", code=code, message=message), mimetype="text/html"
-        )
-    response.status_code = code
-    for key, value in (headers or {}).items():
-        response.headers[key] = value
-    return response
-
-
-def _http_error(error: HTTPException) -> Response:
-    code = error.code or 500
-    message = error.description or error.name
-    if isinstance(error, CSRFError):
-        message = (
-            "this form has expired or was not sent from this site; reload the page and "
-            "send it again"
-        )
-    elif code == 413:
-        message = (
-            f"request body larger than {request.max_content_length} bytes; a worksheet's "
-            "answers are far smaller"
-        )
-    headers = {
-        k: v for k, v in error.get_headers() if k.lower() in ("retry-after", "www-authenticate")
-    }
-    return error_response(code, message, headers)
-
-
-def _database_busy(error: OperationalError) -> Response:
-    # nothing was acknowledged: the client may send the same request again
-    # the error's text would show the statement's parameters (a student's answers): its class only
-    reason = type(error.orig).__name__ if error.orig is not None else type(error).__name__
-    log.warning("database unavailable on %s %s: %s", request.method, request.path, reason)
-    return error_response(
-        503,
-        "the database is busy or unavailable; nothing was stored, send "
-        "the request again in a moment",
-        {"Retry-After": "2"},
-    )
-
-
-def _unexpected(error: Exception) -> Response:
-    if isinstance(error, HTTPException):  # pragma: no cover - routed above
-        return _http_error(error)
-    log.exception("internal error on %s %s", request.method, request.path)
-    return error_response(500, InternalServerError.description)
-
-
 # --- logs: no credentials, no answers ---------------------------------------------------------
 
 #: a token in a path: /s/<token>, /p/<token>, /api/v1/s/<token>, /api/v1/practice/<token>
@@ -158,6 +101,7 @@ SQL_PARAMETERS = re.compile(r"\[parameters: [^\n]*")
 #: where the service's requests are logged: ours, the development server, gunicorn, SQLAlchemy
 REDACTED_LOGGERS = (
     __name__,
+    errors.__name__,
     "werkzeug",
     "gunicorn.access",
     "gunicorn.error",

@@ -1,55 +1,110 @@
-"""HTML forms: the worksheet grid's fields back into answers, practice options into a spec, and
-the page model of a worksheet (the printed sheet's layout, what was written, the marks)."""
+"""HTML forms: the worksheet grid's fields back into answers, a kind's options as fields and
+back into a spec (made from what the kind declares), and the page model of a worksheet (the
+printed sheet's layout, what was written, the marks)."""
 
 from __future__ import annotations
 
-import re
 import weakref
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from handcalc import Problem
+from handcalc import Problem, kinds
+from handcalc.cells import read_field
 from handcalc.grading import DEFAULT_TOLERANCE
 from handcalc.layout import build_sheet
+from handcalc.options import CHOICE, WHOLE, Options
 
-from . import service
-
-#: a grid input is named like ``dW2[1][0]`` (row, column; from 0)
-FIELD = re.compile(r"^([A-Za-z][A-Za-z0-9_]{0,30})\[(\d{1,3})\]\[(\d{1,3})\]$")
-SPEC_FIELDS = (
-    "sizes",
-    "activation",
-    "loss",
-    "batch",
-    "reduction",
-    "lr",
-    "transcendental",
-    "digits",
-    "slope",
-)
-PHASE_TITLES = {
-    "forward": "Forward pass",
-    "loss": "Loss",
-    "backward": "Backward pass",
-    "update": "Update",
-}
+from .inputs import MAX_ENTRY_CHARS
+from .problems import DEFAULT_KIND, blanks
+from .reports import marks as report_marks
 
 
 def answers_from_form(form: Mapping[str, str], problem: Problem) -> dict[str, Any]:
-    """Every cell of the sheet's boxes as rows of text, from fields named ``cell[i][j]``
-    (fields that are not on the sheet are ignored; entries not sent are empty)."""
+    """Every cell of the sheet's boxes as rows of text, from fields named as
+    ``handcalc.cells.field_name`` writes them, ``s1.dW2[1][0]`` (fields that are not on the
+    sheet are ignored; entries not sent are empty)."""
     shapes = {name: problem.values[name].shape for name in inputs(problem)}
     cells = {name: [["" for _ in range(m)] for _ in range(n)] for name, (n, m) in shapes.items()}
     for key, value in form.items():
-        match = FIELD.match(key)
-        if match is None or match[1] not in cells:
+        found = read_field(key)
+        if found is None or found[0] not in cells:
             continue
-        i, j = int(match[2]), int(match[3])
-        n, m = shapes[match[1]]
+        name, i, j = found
+        n, m = shapes[name]
         if i < n and j < m:
-            cells[match[1]][i][j] = value[: service.MAX_ENTRY_CHARS]
+            cells[name][i][j] = value[:MAX_ENTRY_CHARS]
     return {"cells": cells}
+
+
+# --- options: fields made from what a kind declares -------------------------------------------
+
+
+@dataclass(frozen=True)
+class OptionField:
+    """One option on a form: a select of its choices, or a text box."""
+
+    name: str
+    label: str
+    help: str
+    choices: tuple[str, ...]
+    value: str
+    default: str
+    numeric: bool
+
+
+def kind_of(raw: str | None) -> str:
+    """The kind a form or a query names (the default when it names none); a ``SpecError``
+    naming the kinds for any other."""
+    name = (raw or "").strip() or DEFAULT_KIND
+    return kinds.get(name[:40]).name
+
+
+def kind_menu() -> list[tuple[str, str]]:
+    """Every kind: its name and its description."""
+    return [(name, kind.description) for name, kind in kinds.KINDS.items()]
+
+
+def declared(kind: str, practice: bool = False) -> Iterable[tuple[str, Any, Any]]:
+    """The options of ``kind`` (those offered on the practice page only, with ``practice``)."""
+    options: type[Options] = kinds.get(kind).Options
+    return [d for d in options.declared() if d[1].practice or not practice]
+
+
+def _text(value: Any) -> str:
+    return ",".join(map(str, value)) if isinstance(value, list) else str(value)
+
+
+def option_fields(
+    kind: str, values: Mapping[str, str], practice: bool = False
+) -> list[OptionField]:
+    """The fields of ``kind``'s options, showing ``values`` as sent, else the defaults."""
+    fields = []
+    for name, option, default in declared(kind, practice):
+        shown = _text(option.text(default))
+        fields.append(
+            OptionField(
+                name=name,
+                label=name.replace("_", " ").capitalize(),
+                help=option.help,
+                choices=option.choices if option.type == CHOICE else (),
+                value=values.get(name, shown),
+                default=shown or option.metavar,
+                numeric=option.type == WHOLE,
+            )
+        )
+    return fields
+
+
+def spec_from_form(
+    form: Mapping[str, str], kind: str = DEFAULT_KIND, practice: bool = False
+) -> dict[str, Any]:
+    """The options of ``kind`` chosen on a form (blank ones keep their defaults)."""
+    return {
+        name: form[name].strip()
+        for name, _, _ in declared(kind, practice)
+        if form.get(name, "").strip()
+    }
 
 
 #: each problem's layout, for as long as the problem lives (the problem cache bounds both: an
@@ -68,13 +123,8 @@ def layout(problem: Problem) -> Any:
 def inputs(problem: Problem) -> list[str]:
     """The cells with boxes on the sheet: the graded ones (every step), and any the layout
     adds."""
-    names = service.blanks(problem)
+    names = blanks(problem)
     return names + [n for n in layout(problem).inputs if n not in names]
-
-
-def spec_from_form(form: Mapping[str, str]) -> dict[str, Any]:
-    """The practice options chosen on the page (blank ones keep their defaults)."""
-    return {name: form[name].strip() for name in SPEC_FIELDS if form.get(name, "").strip()}
 
 
 def _rows(raw: Any, n: int, m: int) -> list[list[str]]:
@@ -124,7 +174,7 @@ def sheet(
     marks: dict[str, list[list[str]]] = {}
     feedback: dict[str, str] = {}
     cells = []
-    for name, cell in service.marks(report).items():
+    for name, cell in report_marks(report).items():
         entries = cell.get("entries")
         if isinstance(entries, list):
             marks[name] = entries

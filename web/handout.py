@@ -1,9 +1,9 @@
-"""Handing out a class: the roster as typed or uploaded, the students' links as CSV, and their
-worksheets, answer keys and worked solutions as PDFs, one at a time or a class as one zip.
+"""Handing out a class: the students' worksheets, answer keys and worked solutions as PDFs,
+one at a time or a class as one zip (with its links; the roster itself is ``roster``'s).
 
-The library makes the PDFs (``handcalc.render_pdf``), reads a roster CSV
-(``handcalc.batch.parse_roster``) and merges the class key (``handcalc.batch.merge_pdfs``); this
-module decides whose problem is whose and what each file is called.
+The library makes the PDFs (``handcalc.render_pdf``) and merges the class key
+(``handcalc.batch.merge_pdfs``); this module decides whose problem is whose and what each file
+is called.
 """
 
 from __future__ import annotations
@@ -20,145 +20,31 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
-from flask import abort, url_for
+from flask import abort
 from sqlalchemy import select
 
-from handcalc import HandcalcError, Problem
-from handcalc.batch import CLASS_KEY, merge_pdfs, parse_roster
+from handcalc import Problem
+from handcalc.batch import CLASS_KEY, merge_pdfs
 from handcalc.render import MODES, PAPERS, render_pdf
 from handcalc.values import parse_whole
 
-from . import access, api, db, forms, service
+from . import access, db, forms
+from .gradebook import PAGE_SIZE, safe_cell, students_count
 from .models import Assignment, Student
-from .tokens import student_token, variant_seed
+from .roster import LINKS_HEADER, link
+from .tokens import variant_seed
 
 log = logging.getLogger(__name__)
 
 #: students in one class download: their PDFs are made while the zip is sent, 0.62 s a student
 #: for the default 4-3-4-3 sheet on one core (62 s and 11 MB for 100); a larger class comes in
 #: parts of this many, the gradebook's pages
-CLASS_PART = service.PAGE_SIZE
+CLASS_PART = PAGE_SIZE
 #: the zip's folder of each kind of PDF
 FOLDERS = {"worksheet": "worksheets", "key": "keys", "solutions": "solutions"}
 MAX_SLUG_CHARS = 40
 #: a class download gives up after so many students in a row whose PDFs failed (a bug, then)
 FAILURES_IN_A_ROW = 3
-LINKS_HEADER = ("student_id", "name", "link")
-
-
-# --- the roster -------------------------------------------------------------------------------
-
-
-def _check(name: str, where: str) -> str:
-    if len(name) > api.MAX_NAME_CHARS:
-        raise service.InputError(
-            f"{where}: {len(name)} characters ({name[:30]!r}…); a name has at most "
-            f"{api.MAX_NAME_CHARS}"
-        )
-    return service.check_name(name, where)
-
-
-def _at_most(names: list[str]) -> list[str]:
-    if len(names) > api.MAX_ROSTER:
-        raise service.InputError(
-            f"{len(names)} students at once; at most {api.MAX_ROSTER} (add the rest after)"
-        )
-    return names
-
-
-def names_from_text(text: str) -> list[str]:
-    """The names typed in the roster box: one a line (a comma is part of a name, as in
-    "Hopper, Grace"), blank lines skipped, a name typed twice added once."""
-    names = [line.strip() for line in text.splitlines() if line.strip()]
-    if not names:
-        raise service.InputError("Type at least one student name (one a line).")
-    for i, name in enumerate(names, start=1):
-        _check(name, f"name {i}")
-    return _at_most(list(dict.fromkeys(names)))
-
-
-def names_from_csv(data: bytes, filename: str) -> list[str]:
-    """The names of a roster CSV as ``handcalc batch`` reads it: a header line with an ``id``
-    column and optionally ``name``. The service knows a student by name (their link and numbers
-    come from it), so each student is their name, or their id where the name is empty, and two
-    students with one name are refused rather than merged."""
-    where = _shown(filename)
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        raise service.InputError(
-            f"{where}: not UTF-8 text (byte 0x{data[e.start]:02x} at offset {e.start}); save "
-            "the roster as CSV UTF-8 (a spreadsheet's own format, such as .xlsx, is not read)"
-        ) from None
-    binary = next((c for c in text if unicodedata.category(c) == "Cc" and c not in "\t\r\n"), None)
-    if binary is not None:
-        raise service.InputError(
-            f"{where}: not a CSV text file (it holds the control character U+{ord(binary):04X}); "
-            "save the roster as CSV UTF-8 (a spreadsheet's own format, such as .xlsx, is not "
-            "read)"
-        )
-    try:
-        students = parse_roster(text, where)
-    except HandcalcError as e:
-        raise service.InputError(str(e)) from None
-    ids: dict[str, str] = {}
-    for s in students:
-        name = _check(s.name or s.id, f"{where}: the student with id {s.id!r}")
-        if name in ids:
-            raise service.InputError(
-                f"{where}: ids {ids[name]!r} and {s.id!r} have the same name {name!r}; the "
-                f"service tells students apart by name, so make the names differ (e.g. "
-                f"{name + ' (' + s.id + ')'!r})"
-            )
-        ids[name] = s.id
-    return _at_most(list(ids))
-
-
-def _shown(filename: str) -> str:
-    """An uploaded file's name, fit to be shown in a message."""
-    base = filename.replace("\\", "/").rsplit("/", 1)[-1]
-    clean = "".join(c for c in base if unicodedata.category(c)[0] != "C")[:60].strip()
-    return clean or "the CSV file"
-
-
-def add_to_roster(row: Assignment, names: list[str]) -> str:
-    """Put ``names`` on the roster (those already there keep their links); what was done."""
-    there = set(
-        db.session().scalars(
-            select(Student.name).where(Student.assignment_id == row.id, Student.name.in_(names))
-        )
-    )
-    api.add_students(row, names)
-    added = len(names) - len(there)
-    said = f"{added} student{'s' * (added != 1)} added"
-    if there:
-        said += (
-            f"; {len(there)} {'was' if len(there) == 1 else 'were'} on the roster already "
-            f"(links unchanged)"
-        )
-    return said + "."
-
-
-# --- links ------------------------------------------------------------------------------------
-
-
-def link(assignment_id: int, student_id: int) -> str:
-    """A student's page as a full URL (the host the instructor reached the service by)."""
-    token = student_token(access.secret(), assignment_id, student_id)
-    return url_for("student.sheet", token=token, _external=True)
-
-
-def links_csv(row: Assignment) -> str:
-    """student_id, name, link: a line per student of the roster, by id."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(LINKS_HEADER)
-    students = db.session().execute(
-        select(Student.id, Student.name).where(Student.assignment_id == row.id).order_by(Student.id)
-    )
-    for sid, name in students:
-        writer.writerow([sid, service.safe_cell(name), link(row.id, sid)])
-    return out.getvalue()
 
 
 # --- file names -------------------------------------------------------------------------------
@@ -238,7 +124,7 @@ def student_pdf(row: Assignment, student: Student, mode: str, paper: str) -> byt
 
 
 def parts_of(row: Assignment) -> int:
-    return max(1, -(-service.students_count(db.session(), row.id) // CLASS_PART))
+    return max(1, -(-students_count(db.session(), row.id) // CLASS_PART))
 
 
 def part_of(raw: str | None, parts: int) -> int:
@@ -251,10 +137,7 @@ def numbered(raw: str | None, name: str, last: int, whole: str) -> int:
     404 past ``last`` ("no part 3: the class comes in 2 parts")."""
     if raw is None or not raw.strip():
         return 1
-    try:
-        n = parse_whole(raw, name, 1, 10**6)
-    except HandcalcError as e:
-        abort(400, str(e))
+    n = parse_whole(raw, name, 1, 10**6)
     if n > last:
         abort(404, f"no {name} {n}: {whole} {last} {name}{'s' * (last != 1)}")
     return n
@@ -297,7 +180,7 @@ class ClassPart:
 def class_part(row: Assignment, part: int, paper: str) -> ClassPart:
     """Part ``part`` (from 1) of the class, ``CLASS_PART`` students a part (404 when the roster
     is empty)."""
-    total = service.students_count(db.session(), row.id)
+    total = students_count(db.session(), row.id)
     if not total:
         abort(404, f"assignment {row.id} has no students yet: add them to the roster first")
     offset = (part - 1) * CLASS_PART
@@ -413,7 +296,7 @@ def class_zip(part: ClassPart) -> Iterator[bytes]:
         links = io.StringIO()
         writer = csv.writer(links, lineterminator="\n")
         writer.writerow(LINKS_HEADER)
-        writer.writerows([e.id, service.safe_cell(e.name), e.link] for e in part.entries)
+        writer.writerows([e.id, safe_cell(e.name), e.link] for e in part.entries)
         archive.writestr(f"{top}/links.csv", links.getvalue())
         if missing:
             archive.writestr(

@@ -3,11 +3,8 @@ read the gradebook and the class's statistics, download grades and keys."""
 
 from __future__ import annotations
 
-import datetime
-import hashlib
-import hmac
 import json
-import secrets
+from collections.abc import Callable
 
 from flask import (
     Blueprint,
@@ -17,105 +14,34 @@ from flask import (
     redirect,
     render_template,
     request,
-    session,
     url_for,
 )
-from sqlalchemy import delete, select, update
+from sqlalchemy import select
 from werkzeug.wrappers import Response as BaseResponse
 
-from handcalc import HandcalcError, Spec
+from handcalc import kinds
 from handcalc.values import parse_whole
 
-from . import access, api, db, forms, handout, service
-from .models import Assignment, InstructorSession, Student, now
-from .practice import CHOICES
+from . import access, auth, db, forms, gradebook, handout, roster
+from .auth import signed_in
+from .errors import InputError, shown_on
+from .instructor_api import MAX_ATTEMPTS, MAX_TITLE_CHARS
+from .models import Assignment, Student
+from .problems import blanks, canonical, problem_for
 from .tokens import student_token
 
 bp = Blueprint("instructor", __name__, url_prefix="/instructor")
-SESSION_KEY = "instructor"
-#: how often a session's last use is written down (not on every page: fewer writes)
-SEEN_EVERY = datetime.timedelta(minutes=1)
 
 
-def _fingerprint() -> str:
-    """An HMAC of the instructor token with the secret key: kept with each session (in the
-    database, never in the cookie) so that changing the token signs everyone out."""
-    token: str = current_app.config["INSTRUCTOR_TOKEN"]
-    message = b"handcalc.instructor\x00" + token.encode("utf-8", "surrogatepass")
-    return hmac.new(access.secret().encode(), message, hashlib.sha256).hexdigest()
+def back_to(endpoint: str, said: str = "") -> Callable[[str], BaseResponse]:
+    """A form's error: flashed, and the browser sent back to ``endpoint`` (with the URL's
+    arguments of the view that failed)."""
 
+    def page(message: str) -> BaseResponse:
+        flash(said + message, "error")
+        return redirect(url_for(endpoint, **(request.view_args or {})), code=303)
 
-def _row_id(session_id: str) -> str:
-    # the table holds only hashes: reading it gives no cookie that works
-    return hashlib.sha256(session_id.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def _limits() -> tuple[datetime.timedelta, datetime.timedelta]:
-    config = current_app.config
-    return (
-        datetime.timedelta(hours=config["SESSION_HOURS"]),
-        datetime.timedelta(minutes=config["SESSION_IDLE_MINUTES"]),
-    )
-
-
-def _start_session() -> str:
-    """A new session: its row stored (and expired ones cleared away), its id for the cookie."""
-    session_id = secrets.token_urlsafe(32)
-    lifetime, idle = _limits()
-    moment = now()
-    rows = db.session()
-    rows.execute(
-        delete(InstructorSession).where(
-            (InstructorSession.created_at < moment - lifetime)
-            | (InstructorSession.seen_at < moment - idle)
-        )
-    )
-    rows.add(InstructorSession(id=_row_id(session_id), token_mac=_fingerprint()))
-    rows.commit()
-    return session_id
-
-
-def _session_valid(session_id: object) -> bool:
-    """Whether the cookie's session is one we started, not signed out, expired or idle too long,
-    and of the current token; a used one is marked seen (at most once a minute)."""
-    if not isinstance(session_id, str) or not session_id:
-        return False
-    rows = db.session()
-    row = rows.get(InstructorSession, _row_id(session_id))
-    if row is None:
-        return False
-    lifetime, idle = _limits()
-    moment = now()
-    if (
-        not hmac.compare_digest(row.token_mac, _fingerprint())
-        or moment - row.created_at >= lifetime
-        or moment - row.seen_at >= idle
-    ):
-        _end_session(session_id)
-        return False
-    if moment - row.seen_at >= SEEN_EVERY:
-        rows.execute(
-            update(InstructorSession).where(InstructorSession.id == row.id).values(seen_at=moment)
-        )
-        rows.commit()
-    return True
-
-
-def _end_session(session_id: object) -> None:
-    if isinstance(session_id, str) and session_id:
-        rows = db.session()
-        rows.execute(delete(InstructorSession).where(InstructorSession.id == _row_id(session_id)))
-        rows.commit()
-
-
-@bp.before_request
-def signed_in() -> BaseResponse | None:
-    if request.endpoint in ("instructor.login",):
-        return None
-    if not _session_valid(session.get(SESSION_KEY)):
-        session.pop(SESSION_KEY, None)
-        return redirect(url_for("instructor.login", next=request.path))
-    return None
+    return page
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -124,10 +50,8 @@ def login() -> BaseResponse | tuple[str, int]:
     if request.method == "POST":
         given = request.form.get("token", "").strip()
         # the token first, then the throttle: failures count, the right token always signs in
-        if access.instructor_token_ok(given):
-            _end_session(session.get(SESSION_KEY))
-            session.clear()  # nothing from before signing in is kept (no fixation)
-            session[SESSION_KEY] = _start_session()
+        if auth.instructor_token_ok(given):
+            auth.start_session()
             target = request.args.get("next", "")
             # only a path of this site, never another site, and nothing a header cannot carry
             if (
@@ -138,56 +62,56 @@ def login() -> BaseResponse | tuple[str, int]:
                 target = url_for("instructor.dashboard")
             return redirect(target, code=303)
         if given:
-            access.wrong_instructor_token()
+            auth.wrong_instructor_token()
         error = "That is not the instructor token."
     return render_template("instructor/login.html", error=error), 401 if error else 200
 
 
 @bp.post("/logout")
+@signed_in
 def logout() -> BaseResponse:
-    # the row goes: a copy of the cookie taken before this is worth nothing afterwards
-    _end_session(session.get(SESSION_KEY))
-    session.clear()
+    auth.end_session()
     return redirect(url_for("practice.index"), code=303)
 
 
 @bp.get("/")
+@signed_in
 def dashboard() -> str:
     rows = db.session().scalars(select(Assignment).order_by(Assignment.id.desc())).all()
-    counts = service.roster_counts(db.session())
+    counts = gradebook.roster_counts(db.session())
     summary = []
     for row in rows:
         students, submitted = counts.get(row.id, (0, 0))
         summary.append({"row": row, "students": students, "submitted": submitted})
+    kind = forms.kind_of(request.args.get("kind"))
     return render_template(
         "instructor/dashboard.html",
         assignments=summary,
-        choices=CHOICES,
-        defaults=Spec().to_dict(),
+        kind=kind,
+        kinds=forms.kind_menu(),
+        fields=forms.option_fields(kind, {}),
         default_attempts=current_app.config["DEFAULT_MAX_ATTEMPTS"],
     )
 
 
 @bp.post("/assignments")
+@signed_in
+@shown_on(back_to("instructor.dashboard"))
 def create() -> BaseResponse:
-    title = request.form.get("title", "").strip()[: api.MAX_TITLE_CHARS]
-    try:
-        spec = Spec.from_options(forms.spec_from_form(request.form)).to_dict()
-        attempts_text = request.form.get("max_attempts", "").strip()
-        max_attempts = (
-            parse_whole(attempts_text, "attempts", 1, api.MAX_ATTEMPTS)
-            if attempts_text
-            else int(current_app.config["DEFAULT_MAX_ATTEMPTS"])
-        )
-        if not title:
-            raise HandcalcError("title: give the assignment a title")
-        service.problem_for("mlp", spec, 0)
-    except HandcalcError as e:
-        flash(str(e), "error")
-        return redirect(url_for("instructor.dashboard"), code=303)
-    row = Assignment(
-        title=title, kind="mlp", spec_json=service.canonical(spec), max_attempts=max_attempts
+    kind = forms.kind_of(request.form.get("kind"))
+    spec = forms.spec_from_form(request.form, kind)
+    spec = kinds.get(kind).Options.from_options(spec).to_dict()
+    attempts = request.form.get("max_attempts", "").strip()
+    max_attempts = (
+        parse_whole(attempts, "attempts", 1, MAX_ATTEMPTS)
+        if attempts
+        else int(current_app.config["DEFAULT_MAX_ATTEMPTS"])
     )
+    title = request.form.get("title", "").strip()[:MAX_TITLE_CHARS]
+    if not title:
+        raise InputError("title: give the assignment a title")
+    problem_for(kind, spec, 0)  # options that cannot make a problem fail now
+    row = Assignment(title=title, kind=kind, spec_json=canonical(spec), max_attempts=max_attempts)
     db.session().add(row)
     db.session().commit()
     flash(f"Assignment {row.id} created; add students to get their links.")
@@ -200,18 +124,19 @@ def page_number(raw: str | None, pages: int) -> int:
 
 
 @bp.get("/assignments/<int:assignment_id>")
+@signed_in
 def assignment(assignment_id: int) -> str:
-    """The gradebook, ``service.PAGE_SIZE`` students a page, and the class's statistics."""
+    """The gradebook, ``gradebook.PAGE_SIZE`` students a page, and the class's statistics."""
     row = access.assignment(assignment_id)
     rows = db.session()
-    sample = service.problem_for(row.kind, row.spec, 0)
-    cells = service.blanks(sample)
-    stats = service.stats(rows, row, cells)
-    size = service.PAGE_SIZE
+    sample = problem_for(row.kind, row.spec, 0)
+    cells = blanks(sample)
+    stats = gradebook.stats(rows, row, cells)
+    size = gradebook.PAGE_SIZE
     pages = max(1, -(-stats["students"] // size))
     page = page_number(request.args.get("page"), pages)
     paper = handout.paper_of(request.args.get("paper"))
-    book = service.standings(rows, row.id, (page - 1) * size, size)
+    book = gradebook.standings(rows, row.id, (page - 1) * size, size)
     secret = access.secret()
     links = {
         line.id: url_for("student.sheet", token=student_token(secret, row.id, line.id))
@@ -237,44 +162,42 @@ def assignment(assignment_id: int) -> str:
     )
 
 
-@bp.post("/assignments/<int:assignment_id>/roster")
-def roster(assignment_id: int) -> BaseResponse:
+@bp.post("/assignments/<int:assignment_id>/roster", endpoint="roster")
+@signed_in
+@shown_on(back_to("instructor.assignment", "Nobody was added. "))
+def add_roster(assignment_id: int) -> BaseResponse:
     """Names typed one a line, or a roster CSV (id and name columns, as ``handcalc batch``)."""
     row = access.assignment(assignment_id)
     upload = request.files.get("roster")
-    try:
-        if request.form.get("source") == "csv":
-            if upload is None or not upload.filename:
-                raise service.InputError("Choose a roster CSV file to upload.")
-            names = handout.names_from_csv(upload.read(), upload.filename)
-        else:
-            names = handout.names_from_text(request.form.get("students", ""))
-    except service.InputError as e:
-        flash(f"Nobody was added. {e}", "error")
+    if request.form.get("source") != "csv":
+        names = roster.names_from_text(request.form.get("students", ""))
+    elif upload is None or not upload.filename:
+        raise InputError("Choose a roster CSV file to upload.")
     else:
-        flash(handout.add_to_roster(row, names))
+        names = roster.names_from_csv(upload.read(), upload.filename)
+    flash(roster.add_to_roster(row, names))
     return redirect(url_for("instructor.assignment", assignment_id=row.id), code=303)
 
 
+def _csv(text: str, name: str) -> Response:
+    return Response(
+        text, mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{name}"'}
+    )
+
+
 @bp.get("/assignments/<int:assignment_id>/grades.csv")
+@signed_in
 def grades(assignment_id: int) -> Response:
     row = access.assignment(assignment_id)
-    return Response(
-        service.grades_csv(db.session(), row),
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="assignment-{row.id}-grades.csv"'},
-    )
+    return _csv(gradebook.grades_csv(db.session(), row), f"assignment-{row.id}-grades.csv")
 
 
 @bp.get("/assignments/<int:assignment_id>/links.csv")
+@signed_in
 def links(assignment_id: int) -> Response:
     """Every student's link (student_id, name, link), for a mail merge."""
     row = access.assignment(assignment_id)
-    return Response(
-        handout.links_csv(row),
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="assignment-{row.id}-links.csv"'},
-    )
+    return _csv(roster.links_csv(row), f"assignment-{row.id}-links.csv")
 
 
 def _key(row: Assignment, student: Student) -> Response:
@@ -287,23 +210,26 @@ def _key(row: Assignment, student: Student) -> Response:
 
 
 @bp.get("/assignments/<int:assignment_id>/students/<int:student_id>/key")
+@signed_in
 def student_key(assignment_id: int, student_id: int) -> Response:
     row = access.assignment(assignment_id)
-    return _key(row, api.roster_student_id(row, student_id))
+    return _key(row, roster.roster_student_id(row, student_id))
 
 
 @bp.get("/assignments/<int:assignment_id>/key/<path:student>")
+@signed_in
 def key(assignment_id: int, student: str) -> Response:
     """A student's key by name (links use the id, which works for every name)."""
     row = access.assignment(assignment_id)
-    return _key(row, api.roster_student(row, student))
+    return _key(row, roster.roster_student(row, student))
 
 
 @bp.get("/assignments/<int:assignment_id>/students/<int:student_id>/<mode>.pdf")
+@signed_in
 def student_pdf(assignment_id: int, student_id: int, mode: str) -> Response:
     """A student's worksheet, answer key or worked solutions as PDF (``?paper=letter``)."""
     row = access.assignment(assignment_id)
-    student = api.roster_student_id(row, student_id)
+    student = roster.roster_student_id(row, student_id)
     mode = handout.mode_of(mode)
     paper = handout.paper_of(request.args.get("paper"))
     return Response(
@@ -314,6 +240,7 @@ def student_pdf(assignment_id: int, student_id: int, mode: str) -> Response:
 
 
 @bp.post("/assignments/<int:assignment_id>/pdfs.zip")
+@signed_in
 def class_pdfs(assignment_id: int) -> Response:
     """The class's PDFs as one zip, made while it is sent (``handout.CLASS_PART`` students a
     part). A POST with the form's CSRF token: another site cannot start the work."""

@@ -19,6 +19,7 @@ from handcalc import HandcalcError
 from handcalc.values import parse_whole
 
 from . import access
+from .errors import shown_on
 
 bp = Blueprint("plots", __name__, url_prefix="/plots")
 
@@ -170,28 +171,37 @@ def _png(data: bytes) -> Response:
 # --- views ---------------------------------------------------------------------------------------
 
 
-@bp.get("/trace")
-def trace_page() -> tuple[str, int]:
-    """The trace page: options, the parameters figure (and the decision regions), the loss."""
-    raw, error, run, key, code = dict(request.args), None, None, None, 200
-    if not _plots_available():
-        error, code = INSTALL, 503
-    else:
-        try:
-            key = trace_options(_query())
-            with access.cpu_budget():
-                run = trace_run(key)
-        except HandcalcError as e:
-            error, code, key = str(e), 400, None
+def trace_form(error: str, code: int = 400) -> tuple[str, int]:
+    """The trace page with an error instead of figures."""
     return render_template(
         "plots_trace.html",
-        values=raw,
+        values=dict(request.args),
         choices=TRACE_CHOICES,
         error=error,
-        run=run,
-        query=dict(key) if key else None,
-        boundary=run is not None and _boundary(run),
+        run=None,
+        query=None,
+        boundary=False,
     ), code
+
+
+@bp.get("/trace")
+@shown_on(trace_form)
+def trace_page() -> tuple[str, int]:
+    """The trace page: options, the parameters figure (and the decision regions), the loss."""
+    if not _plots_available():
+        return trace_form(INSTALL, 503)
+    key = trace_options(_query())
+    with access.cpu_budget():
+        run = trace_run(key)
+    return render_template(
+        "plots_trace.html",
+        values=dict(request.args),
+        choices=TRACE_CHOICES,
+        error=None,
+        run=run,
+        query=dict(key),
+        boundary=_boundary(run),
+    ), 200
 
 
 @bp.get("/trace/<figure>.png")
@@ -200,40 +210,45 @@ def trace_image(figure: str) -> Response:
         abort(404, f"no figure {figure[:40]!r}; figures: {', '.join(TRACE_FIGURES)}")
     if not _plots_available():
         abort(503, INSTALL)
-    try:
-        key = trace_options(_query())
-        with access.cpu_budget():
-            run = trace_run(key)
-            if figure == "boundary" and not _boundary(run):
-                abort(404, "a decision boundary needs 2-D inputs and classes")
-            data = trace_png(key, figure)
-    except HandcalcError as e:
-        abort(400, str(e))
-    return _png(data)
+    key = trace_options(_query())
+    with access.cpu_budget():
+        run = trace_run(key)
+        if figure == "boundary" and not _boundary(run):
+            abort(404, "a decision boundary needs 2-D inputs and classes")
+        return _png(trace_png(key, figure))
+
+
+def health_form(error: str, code: int = 400) -> tuple[str, int]:
+    """The health page with an error instead of figures."""
+    return render_template(
+        "plots_health.html",
+        values=dict(request.args),
+        choices=HEALTH_CHOICES,
+        error=error,
+        run=None,
+        query=None,
+        figures=HEALTH_FIGURES,
+    ), code
 
 
 @bp.get("/health")
+@shown_on(health_form)
 def health_page() -> tuple[str, int]:
     """The health page: options, the summary in words, the four figures."""
-    raw, error, run, key, code = dict(request.args), None, None, None, 200
     if not _plots_available():
-        error, code = INSTALL, 503
-    else:
-        try:
-            key = health_options(_query())
-            with access.cpu_budget():
-                run = health_run(key)
-        except HandcalcError as e:
-            error, code, key = str(e), 400, None
+        return health_form(INSTALL, 503)
+    key = health_options(_query())
+    with access.cpu_budget():
+        run = health_run(key)
     return render_template(
         "plots_health.html",
-        values=raw,
+        values=dict(request.args),
         choices=HEALTH_CHOICES,
-        error=error,
+        error=None,
         run=run,
-        query=dict(key) if key else None,
+        query=dict(key),
         figures=HEALTH_FIGURES,
-    ), code
+    ), 200
 
 
 @bp.get("/health/<figure>.png")
@@ -242,13 +257,9 @@ def health_image(figure: str) -> Response:
         abort(404, f"no figure {figure[:40]!r}; figures: {', '.join(HEALTH_FIGURES)}")
     if not _plots_available():
         abort(503, INSTALL)
-    try:
-        key = health_options(_query())
-        with access.cpu_budget():
-            data = health_png(key, figure)
-    except HandcalcError as e:
-        abort(400, str(e))
-    return _png(data)
+    key = health_options(_query())
+    with access.cpu_budget():
+        return _png(health_png(key, figure))
 
 
 def _boundary(run: Any) -> bool:

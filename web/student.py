@@ -2,31 +2,32 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from handcalc import HandcalcError
-
-from . import access, db, forms, service
+from . import access, db, forms
+from .auth import student_link
+from .gradebook import latest
+from .models import Student
+from .reports import public_report
 
 bp = Blueprint("student", __name__)
 
 
 @bp.get("/s/<token>")
-def sheet(token: str) -> str:
-    row = access.student(token)
+@student_link
+def sheet(row: Student, token: str) -> str:
     problem = access.student_problem(row)
     used = access.attempts_used(row)
-    last = service.latest(db.session(), row.id) if used else None
-    report = service.public_report(last.report) if last else None
-    left = max(0, row.assignment.max_attempts - used)
+    last = latest(db.session(), row.id) if used else None
+    report = public_report(last.report) if last else None
     return render_template(
         "worksheet.html",
         mode="student",
         token=token,
         student=row,
         used=used,
-        left=left,
+        left=max(0, row.assignment.max_attempts - used),
         attempt=last.attempt if last else None,
         report=report,
         sheet=forms.sheet(problem, row.assignment.title, last.answers if last else None, report),
@@ -34,13 +35,10 @@ def sheet(token: str) -> str:
 
 
 @bp.post("/s/<token>")
-def submit(token: str) -> Response:
-    row = access.student(token)
+@student_link
+def submit(row: Student, token: str) -> Response:
     answers = forms.answers_from_form(request.form, access.student_problem(row))
-    try:
-        submission = access.submit(row, token, answers)
-    except HandcalcError as e:
-        abort(400, str(e))
+    submission = access.submit(row, token, answers)
     left = max(0, row.assignment.max_attempts - submission.attempt)
     flash(
         f"Attempt {submission.attempt} saved and graded. "

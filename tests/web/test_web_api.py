@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from handcalc.web import service
+from handcalc.web import reports
 from sqlalchemy import create_engine, text
 from web_support import SPEC, TOKEN, key_answers, negate, student_problem
 
@@ -522,7 +522,7 @@ def test_public_report_drops_unknown_fields() -> None:
         "expected": [["3"]],
         "cells": {"Z1": {"status": "wrong", "entries": [["wrong"]], "key": [["3"]]}},
     }
-    assert service.public_report(report) == {
+    assert reports.public_report(report) == {
         "score": 1,
         "max_score": 2,
         "first_error": None,

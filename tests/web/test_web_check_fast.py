@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from flask.testing import FlaskClient
-from handcalc.web import service
+from handcalc.web import reports
 
 import handcalc
 
@@ -32,11 +32,11 @@ def test_public_json_is_the_public_report(practice: tuple[str, handcalc.Problem]
     _, problem = practice
     for answers in _submissions(problem):
         report = handcalc.grade(problem, answers)
-        fast = json.loads(service.public_json(report))
-        assert fast == json.loads(json.dumps(service.public_report(report.to_dict())))
-        assert list(fast) == [*service.REPORT_FIELDS, "cells"]  # the same order as ever
+        fast = json.loads(reports.public_json(report))
+        assert fast == json.loads(json.dumps(reports.public_report(report.to_dict())))
+        assert list(fast) == [*reports.REPORT_FIELDS, "cells"]  # the same order as ever
         for cell in fast["cells"].values():
-            assert list(cell) == list(service.CELL_FIELDS)
+            assert list(cell) == list(reports.CELL_FIELDS)
 
 
 def test_check_answers_the_public_report(
@@ -47,7 +47,7 @@ def test_check_answers_the_public_report(
         r = client.post(f"/api/v1/practice/{token}/check", json=answers)
         assert r.status_code == 200, r.json
         assert r.mimetype == "application/json"
-        expected = service.public_report(handcalc.grade(problem, answers).to_dict())
+        expected = reports.public_report(handcalc.grade(problem, answers).to_dict())
         assert r.json == json.loads(json.dumps(expected))
 
 

@@ -15,7 +15,7 @@ from urllib.parse import unquote, urlsplit
 import pypdf
 import pytest
 from flask.testing import FlaskClient
-from handcalc.web import handout
+from handcalc.web import handout, roster
 from handcalc.web.tokens import variant_seed
 from web_support import SECRET, SPEC, TOKEN, csrf_of, student_problem
 
@@ -107,7 +107,7 @@ def test_a_roster_that_cannot_be_read_adds_nobody(
 def test_too_many_names_at_once(
     client: FlaskClient, assignment: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(handout.api, "MAX_ROSTER", 3)
+    monkeypatch.setattr(roster, "MAX_ROSTER", 3)
     said = add_typed(client, assignment, sign_in(client), "a\nb\nc\nd")
     assert said == [
         ("flash-error", "Nobody was added. 4 students at once; at most 3 (add the rest after)")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from handcalc.web import forms
+from handcalc.web import forms, problems
 
 import handcalc
 
@@ -27,7 +27,7 @@ def test_answers_from_form() -> None:
     assert cells["dW2"] == [["", ""], ["-2", ""]]
     assert "nope" not in cells
     assert cells["A2"] == [["0.5", ""], ["", ""]]  # read from the lookup table, and graded
-    assert set(cells) == set(forms.inputs(PROBLEM)) >= set(forms.service.blanks(PROBLEM))
+    assert set(cells) == set(forms.inputs(PROBLEM)) >= set(problems.blanks(PROBLEM))
 
 
 def test_spec_from_form_keeps_defaults_for_blanks() -> None:
@@ -55,7 +55,7 @@ def test_page_model() -> None:
     assert page.feedback == {"Z1": "Z1: wrong. f"}
     assert page.cells == [forms.Mark("Z1", "wrong", "f", ("bias_forgotten",))]
     # the printed sheet's layout, with a box for every graded cell
-    assert set(forms.service.blanks(PROBLEM)) <= set(page.layout.inputs)
+    assert set(problems.blanks(PROBLEM)) <= set(page.layout.inputs)
     assert page.layout is forms.layout(PROBLEM)
 
 

@@ -22,7 +22,8 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from handcalc.web import db, service
+from handcalc.web import db, gradebook, problems
+from handcalc.web import reports as graded
 from handcalc.web.models import Assignment, Student, Submission
 from sqlalchemy import event, select
 from web_support import SPEC, TOKEN, csrf_of, key_answers, negate
@@ -46,7 +47,7 @@ def reports() -> list[dict[str, Any]]:
             for i, (name, rows) in enumerate(key["cells"].items())
         }
     }
-    return [service.grade(problem, answers) for answers in (key, wrong, half, {"cells": {}})]
+    return [graded.grade(problem, answers) for answers in (key, wrong, half, {"cells": {}})]
 
 
 def fill(app: Flask, students: int = STUDENTS, seed: int = 1) -> int:
@@ -57,7 +58,7 @@ def fill(app: Flask, students: int = STUDENTS, seed: int = 1) -> int:
     with app.app_context():
         session = db.session()
         row = Assignment(
-            title="At scale", kind="mlp", spec_json=service.canonical(SPEC), max_attempts=100
+            title="At scale", kind="mlp", spec_json=problems.canonical(SPEC), max_attempts=100
         )
         session.add(row)
         session.flush()
@@ -76,8 +77,8 @@ def fill(app: Flask, students: int = STUDENTS, seed: int = 1) -> int:
                         attempt=attempt,
                         answers_json="{}",
                         report_json=json.dumps(report),
-                        score=service.number(report["score"]),
-                        max_score=service.number(report["max_score"]),
+                        score=graded.number(report["score"]),
+                        max_score=graded.number(report["max_score"]),
                         created_at=start + timedelta(minutes=rng.randint(0, 10**5)),
                     )
                 )
@@ -151,15 +152,15 @@ def test_standings_equal_the_per_student_computation(big: tuple[Flask, int]) -> 
     want = expected(app, aid)
     with app.app_context():
         session = db.session()
-        got = [vars(line) for line in service.standings(session, aid)]
+        got = [vars(line) for line in gradebook.standings(session, aid)]
         for line in want:
             del line["report"]
         assert got == want
         # a page is the same lines, in the same order
-        page = service.standings(session, aid, 100, 100)
+        page = gradebook.standings(session, aid, 100, 100)
         assert [vars(line) for line in page] == want[100:200]
-        assert service.standings(session, aid, STUDENTS, 100) == []
-        assert service.students_count(session, aid) == STUDENTS
+        assert gradebook.standings(session, aid, STUDENTS, 100) == []
+        assert gradebook.students_count(session, aid) == STUDENTS
     assert sum(line["attempts"] for line in want) > 5000
     assert sum(1 for line in want if not line["attempts"]) > 20  # some sent nothing
 
@@ -171,14 +172,14 @@ def test_stats_equal_the_per_student_computation(big: tuple[Flask, int]) -> None
         session = db.session()
         row = session.get(Assignment, aid)
         assert row is not None
-        cells = service.blanks(service.problem_for(row.kind, row.spec, 0))
+        cells = problems.blanks(problems.problem_for(row.kind, row.spec, 0))
         with queries(app) as seen:
-            stats = service.stats(session, row, cells)
+            stats = gradebook.stats(session, row, cells)
         assert len(seen) <= 2
     assert stats["students"] == STUDENTS and stats["submitted"] == len(latest)
     for name in cells:
         counts = Counter(r["cells"][name]["status"] for r in latest)
-        for status in service.STATUSES:
+        for status in graded.STATUSES:
             assert stats["cells"][name][status] == pytest.approx(counts[status] / len(latest))
     mean = 100 * sum(r["score"] / r["max_score"] for r in latest) / len(latest)
     assert stats["mean_percent"] == pytest.approx(mean)
@@ -221,7 +222,7 @@ def test_the_gradebook_page_is_paginated(big: tuple[Flask, int]) -> None:
     client = app.test_client()
     sign_in(client)
     want = expected(app, aid)
-    pages = -(-STUDENTS // service.PAGE_SIZE)
+    pages = -(-STUDENTS // gradebook.PAGE_SIZE)
     shown = []
     for page in range(1, pages + 1):
         with queries(app) as seen:
@@ -230,20 +231,20 @@ def test_the_gradebook_page_is_paginated(big: tuple[Flask, int]) -> None:
         assert len(seen) <= MOST_QUERIES, (page, len(seen))
         html = r.get_data(as_text=True)
         names = re.findall(r"<tr><td>(student \d{4})</td><td>(\d+)</td>", html)
-        assert len(names) == service.PAGE_SIZE
+        assert len(names) == gradebook.PAGE_SIZE
         shown += names
         assert f"page {page} of {pages}" in html
         if page < pages:
             assert f"?page={page + 1}" in html and 'rel="next"' in html
         # each student's key is addressed by id
-        first = want[(page - 1) * service.PAGE_SIZE]
+        first = want[(page - 1) * gradebook.PAGE_SIZE]
         assert f"/instructor/assignments/{aid}/students/{first['id']}/key" in html
     assert shown == [(line["name"], str(line["attempts"])) for line in want]
     assert (
         client.get(f"/instructor/assignments/{aid}")
         .get_data(as_text=True)
         .count("<tr><td>student ")
-        == service.PAGE_SIZE
+        == gradebook.PAGE_SIZE
     )
     # past the last page, and pages that are not numbers
     assert client.get(f"/instructor/assignments/{aid}?page={pages + 1}").status_code == 404
@@ -272,7 +273,7 @@ def test_dashboard_counts(make_app: Any) -> None:
     aid = fill(app, students=40, seed=4)
     with app.app_context():
         session = db.session()
-        students, submitted = service.roster_counts(session)[aid]
+        students, submitted = gradebook.roster_counts(session)[aid]
         people = session.scalars(select(Student).where(Student.assignment_id == aid)).all()
         assert students == len(people) == 40
         assert submitted == sum(1 for p in people if p.submissions)
@@ -296,11 +297,11 @@ def test_the_queries_agree_on_postgresql(make_app: Any) -> None:
                 del line["report"]
             with app.app_context():
                 session = db.session()
-                assert [vars(line) for line in service.standings(session, aid)] == want
-                assert [vars(x) for x in service.standings(session, aid, 100, 100)] == want[100:]
+                assert [vars(line) for line in gradebook.standings(session, aid)] == want
+                assert [vars(x) for x in gradebook.standings(session, aid, 100, 100)] == want[100:]
                 row = session.get(Assignment, aid)
                 assert row is not None
-                stats = service.stats(session, row, [])
+                stats = gradebook.stats(session, row, [])
                 assert stats["submitted"] == sum(1 for line in want if line["attempts"])
-                assert service.roster_counts(session)[aid] == (150, stats["submitted"])
+                assert gradebook.roster_counts(session)[aid] == (150, stats["submitted"])
             db.engine_of(app).dispose()

@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from handcalc.web import db, forms, service
+from handcalc.web import db, forms, problems, reports
 from handcalc.web.limits import BoundedCache
 from handcalc.web.models import Assignment, PracticeSession, Student
 from sqlalchemy import func, select
@@ -67,7 +67,7 @@ def test_anonymous_practice_sheets_are_small(client: FlaskClient, auth: dict[str
     )
     assert r.status_code == 400 and "practice sheets hold at most" in r.get_data(as_text=True)
     # the default sheet is well within; an instructor's assignment may be larger
-    assert service.sheet_numbers(handcalc.Spec()) == 228
+    assert problems.sheet_numbers("mlp", handcalc.Spec()) == 228
     wide = {"sizes": [8, 8, 4], "batch": 2}
     assert client.post("/api/v1/practice", json={"spec": wide}).status_code == 400
     r = client.post("/api/v1/assignments", headers=auth, json={"title": "Wide", "spec": wide})
@@ -82,7 +82,7 @@ def test_sheet_numbers_counts_every_value() -> None:
     for options in (SPEC, {}, {"sizes": [8, 8], "batch": 3}, {"sizes": [3, 5, 2, 4], "batch": 1}):
         problem = handcalc.generate(seed=1, **options)
         values = sum(r * c for r, c in (m.shape for m in problem.values.values()))
-        assert service.sheet_numbers(problem.spec) == values
+        assert problems.sheet_numbers("mlp", problem.spec) == values
 
 
 def test_failing_max_size_specs_are_refused_after_a_cpu_budget(make_app: Any) -> None:
@@ -128,7 +128,7 @@ def test_the_budget_is_charged_what_generation_costs(
     app = make_app(PRACTICE_CPU_SECONDS=1.0)
     client = app.test_client()
     token = client.post("/api/v1/practice", json={"spec": SPEC, "seed": 1}).json["token"]
-    monkeypatch.setattr(service.handcalc, "generate", burn)
+    monkeypatch.setattr(problems.handcalc, "generate", burn)
     codes = [
         client.post("/api/v1/practice", json={"spec": SPEC, "seed": seed}).status_code
         for seed in range(100, 110)
@@ -147,9 +147,9 @@ def test_the_problem_cache_never_exceeds_its_bound(
 ) -> None:
     """Many practice problems from one client: the cache keeps what fits in 1 MiB (estimated),
     the least recently used leave, and their layouts with them."""
-    monkeypatch.setattr(service, "PROBLEMS", BoundedCache(10**9))
+    monkeypatch.setattr(problems, "PROBLEMS", BoundedCache(10**9))
     app = make_app(PROBLEM_CACHE_MB=1, PRACTICE_CPU_SECONDS=10**6)
-    assert service.PROBLEMS.max_size == 2**20
+    assert problems.PROBLEMS.max_size == 2**20
     client = app.test_client()
     tokens = []
     made: dict[int, weakref.ref[handcalc.Problem]] = {}
@@ -158,14 +158,14 @@ def test_the_problem_cache_never_exceeds_its_bound(
         assert r.status_code == 201
         tokens.append(r.json["token"])
         assert client.get(f"/p/{tokens[-1]}").status_code == 200  # its layout made too
-        cache = service.PROBLEMS
+        cache = problems.PROBLEMS
         assert cache.size <= cache.max_size
-        assert cache.size == sum(service.problem_bytes(p) for p, _ in cache._items.values())
+        assert cache.size == sum(problems.problem_bytes(p) for p, _ in cache._items.values())
         made.update((p.seed or 0, weakref.ref(p)) for p, _ in cache._items.values())
-    assert 0 < len(service.PROBLEMS) < 40
+    assert 0 < len(problems.PROBLEMS) < 40
     # the evicted ones are gone: their layouts (and the grader's caches) did not keep them
     gc.collect()
-    kept = {p.seed for p, _ in service.PROBLEMS._items.values()}
+    kept = {p.seed for p, _ in problems.PROBLEMS._items.values()}
     assert sorted(made) == list(range(40))
     assert {seed for seed, ref in made.items() if ref() is not None} == kept
     # an evicted problem is made again when asked for
@@ -197,15 +197,15 @@ def test_a_problem_weighs_no_more_than_its_estimate(options: dict[str, Any]) -> 
         problem = _first(1, options)
         forms.layout(problem)
         key = key_answers(problem)
-        service.grade(problem, key)
-        service.grade(problem, key)
+        reports.grade(problem, key)
+        reports.grade(problem, key)
         flipped = {n: negate(r) for n, r in key["cells"].items()}
-        service.grade(problem, {"cells": flipped})
+        reports.grade(problem, {"cells": flipped})
         half = {n: (r if i % 2 else flipped[n]) for i, (n, r) in enumerate(key["cells"].items())}
-        service.grade(problem, {"cells": half})
+        reports.grade(problem, {"cells": half})
         gc.collect()
         alive = tracemalloc.get_traced_memory()[0]
-        estimate = service.problem_bytes(problem)
+        estimate = problems.problem_bytes(problem)
         del problem, key, flipped, half
         gc.collect()
         held = alive - tracemalloc.get_traced_memory()[0]

@@ -325,7 +325,7 @@ def test_every_kind_of_sheet_is_filled_and_checked_through_the_form(
 def test_the_gradebook_shows_scores_to_two_decimals_and_missing_cells(
     app: Any, client: FlaskClient, assignment: int, roster: dict[str, str]
 ) -> None:
-    from handcalc.web import db, service
+    from handcalc.web import db, problems
     from handcalc.web.models import Student, Submission
 
     # alan sends Z1 only: every other cell is missing
@@ -352,7 +352,7 @@ def test_the_gradebook_shows_scores_to_two_decimals_and_missing_cells(
     page = client.get(f"/instructor/assignments/{assignment}").get_data(as_text=True)
     assert re.search(r"<td>6\.71 / 23</td>\s*<td>6\.71</td>", page) and "6.70833" not in page
     assert "<th>Invalid</th><th>Missing</th></tr>" in page
-    cells = len(service.blanks(problem))
+    cells = len(problems.blanks(problem))
     missing = re.findall(r"<td>(\d+) %</td></tr>", page)
     assert len(missing) == cells
     # of the two latest submissions, alan's has every cell but Z1 missing (ada's none at all)

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from handcalc.web import db, instructor
+from handcalc.web import auth, db
 from handcalc.web.models import InstructorSession
 from sqlalchemy import event, select
 from web_support import SECRET, SPEC, TOKEN, csrf_of, key_answers, student_problem
@@ -171,7 +171,7 @@ def test_the_cookie_holds_nothing_derived_from_the_token(open_app: Flask) -> Non
     raw = session_cookie(client)
     serializer = open_app.session_interface.get_signing_serializer(open_app)  # type: ignore[attr-defined]
     content = serializer.loads(raw)
-    session_id = content[instructor.SESSION_KEY]
+    session_id = content[auth.SESSION_KEY]
     old_fingerprint = hashlib.sha256(b"handcalc.instructor\x00" + TOKEN.encode()).hexdigest()
     for derived in (TOKEN, old_fingerprint, hashlib.sha256(TOKEN.encode()).hexdigest()):
         assert derived not in raw and derived not in str(content)
@@ -180,7 +180,7 @@ def test_the_cookie_holds_nothing_derived_from_the_token(open_app: Flask) -> Non
     assert (
         open_app.session_interface.get_signing_serializer(open_app).loads(  # type: ignore[attr-defined]
             session_cookie(again)
-        )[instructor.SESSION_KEY]
+        )[auth.SESSION_KEY]
         != session_id
     )
     with open_app.app_context():
@@ -207,14 +207,14 @@ def test_sessions_end_when_idle_or_old(
 ) -> None:
     client = open_app.test_client()
     login(client, TOKEN)
-    start = instructor.now()
+    start = auth.now()
     if use_in_between:  # used every 90 minutes: never idle
         steps = int((later - datetime.timedelta(minutes=5)) / datetime.timedelta(minutes=90))
         for k in range(1, steps + 1):
             moment = start + k * datetime.timedelta(minutes=90)
-            monkeypatch.setattr(instructor, "now", lambda moment=moment: moment)
+            monkeypatch.setattr(auth, "now", lambda moment=moment: moment)
             assert client.get("/instructor/").status_code == 200
-    monkeypatch.setattr(instructor, "now", lambda: start + later)
+    monkeypatch.setattr(auth, "now", lambda: start + later)
     assert (client.get("/instructor/").status_code == 200) is signed_in
 
 
