@@ -2,8 +2,9 @@
 
 Each mistake is *computed*, not pattern-matched: ``variants(step, values)`` re-runs the step with
 the mistake made on the given values, so a student's cell that equals a variant is diagnosed on
-every problem the generator can make. Variants are found by dispatch on the op's class
-(``functools.singledispatch``), so a new op adds its mistakes here without touching the grader.
+every problem the generator can make. Each op computes its own (``op.variants``, next to its
+value in :mod:`handcalc.ops`), so a new op brings its mistakes without touching the grader; this
+module names them and adds the two every op invites (transposed, negated).
 
 =================  ==================================  =========================================
 code               op                                  the mistaken result
@@ -32,38 +33,17 @@ too_few_decimals   (the grader, not a variant)         a rounded cell (the loss)
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from fractions import Fraction
-from functools import singledispatch
 
-from sympy.polys.matrices import DomainMatrix
 from sympy.polys.matrices.exceptions import DMError
 
 from .graph import Step, resolve
 from .matrix import Mat
-from .ops import (
-    Activate,
-    Activation,
-    ActivationGrad,
-    Affine,
-    BiasGrad,
-    InputGrad,
-    LeakyReLU,
-    Loss,
-    Op,
-    OutputGrad,
-    ReLU,
-    Update,
-    WeightGrad,
-    add,
-    hadamard,
-    matmul,
-    row_sums,
-    scale,
-    sub,
-    times_scalar,
-)
+from .ops import OutputGrad, Variant, scale
+
+__all__ = ["MISTAKES", "RESHAPING", "Mistake", "Variant", "variants"]
 
 
 @dataclass(frozen=True)
@@ -161,7 +141,7 @@ def variants(step: Step, values: Mapping[str, Mat]) -> list[tuple[Mistake, Mat]]
     except (ValueError, ArithmeticError, DMError):
         return []
     out: list[tuple[Mistake, Mat]] = []
-    found = [*_variants(step.op, step, inputs, values)]
+    found = [*step.op.variants(step, inputs, values)]
     if right.shape[0] > 1 or right.shape[1] > 1:
         found.append(("transposed", right.transpose()))
     if not isinstance(step.op, OutputGrad):  # there the sign has its own diagnosis
@@ -180,139 +160,3 @@ def _same(a: Mat, b: Mat) -> bool:
     if a.domain == b.domain:
         return bool(a == b)
     return a.to_list() == b.to_list()
-
-
-Variant = tuple[str, Mat | Callable[[], Mat]]
-
-
-@singledispatch
-def _variants(
-    op: Op, step: Step, inputs: tuple[Mat, ...], values: Mapping[str, Mat]
-) -> list[Variant]:
-    return []
-
-
-@_variants.register
-def _(op: Affine, step: Step, inputs: tuple[Mat, ...], values: Mapping[str, Mat]) -> list[Variant]:
-    w, a, b = inputs
-    found: list[Variant] = [("bias_forgotten", lambda: matmul(w, a))]
-    if w.shape[0] == w.shape[1]:
-        found.append(("w_transposed", lambda: op(w.transpose(), a, b)))
-    return found
-
-
-@_variants.register
-def _(
-    op: Activate, step: Step, inputs: tuple[Mat, ...], values: Mapping[str, Mat]
-) -> list[Variant]:
-    (z,) = inputs
-    if isinstance(op.activation, LeakyReLU):
-        return [("mask_skipped", z), ("slope_forgotten", lambda: ReLU().value(z))]
-    if isinstance(op.activation, ReLU):
-        return [("mask_skipped", z)]
-    return []
-
-
-@_variants.register
-def _(op: Loss, step: Step, inputs: tuple[Mat, ...], values: Mapping[str, Mat]) -> list[Variant]:
-    z, y = inputs
-    other = _other_factor(op.factor, z.shape[1])
-    if other is None:
-        return []
-    return [("mean_vs_sum", lambda: Loss(op.loss, op.treatment, other)(z, y))]
-
-
-@_variants.register
-def _(
-    op: OutputGrad, step: Step, inputs: tuple[Mat, ...], values: Mapping[str, Mat]
-) -> list[Variant]:
-    a, y = inputs
-    found: list[Variant] = [("sign_flipped", lambda: scale(sub(y, a), op.factor))]
-    other = _other_factor(op.factor, a.shape[1])
-    if other is not None:
-        found.append(("mean_vs_sum", lambda: scale(sub(a, y), other)))
-    return found
-
-
-@_variants.register
-def _(
-    op: WeightGrad, step: Step, inputs: tuple[Mat, ...], values: Mapping[str, Mat]
-) -> list[Variant]:
-    # dZ·Aᵀ written as A·dZᵀ is the generic "transposed"; averaging over the batch once more is
-    # the mistake of a student who thinks the mean belongs here (it is already in dZ)
-    dz, a = inputs
-    batch = dz.shape[1]
-    if batch == 1:
-        return []
-    return [("mean_vs_sum", lambda: scale(matmul(dz, a.transpose()), Fraction(1, batch)))]
-
-
-@_variants.register
-def _(
-    op: BiasGrad, step: Step, inputs: tuple[Mat, ...], values: Mapping[str, Mat]
-) -> list[Variant]:
-    (dz,) = inputs
-    batch = dz.shape[1]
-    if batch == 1:
-        return []
-    rows = dz.to_list()
-    found: list[Variant] = [("bias_not_summed", dz)]  # dZ copied whole
-    found += [
-        ("bias_not_summed", DomainMatrix([[row[j]] for row in rows], (len(rows), 1), dz.domain))
-        for j in range(batch)
-    ]  # one sample's column
-    found.append(("mean_vs_sum", lambda: scale(row_sums(dz), Fraction(1, batch))))
-    return found
-
-
-@_variants.register
-def _(
-    op: InputGrad, step: Step, inputs: tuple[Mat, ...], values: Mapping[str, Mat]
-) -> list[Variant]:
-    w, dz = inputs
-    if w.shape[0] != w.shape[1]:
-        return []  # W·dZ does not even multiply: only a square W invites the mistake
-    return [("w_not_transposed", lambda: matmul(w, dz))]
-
-
-@_variants.register
-def _(
-    op: ActivationGrad, step: Step, inputs: tuple[Mat, ...], values: Mapping[str, Mat]
-) -> list[Variant]:
-    da, x = inputs
-    activation = op.activation
-    if activation.name == "identity":
-        return []
-    found: list[Variant] = [("mask_skipped", da)]
-    source = resolve(step.inputs[1])
-    # the mask (or derivative) read from another cell of the same shape: the other of Z and A
-    # of this layer, a neighbouring layer's Z or A, or the incoming gradient itself
-    others = [n for n in values if n != source and n[:1] in "ZA" and n[1:].isdigit()]
-    others.append(resolve(step.inputs[0]))
-    for name in others:
-        m = values[name]
-        if m.shape == x.shape:
-            found.append(("mask_wrong_cell", _masked(da, activation, m)))
-    if isinstance(activation, LeakyReLU):
-        found.append(("slope_forgotten", lambda: hadamard(da, ReLU().derivative(x))))
-    return found
-
-
-@_variants.register
-def _(op: Update, step: Step, inputs: tuple[Mat, ...], values: Mapping[str, Mat]) -> list[Variant]:
-    p, grad, lr = inputs
-    return [
-        ("lr_forgotten", lambda: sub(p, grad)),
-        ("update_sign", lambda: add(p, times_scalar(grad, lr))),
-    ]
-
-
-def _masked(da: Mat, activation: Activation, source: Mat) -> Callable[[], Mat]:
-    return lambda: hadamard(da, activation.derivative(source))
-
-
-def _other_factor(factor: Fraction, batch: int) -> Fraction | None:
-    """The reduction a student may have used instead: the mean for the sum and back."""
-    if batch == 1:
-        return None
-    return Fraction(1, batch) if factor == 1 else Fraction(1)

@@ -1,11 +1,18 @@
+import importlib
+import inspect
+import pkgutil
+from collections.abc import Iterator
 from fractions import Fraction
+from typing import ClassVar
 
 import numpy as np
 import pytest
 
-from handcalc.matrix import rational, to_floats, to_fraction
+import handcalc.ops
+from handcalc.matrix import Mat, rational, to_floats, to_fraction
 from handcalc.ops import (
     Activate,
+    Activation,
     ActivationGrad,
     Affine,
     BiasGrad,
@@ -13,6 +20,7 @@ from handcalc.ops import (
     InputGrad,
     LeakyReLU,
     Loss,
+    Op,
     OutputGrad,
     ReLU,
     Sigmoid,
@@ -20,6 +28,7 @@ from handcalc.ops import (
     Tanh,
     Update,
     WeightGrad,
+    loss_op,
 )
 from handcalc.transcendental import Exact, Table
 
@@ -97,13 +106,133 @@ def test_update_steps_against_the_gradient() -> None:
 
 def test_mse_loss_is_half_the_squared_error() -> None:
     z, y = rational([[3, 1], [0, 2]]), rational([[1, 1], [1, 0]])
-    assert to_floats(Loss("mse", Table(), Fraction(1))(z, y)) == [[4.5]]
-    assert to_floats(Loss("mse", Table(), Fraction(1, 2))(z, y)) == [[2.25]]
+    assert to_floats(loss_op("mse", Table(), Fraction(1))(z, y)) == [[4.5]]
+    assert to_floats(loss_op("mse", Table(), Fraction(1, 2))(z, y)) == [[2.25]]
     # table mode states every loss to its decimals, halves away from zero (0.25 → 0.3)
-    assert Loss("mse", Table(), Fraction(1)).decimals == 2
-    assert to_floats(Loss("mse", Table(), Fraction(1, 8))(z, y)) == [[0.56]]
-    assert to_floats(Loss("mse", Table(), Fraction(1, 8)).squared_error(z, y)) == [[0.5625]]
-    assert to_floats(Loss("mse", Table(1), Fraction(1, 18))(z, y)) == [[0.3]]
+    assert loss_op("mse", Table(), Fraction(1)).decimals == 2
+    assert to_floats(loss_op("mse", Table(), Fraction(1, 8))(z, y)) == [[0.56]]
+    assert to_floats(loss_op("mse", Table(), Fraction(1, 8)).squared_error(z, y)) == [[0.5625]]
+    assert to_floats(loss_op("mse", Table(1), Fraction(1, 18))(z, y)) == [[0.3]]
     # the loss line is stated to its decimals in every mode (2 unless the spec says otherwise)
-    assert Loss("mse", Exact(), Fraction(1)).decimals == 2
-    assert Loss("softmax_ce", Table(3), Fraction(1)).decimals == 3
+    assert loss_op("mse", Exact(), Fraction(1)).decimals == 2
+    assert loss_op("softmax_ce", Table(3), Fraction(1)).decimals == 3
+
+
+def test_loss_op_picks_the_class_of_each_loss() -> None:
+    for name in ("softmax_ce", "sigmoid_bce", "mse"):
+        op = loss_op(name, Table(), Fraction(1, 2))
+        assert isinstance(op, Loss) and op.loss == name and op.factor == Fraction(1, 2)
+    with pytest.raises(TypeError, match="softmax_ce"):
+        loss_op("softmax_ce", Table(), Fraction(1)).squared_error(rational([[1]]), rational([[0]]))
+
+
+# --- the contract: an op owns its value, its explanation and its mistakes ----------------------
+
+#: what every op class defines in its own body: value, formula, explanation, mistakes
+OP_DUTIES = ("__call__", "formula", "explain", "variants")
+#: what every activation defines in its own body: value and derivative, each written out by hand,
+#: and the mistakes each invites
+ACTIVATION_DUTIES = (
+    "value",
+    "derivative",
+    "rule",
+    "derivative_rule",
+    "variants",
+    "derivative_variants",
+)
+
+
+def package_classes(base: type) -> Iterator[type]:
+    """Every subclass of ``base`` defined in a module of the ``handcalc.ops`` package."""
+    for info in pkgutil.iter_modules(handcalc.ops.__path__):
+        module = importlib.import_module(f"handcalc.ops.{info.name}")
+        for _, cls in inspect.getmembers(module, inspect.isclass):
+            if issubclass(cls, base) and cls is not base and cls.__module__ == module.__name__:
+                yield cls
+
+
+def concrete(classes: list[type]) -> list[type]:
+    """The classes no other one of ``classes`` derives from: the ops (a family's base, such as
+    ``Loss``, shares what its members have in common and is not one)."""
+    return [c for c in classes if not any(o is not c and issubclass(o, c) for o in classes)]
+
+
+def unowned(cls: type, duties: tuple[str, ...]) -> list[str]:
+    """The duties ``cls`` does not define in its own body: it would inherit them or, from
+    ``Op``, have none."""
+    return [duty for duty in duties if duty not in vars(cls)]
+
+
+def test_every_op_owns_its_value_explanation_and_mistakes() -> None:
+    ops = concrete(list(package_classes(Op)))
+    names = {cls.__name__ for cls in ops}
+    assert {"Affine", "Activate", "ActivationGrad", "Softmax", "OutputGrad", "Update"} <= names
+    assert {"WeightGrad", "BiasGrad", "InputGrad", "SoftmaxCE", "SigmoidBCE", "MSE"} <= names
+    assert "Loss" not in names
+    for cls in ops:
+        assert unowned(cls, OP_DUTIES) == [], cls.__name__
+        assert not inspect.isabstract(cls), cls.__name__
+        assert isinstance(cls.words, str) and cls.words, cls.__name__
+
+
+def test_every_activation_owns_its_rules_and_mistakes() -> None:
+    activations = concrete(list(package_classes(Activation)))
+    assert {cls.__name__ for cls in activations} == {
+        "ReLU",
+        "LeakyReLU",
+        "Identity",
+        "Sigmoid",
+        "Tanh",
+    }
+    for cls in activations:
+        assert unowned(cls, ACTIVATION_DUTIES) == [], cls.__name__
+        assert not inspect.isabstract(cls), cls.__name__
+
+
+def test_the_contract_catches_an_op_that_forgets_its_explanation() -> None:
+    class Forgetful(Op):
+        """An op that computes and knows its mistakes but was never taught to explain itself."""
+
+        words: ClassVar[str] = "twice the input"
+
+        def __call__(self, z: Mat) -> Mat:
+            return z + z
+
+        def formula(self, out: str, z: str) -> str:
+            return f"{out} = 2·{z}"
+
+        def variants(self, step, inputs, values) -> list:
+            return []
+
+    class Unchanged(Affine):
+        """A new value under an old explanation: it inherits Affine's, which is not its own."""
+
+        def __call__(self, w: Mat, a: Mat, b: Mat) -> Mat:
+            return a
+
+    assert unowned(Forgetful, OP_DUTIES) == ["explain"]
+    assert unowned(Unchanged, OP_DUTIES) == ["formula", "explain", "variants"]
+    assert concrete([Affine, Unchanged]) == [Unchanged]
+    # and it cannot even be built, rather than being explained as "= value"
+    with pytest.raises(TypeError, match=r"Forgetful.*explain"):
+        Forgetful()
+
+
+def test_the_contract_catches_an_activation_without_its_rules() -> None:
+    class Softsign(Activation):
+        name: ClassVar[str] = "softsign"
+
+        def value(self, z: Mat) -> Mat:
+            return z
+
+        def derivative(self, x: Mat) -> Mat:
+            return x
+
+    assert unowned(Softsign, ACTIVATION_DUTIES) == [
+        "rule",
+        "derivative_rule",
+        "variants",
+        "derivative_variants",
+    ]
+    with pytest.raises(TypeError, match="Softsign"):
+        Softsign()
