@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 from web_support import SECRET, SPEC, TOKEN, key_answers, negate, student_problem
 
+from handcalc.cells import field_name
+
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [
     "--no-sandbox",
@@ -83,7 +85,7 @@ def test_student_fills_submits_and_sees_marks(live: tuple[str, Any], page: Any) 
     for name, rows in answers["cells"].items():
         for i, row in enumerate(rows):
             for j, value in enumerate(row):
-                page.fill(f'input[name="{name}[{i}][{j}]"]', value)
+                page.fill(f'input[name="{field_name(name, i, j)}"]', value)
     page.click("button[type=submit]")
     page.wait_for_selector("#summary")
 

@@ -10,11 +10,12 @@ from flask.testing import FlaskClient
 from web_support import SPEC, TOKEN, csrf_of, key_answers, negate, student_problem
 
 import handcalc
+from handcalc.cells import field_name
 
 
 def form_of(answers: dict[str, Any]) -> dict[str, str]:
     return {
-        f"{name}[{i}][{j}]": v
+        field_name(name, i, j): v
         for name, rows in answers["cells"].items()
         for i, row in enumerate(rows)
         for j, v in enumerate(row)
