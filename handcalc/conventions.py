@@ -14,7 +14,7 @@ from __future__ import annotations
 from .grading import DEFAULT_TOLERANCE
 from .matrix import to_fraction
 from .notation import printed, subscript
-from .ops import Loss, Softmax
+from .ops import MSE, Softmax
 from .problem import Problem
 from .spec import Spec
 from .transcendental import Table
@@ -224,7 +224,7 @@ def _rounding_ties(problem: Problem) -> bool:
         inputs = [problem.value(name) for name in step.inputs]
         if isinstance(op, Softmax) and treatment.softmax_ties(inputs[0]):
             return True
-        if isinstance(op, Loss) and op.loss == "mse":
+        if isinstance(op, MSE):
             (exact,) = op.squared_error(*inputs).to_list()[0]
             if treatment.is_half(to_fraction(exact)):
                 return True

@@ -3,7 +3,7 @@
 This is the driver: each op explains itself (``op.heading``, ``op.explain``, ``op.why``,
 ``op.masked_entries``, in :mod:`handcalc.ops`), so a new op brings its explanation with it and one
 without cannot be built. Numbers are spelled exactly as the sheet prints them
-(``layout.printed``), so the solutions and the key agree; in ``exact`` mode an operand is its
+(``printing.printed``), so the solutions and the key agree; in ``exact`` mode an operand is its
 exact expression, and a result its expression and a decimal of at least 4 significant digits.
 
 The entry worked is a representative one: the one whose substitution has the most non-zero
@@ -22,10 +22,10 @@ from typing import Any
 from markupsafe import Markup, escape
 
 from .graph import PHASES, Step, resolve
-from .layout import printed
 from .matrix import entry_float
 from .notation import MINUS, expression, is_expression
 from .ops.words import decimal, factor, term
+from .printing import printed
 from .problem import Problem
 
 __all__ = ["PHASES", "Worked", "decimal", "factor", "term", "typeset", "worked_solutions"]

@@ -13,7 +13,9 @@ from typing import Any
 
 import jinja2
 
+from .cells import field_name
 from .errors import HandcalcError
+from .graph import PHASES
 from .layout import Sheet, build_sheet, on_paper
 from .pages import (
     LEGEND_STYLES,
@@ -45,9 +47,11 @@ def template_loader() -> jinja2.BaseLoader:
 
 @lru_cache(maxsize=1)
 def environment() -> jinja2.Environment:
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=template_loader(), autoescape=True, trim_blocks=True, lstrip_blocks=True
     )
+    env.globals["field_name"] = field_name  # a form's entry names, written in one place
+    return env
 
 
 @lru_cache(maxsize=4)
@@ -122,7 +126,7 @@ def _page(
         "student": student,
     }
     if mode == "solutions":
-        from .explain import PHASES, worked_solutions
+        from .explain import worked_solutions
 
         size = PAPERS[paper][0]
         context.update(

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from sympy import QQ
 
+from ..cells import Cell
 from ..matrix import Mat, elementwise, entry_float, ones
 from ..notation import entry, is_expression, number
 from ..transcendental import Table, Treatment
@@ -294,11 +295,21 @@ class ActivationGrad(Op):
         source = step.inputs[1]  # this layer's Z or A: a cell of its own, never an alias (A0)
         # the mask (or derivative) read from another cell of the same shape: the other of Z and
         # A of this layer, a neighbouring layer's Z or A, or the incoming gradient itself
-        others = [values[n] for n in values if n != source and n[:1] in "ZA" and n[1:].isdigit()]
+        forward = {
+            Cell(symbol, layer, section).name
+            for section in (step.section, "")
+            for symbol in "ZA"
+            for layer in range(1, MAX_LAYERS + 1)
+        }
+        others = [values[n] for n in values if n != source and n in forward]
         for m in [*others, da]:
             if m.shape == x.shape:
                 found.append(("mask_wrong_cell", _masked(da, activation, m)))
         return found + activation.derivative_variants(da, x)
+
+
+#: the deepest network a kind draws (a bound on the layers a mask may be read from)
+MAX_LAYERS = 8
 
 
 def _masked(da: Mat, activation: Activation, source: Mat) -> Callable[[], Mat]:

@@ -100,7 +100,7 @@ class BiasGrad(Op):
         return f"{out} = Σ_columns {dz}"
 
     def why(self, step: Step, problem: Problem) -> str:
-        layer = step.layer or int(step.name[2:])
+        layer = step.layer or 0
         spec = problem.spec
         if layer > 1 and layer == min(spec.trainable):
             return (
@@ -144,7 +144,7 @@ class InputGrad(Op):
         return f"{out} = {w}ᵀ·{dz}"
 
     def why(self, step: Step, problem: Problem) -> str:
-        layer = int(step.inputs[0][1:])  # W of the layer (a weight is never an alias)
+        layer = (step.layer or 0) + 1  # dA of the layer below is computed through W of this one
         if layer in problem.spec.frozen:
             return (
                 f"Layer {layer} is frozen (no dW{subscript(f'x{layer}')[1:]} or "

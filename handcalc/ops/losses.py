@@ -9,6 +9,7 @@ cross-entropies are explained as a sum of logarithms, each term worked in floati
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from abc import abstractmethod
 from collections.abc import Mapping
@@ -51,17 +52,12 @@ class Loss(Op):
         """The heading: ``L`` in terms of the output ``a``, the treatment's ``log`` and the
         mean's ``(1/B)·`` (the formula is written in terms of Z)."""
 
-    def squared_error(self, z: Mat, y: Mat) -> Mat:
-        """Only the mse loss is a squared error (:meth:`MSE.squared_error`); callers ask after
-        checking ``loss == "mse"``, and any other loss refuses loudly."""
-        raise TypeError(f"the {self.loss} loss is not a squared error")
-
     @property
     def decimals(self) -> int | None:
         return self.treatment.loss_digits
 
     def heading(self, step: Step, problem: Problem) -> str:
-        a = subscript("A" + step.inputs[0][1:])
+        a = subscript(output_cell(problem, step.inputs[0]))
         mean = f"(1/{problem.spec.batch})·" if self.factor != 1 else ""
         return self.rule(a, logarithm(self.treatment), mean)
 
@@ -94,8 +90,8 @@ class _CrossEntropy(Loss):
 
     def _explain_logs(self, step: Step, cells: Cells) -> list[str]:
         z, y = step.inputs
-        a = "A" + z[1:]
         problem = cells.problem
+        a = output_cell(problem, z)
         targets = [[to_fraction(t) for t in row] for row in problem.value(y).to_list()]
         zs = [[entry_float(x) for x in row] for row in problem.value(z).to_list()]
         log = logarithm(self.treatment)
@@ -221,8 +217,8 @@ class MSE(Loss):
 
     def explain(self, step: Step, cells: Cells, i: int, j: int) -> list[str]:
         z, y = step.inputs
-        a = "A" + z[1:]
         problem = cells.problem
+        a = output_cell(problem, z)
         targets = [[to_fraction(t) for t in row] for row in problem.value(y).to_list()]
         zs = [[entry_float(x) for x in row] for row in problem.value(z).to_list()]
         mean = f"(1/{len(targets[0])})·" if self.factor != 1 else ""
@@ -267,3 +263,8 @@ LOSSES: dict[str, type[Loss]] = {cls.loss: cls for cls in (SoftmaxCE, SigmoidBCE
 def loss_op(loss: str, treatment: Treatment, factor: Fraction) -> Loss:
     """The loss op of an output/loss pair (``softmax_ce``, ``sigmoid_bce``, ``mse``)."""
     return LOSSES[loss](treatment, factor)
+
+
+def output_cell(problem: Problem, z: str) -> str:
+    """The output ``A`` of the layer whose pre-activation ``z`` the loss is written in."""
+    return dataclasses.replace(problem.graph[z].cell, symbol="A").name

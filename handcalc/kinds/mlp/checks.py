@@ -9,7 +9,7 @@ from ...errors import BudgetError
 from ...graph import Graph
 from ...matrix import Mat, entry_float, to_fraction
 from ...notation import printed, printed_length
-from ...ops import loss_op
+from ...ops import MSE
 from ...spec import Spec
 from ...transcendental import Table
 from ...values import format_rational
@@ -52,7 +52,7 @@ def check_values(spec: Spec, graph: Graph, values: Mapping[str, Mat]) -> None:
                 f"column {ties[0]} of A{n} needs the largest-remainder rule to break a tie"
             )
     if isinstance(treatment, Table) and spec.loss == "mse":
-        squared_error = loss_op(spec.loss, treatment, spec.factor).squared_error
+        squared_error = MSE(treatment, spec.factor).squared_error
         exact = to_fraction(squared_error(values[f"Z{n}"], values["Y"]).to_list()[0][0])
         if treatment.is_half(exact):
             raise BudgetError(
