@@ -12,6 +12,7 @@ Cell(symbol='W', layer=3, section='frozen', new=True)
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, replace
 
@@ -37,7 +38,7 @@ class Cell:
     section: str = ""
     new: bool = False
 
-    @property
+    @functools.cached_property  # one string a cell, however often it is asked for
     def name(self) -> str:
         prefix = f"{self.section}." if self.section else ""
         layer = "" if self.layer is None else str(self.layer)
