@@ -34,24 +34,15 @@ too_few_decimals   (the grader, not a variant)         a rounded cell (the loss)
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from fractions import Fraction
 
 from sympy.polys.matrices.exceptions import DMError
 
 from .graph import Step, resolve
 from .matrix import Mat
-from .ops import OutputGrad, Variant, scale
+from .ops import Mistake, OutputGrad, Variant, scale
 
 __all__ = ["MISTAKES", "RESHAPING", "Mistake", "Variant", "variants"]
-
-
-@dataclass(frozen=True)
-class Mistake:
-    """A named mistake: ``code`` for machines and statistics, ``feedback`` for the student."""
-
-    code: str
-    feedback: str
 
 
 MISTAKES: dict[str, Mistake] = {
@@ -141,6 +132,7 @@ def variants(step: Step, values: Mapping[str, Mat]) -> list[tuple[Mistake, Mat]]
     except (ValueError, ArithmeticError, DMError):
         return []
     out: list[tuple[Mistake, Mat]] = []
+    own = {m.code: m for m in step.op.mistakes}
     found = [*step.op.variants(step, inputs, values)]
     if right.shape[0] > 1 or right.shape[1] > 1:
         found.append(("transposed", right.transpose()))
@@ -152,7 +144,7 @@ def variants(step: Step, values: Mapping[str, Mat]) -> list[tuple[Mistake, Mat]]
         except (ValueError, ArithmeticError, DMError):
             continue  # the mistake cannot be made on these values (a shape, a base-b power …)
         if value.shape != right.shape or not _same(value, right):
-            out.append((MISTAKES[code], value))
+            out.append((MISTAKES.get(code) or own[code], value))
     return out
 
 

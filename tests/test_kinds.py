@@ -6,8 +6,11 @@ with credit carried from a student's own mistakes."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
-from typing import Any
+import subprocess
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
 
 import pytest
 
@@ -15,25 +18,64 @@ import handcalc
 from handcalc import kinds
 from handcalc.cells import Cell, field_name, read_field
 from handcalc.errors import DocumentError, SpecError
-from handcalc.graph import Graph
+from handcalc.graph import Graph, Step
 from handcalc.kinds.mlp import Pass, given_shapes, sgd_step
-from handcalc.matrix import Mat, rational, to_fraction
+from handcalc.layout import build_sheet
+from handcalc.matrix import Mat, rational, to_fraction, to_strings
+from handcalc.ops import Cells, Mistake, Op, Variant, sub
+from handcalc.ops.words import at
+from handcalc.printing import printed
 from handcalc.problem import Problem
+from handcalc.render import render_html, render_pdf
 from handcalc.spec import Spec
 
 OPTIONS: dict[str, Any] = {"sizes": [2, 2, 2], "batch": 2}
 
 
+@dataclass(frozen=True)
+class Change(Op):
+    """A toy op: how far a parameter moved, new minus old — with a mistake of its own."""
+
+    words: ClassVar[str] = "how far the parameter moved over both steps"
+    mistakes: ClassVar[tuple[Mistake, ...]] = (
+        Mistake("one_step_only", "It looks like only the first step's change was counted."),
+    )
+
+    def __call__(self, new: Mat, old: Mat) -> Mat:
+        return sub(new, old)
+
+    def formula(self, out: str, new: str, old: str) -> str:
+        return f"{out} = {new} − {old}"
+
+    def explain(self, step: Step, cells: Cells, i: int, j: int) -> list[str]:
+        new, old = step.inputs
+        return [
+            f"{at(step.name, i, j)} = {cells.at(new, i, j)} − {cells.at(old, i, j)} = "
+            f"{cells.result(step.name, i, j)}"
+        ]
+
+    def variants(
+        self, step: Step, inputs: tuple[Mat, ...], values: Mapping[str, Mat]
+    ) -> list[Variant]:
+        old = inputs[1]
+        first = values[step.inputs[0].replace("s2.", "s1.")]
+        return [("one_step_only", lambda: sub(first, old))]
+
+
 class TwoSteps(kinds.Kind):
-    """Two steps of SGD on the same batch: ``s2`` starts from ``s1``'s updated parameters."""
+    """Two steps of SGD on the same batch: ``s2`` starts from ``s1``'s updated parameters; then
+    how far the output layer's weights moved (the toy op)."""
 
     name = "two_steps"
     description = "two SGD steps of an MLP on the same batch"
     Options = Spec
 
     def build(self, options: Spec) -> Graph:
+        n = options.layers
         steps = sgd_step(options, Pass("s1")) + sgd_step(options, Pass("s2", params="s1"))
-        return Graph.of(given_shapes(options), steps)
+        shape = (options.sizes[n], options.sizes[n - 1])
+        change = Step(Cell("shift", n), "update", Change(), (f"s2.W{n}_new", f"W{n}"), shape)
+        return Graph.of(given_shapes(options), [*steps, change])
 
     def draw(self, options: Spec, seed: int) -> dict[str, Mat]:
         first = kinds.get("mlp").draw(options, seed)
@@ -120,3 +162,84 @@ def test_options_declare_what_they_accept() -> None:
     assert "max_chars" not in Spec().to_dict()
     assert dataclasses.replace(Spec(), max_chars=12).to_dict()["max_chars"] == 12
     assert rational([[1]]).shape == (1, 1)
+
+
+def test_a_new_kind_renders_through_the_generic_layout(problem: Problem, tmp_path: Path) -> None:
+    sheet = build_sheet(problem)
+    assert set(sheet.inputs) == set(problem.graph.names)
+    key = render_html(problem, "key")
+    worksheet = render_html(problem, "worksheet")
+    for step in problem.steps:
+        assert f'data-cell="{step.name}"' in key or step.name in key, step.name
+    assert printed(problem, "shift2")[0][0] in key and printed(problem, "s2.loss")[0][0] in key
+    solutions = render_html(problem, "solutions")
+    assert "how far the parameter moved" in worksheet or "shift" in worksheet
+    assert "shift" in solutions and " − " in solutions
+    pdf = tmp_path / "key.pdf"
+    pdf.write_bytes(render_pdf(problem, "key"))
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    assert "s2" in text and printed(problem, "shift2")[1][1] in text
+
+
+def test_a_new_kind_is_offered_whole_in_the_web_form(problem: Problem) -> None:
+    from handcalc.web import forms
+
+    assert set(forms.inputs(problem)) == set(problem.graph.names)
+    form = {field_name("s2.dW1", 1, 0): "7", field_name("shift2", 0, 1): "1/2", "Z1[0][0]": "9"}
+    cells = forms.answers_from_form(form, problem)["cells"]
+    assert cells["s2.dW1"][1][0] == "7" and cells["shift2"][0][1] == "1/2"
+    assert "Z1" not in cells  # not a cell of this kind: ignored
+
+
+def _answers(problem: Problem, change: dict[str, Any]) -> dict[str, Any]:
+    """A student who works every cell right from their own values, except where ``change``
+    says what they wrote instead (a function of the right value on their own inputs)."""
+    finish = problem.spec.treatment().finish
+
+    def written(name: str, value: Mat) -> Mat:
+        value = finish(name, value)
+        return change[name](value) if name in change else value
+
+    values = problem.graph.evaluate(problem.given, written)
+    return {"cells": {s.name: to_strings(values[s.name]) for s in problem.steps}}
+
+
+def test_a_new_kind_grades_with_credit_carried_across_sections(problem: Problem) -> None:
+    def slip(m: Mat) -> Mat:  # one entry off: 1 added to the first
+        rows = [[to_fraction(x) for x in row] for row in m.to_list()]
+        rows[0][0] += 1
+        return rational(rows)
+
+    report = handcalc.grade(problem, _answers(problem, {"s1.dW2": slip}))
+    statuses = report.statuses
+    assert statuses["s1.dW2"] == "wrong"
+    for later in ("s1.W2_new", "s2.Z2", "s2.A2", "s2.loss", "s2.W2_new", "shift2"):
+        assert statuses[later] == "carried", (later, statuses[later])
+    assert statuses["s1.W1_new"] == "correct" and statuses["s2.Z1"] == "correct"
+    assert "s1.dW2" in report["s1.W2_new"].carried_from
+    assert 0 < report.score < report.max_score
+
+
+def test_a_new_op_is_diagnosed_with_its_own_mistakes(problem: Problem) -> None:
+    one_step = sub(problem.value("s1.W2_new"), problem.value("W2"))
+    report = handcalc.grade(problem, _answers(problem, {"shift2": lambda m: one_step}))
+    cell = report["shift2"]
+    assert cell.status == "wrong" and "one_step_only" in cell.diagnosis
+    assert "only the first step's change" in cell.feedback
+    assert all(s == "correct" for n, s in report.statuses.items() if n != "shift2")
+
+
+def test_an_op_without_its_explanation_or_mistakes_cannot_be_built() -> None:
+    class Silent(Op):
+        words: ClassVar[str] = "nothing said"
+
+        def __call__(self, a: Mat) -> Mat:
+            return a
+
+        def formula(self, out: str, a: str) -> str:
+            return f"{out} = {a}"
+
+    with pytest.raises(TypeError, match="explain"):
+        Silent()  # type: ignore[abstract]

@@ -19,6 +19,7 @@ from .activations import (
 )
 from .base import (
     Cells,
+    Mistake,
     Op,
     Variant,
     add,
@@ -48,6 +49,7 @@ __all__ = [
     "InputGrad",
     "LeakyReLU",
     "Loss",
+    "Mistake",
     "Op",
     "OutputGrad",
     "ReLU",

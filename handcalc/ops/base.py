@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
@@ -25,9 +26,18 @@ if TYPE_CHECKING:
     from ..graph import Step
     from ..problem import Problem
 
-#: a mistake an op invites: its code (a key of ``mistakes.MISTAKES``) and the mistaken matrix,
-#: or a function computing it (called only if the mistake can be made on these values)
+#: a mistake an op invites: its code (a key of ``mistakes.MISTAKES``, or of the op's own
+#: ``mistakes``) and the mistaken matrix, or a function computing it (called only if the mistake
+#: can be made on these values)
 Variant = tuple[str, Mat | Callable[[], Mat]]
+
+
+@dataclass(frozen=True)
+class Mistake:
+    """A named mistake: ``code`` for machines and statistics, ``feedback`` for the student."""
+
+    code: str
+    feedback: str
 
 
 class Cells(Protocol):
@@ -113,6 +123,9 @@ class Op(ABC):
     abstract methods: :meth:`explain` and :meth:`variants`."""
 
     words: ClassVar[str]
+    #: mistakes of this op's own, beside the common ones of ``mistakes.MISTAKES``: an op brings
+    #: what its variants are called and what the student is told, in the same class
+    mistakes: ClassVar[tuple[Mistake, ...]] = ()
     __call__: Callable[..., Mat]
     formula: Callable[..., str]
 
