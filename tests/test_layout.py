@@ -415,3 +415,45 @@ def test_generic_order_is_section_then_phase(problem):
         ("s1", "forward"),
     ]
     assert [s.name for s in groups[-1][2]] == ["s1.Z1", "s1.A1", "s1.Z2"]
+
+
+@pytest.mark.parametrize("paper", ["a4", "letter"])
+def test_a_generic_sheet_keeps_its_text_within_its_pieces_and_the_page(paper):
+    """The toy kind of test_kinds (two SGD steps in sections s1, s2): on every page, no piece
+    overlaps another or passes the page, and each heading and step line fits its own piece (a
+    section floated beside another as a block as narrow as its grids once had its step lines
+    run into its neighbour and past the page's right edge)."""
+    from test_kinds import OPTIONS, TwoSteps
+
+    from handcalc import kinds
+    from handcalc.front import HEADING_PT, TEXT_PT
+    from handcalc.pages import EPS, paginate
+
+    kind = kinds.register(TwoSteps())
+    try:
+        problem = handcalc.generate(kind="two_steps", seed=7, **OPTIONS)
+    finally:
+        del kinds.KINDS[kind.name]
+    sheet = build_sheet(problem)
+    for mode in ("worksheet", "key"):
+        pages = paginate(sheet, paper, "auto", mode)
+        for page in pages.pages:
+            pieces = page.pieces
+            for p in pieces:
+                where = (mode, p.kind, p.text or p.lines[:1] or (p.grid and p.grid.key))
+                assert p.x >= -EPS and p.x + p.width <= pages.width + EPS, where
+                assert p.y >= -EPS and p.y + p.height <= pages.height + EPS, where
+                if p.kind == "heading":
+                    assert text_width(p.text, HEADING_PT, "bold") <= p.width + EPS, where
+                if p.kind == "steps":
+                    column = p.width / p.columns
+                    assert all(text_width(t, TEXT_PT) <= column + EPS for t in p.lines), where
+            for i, a in enumerate(pieces):
+                for b in pieces[i + 1 :]:
+                    apart = (
+                        a.x + a.width <= b.x + EPS
+                        or b.x + b.width <= a.x + EPS
+                        or a.y + a.height <= b.y + EPS
+                        or b.y + b.height <= a.y + EPS
+                    )
+                    assert apart, (mode, a, b)
