@@ -57,7 +57,6 @@ from .front import (
     steps_piece,
 )
 from .layout import Grid, Section, Sheet, on_paper, shapes
-from .layout.generic import GenericSection
 from .measure import ENTRY_PT, ROW_MM
 
 #: the width allowed for a section's steps beside its grids, and the least room worth filling
@@ -348,16 +347,15 @@ def _best(flow: Flow, section: Section, own: list[Grid], floor: float) -> Flow:
     if not section.inline and widest + HGAP + ROOM > flow.width:
         return options[0]  # nothing would stand beside it
     widths = {widest, min(flow.width, widest + HGAP + STEPS_BESIDE)}
-    # a generic section's heading and steps fit the block it floats as (else they run into what
-    # stands beside it, or past the page); the MLP's sections are left as they print today
-    fitted = isinstance(section, GenericSection)
-    title = text_width(section.title, HEADING_PT, "bold") if fitted else 0.0
+    # a section's heading and steps fit the block it floats as (else they run into what stands
+    # beside it, or past the page)
+    title = text_width(section.title, HEADING_PT, "bold")
     across = max((text_width(t, TEXT_PT) + 2.0 for t in section.steps), default=0.0)
     for width in sorted(widths | {flow.width} if section.inline else widths):
         if title > width + EPS:
             continue  # the heading would run into what stands beside the block
         for beside in ("", "late"):
-            if fitted and not beside and across > width + EPS:
+            if not beside and across > width + EPS:
                 continue  # the steps across the block would run past it
             fresh = Flow(width, flow.height, known=flow.known)
             local = _section_with(fresh, section, own, beside)

@@ -13,7 +13,7 @@ inputs from :attr:`Sheet.inputs`).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from ..graph import PHASES, Step
 from ..measure import PAPER, UNITS
@@ -27,13 +27,6 @@ INSTRUCTION = (
     "Each step's result is a matrix of boxes, one entry a box; its line below the section's "
     "title says how it is computed."
 )
-
-
-@dataclass(frozen=True)
-class GenericSection(Section):
-    """A section of the generic sheet: its steps (``[n] formula: words``, often long) and heading
-    must fit the block it floats as beside another section (:func:`handcalc.pages._best` tries
-    no narrower block for it), else they would run into its neighbour or past the page."""
 
 
 def generic_sheet(problem: Problem) -> Sheet:
@@ -93,9 +86,7 @@ def step_sections(
         )
         lines = tuple(f"[{layout.numbers[s.name]}] {_instruction(s)}" for s in group)
         sections.append(
-            GenericSection(
-                f"{section}: {title}" if section else title, grids, inline=True, steps=lines
-            )
+            Section(f"{section}: {title}" if section else title, grids, inline=True, steps=lines)
         )
     return tuple(sections)
 
@@ -107,7 +98,7 @@ def _given(problem: Problem) -> tuple[Section, ...]:
     grids = tuple(
         _grid(problem, layout, name, "given", None, f"given-{name}") for name in problem.graph.given
     )
-    return (GenericSection(GIVEN, grids, inline=True),)
+    return (Section(GIVEN, grids, inline=True),)
 
 
 def _grid(
