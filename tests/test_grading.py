@@ -812,17 +812,17 @@ def test_the_key_cache_lives_no_longer_than_its_problem() -> None:
     a problem graded once from a file leaves nothing behind)."""
     import gc
 
-    from handcalc import grading
+    from handcalc.grading import key as answer_keys
 
     problem = handcalc.generate(seed=3, sizes=[2, 2, 2])
     key = key_answers(problem)
     first, second = grade(problem, key), grade(problem, key)  # the second reads the key's texts
     assert first.to_dict() == second.to_dict()
-    assert problem in grading._SHEETS
-    before = len(grading._SHEETS)
+    assert problem in answer_keys._KEYS
+    before = len(answer_keys._KEYS)
     del problem
     gc.collect()
-    assert len(grading._SHEETS) == before - 1
+    assert len(answer_keys._KEYS) == before - 1
 
 
 @pytest.mark.parametrize(
