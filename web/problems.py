@@ -30,10 +30,11 @@ PROBLEM_CACHE_MB = 128  # unless the configuration's PROBLEM_CACHE_MB says other
 PROBLEMS: BoundedCache[tuple[str, str, int], Problem] = BoundedCache(PROBLEM_CACHE_MB * 2**20)
 #: a problem's estimated bytes: a base, and so much per number it holds (measured with
 #: tracemalloc: the problem, its sheet's layout and the grader's caches after checks, 0.5-1.1
-#: KiB a number; exact expressions 1.4 KiB; test_web_hardening keeps the estimate above it)
+#: KiB a number; exact expressions 1.5 KiB since the grader's answer key became a package of
+#: cached properties; test_web_hardening keeps the estimate above it)
 PROBLEM_BASE_BYTES = 64 * 1024
 ENTRY_BYTES = 1200
-EXACT_ENTRY_BYTES = 1600
+EXACT_ENTRY_BYTES = 1800
 #: anonymous practice makes sheets of at most so many numbers (given and asked): the default
 #: 4-3-4-3 sheet with a batch of 2 has 228; an instructor's assignment may be larger
 MAX_PRACTICE_NUMBERS = 400

@@ -13,7 +13,7 @@ import threading
 import weakref
 from collections.abc import Mapping
 from fractions import Fraction
-from functools import cached_property, lru_cache
+from functools import cached_property
 from typing import Any
 
 from ..answers import CellAnswer, KnownCell, read_cell
@@ -26,6 +26,14 @@ from .report import CellGrade, cell_status, score
 
 #: a few tolerances and weights a problem is graded with, not every one ever asked
 _PER_CELL = 16
+
+
+def _remember(memo: dict[Any, Any], key: Any, value: Any) -> None:
+    """``memo[key] = value``, the oldest entry dropped past a few (a service grades a problem with
+    one tolerance and weight; an attacker varying them must not grow it)."""
+    if len(memo) >= _PER_CELL:
+        del memo[next(iter(memo))]
+    memo[key] = value
 
 
 class KeyCell:
@@ -49,8 +57,10 @@ class KeyCell:
         #: weak: the answer key lives in a WeakKeyDictionary keyed by the problem
         self._problem = problem
         self._read_before = False
-        self._printed_statuses = lru_cache(maxsize=_PER_CELL)(self._compare_printed)
-        self._printed_grade = lru_cache(maxsize=_PER_CELL)(self._grade_printed)
+        #: the key's texts as printed, compared and graded per tolerance (and weight); plain
+        #: dicts, not lru_caches of bound methods (which weigh a kilobyte a cell and a cycle)
+        self._statuses_by: dict[float, tuple[tuple[str, ...], ...]] = {}
+        self._grades_by: dict[tuple[float, float], CellGrade | None] = {}
 
     # --- reading -----------------------------------------------------------------------------
 
@@ -89,16 +99,22 @@ class KeyCell:
             return [list(r) for r in self._printed_statuses(tolerance)]
         return self.expected.statuses(answer, tolerance)
 
-    def _compare_printed(self, tolerance: float) -> tuple[tuple[str, ...], ...]:
-        statuses = self.expected.statuses(self.printed.answer, tolerance)
-        return tuple(tuple(r) for r in statuses)
+    def _printed_statuses(self, tolerance: float) -> tuple[tuple[str, ...], ...]:
+        found = self._statuses_by.get(tolerance)
+        if found is None:
+            statuses = self.expected.statuses(self.printed.answer, tolerance)
+            found = tuple(tuple(r) for r in statuses)
+            _remember(self._statuses_by, tolerance, found)
+        return found
 
     def correct(self, answer: CellAnswer, tolerance: float, weight: float) -> CellGrade | None:
         """The grade of the key's texts as printed when every entry of them is correct (then
         nothing is carried or diagnosed); else None."""
         if not self.is_printed(answer):
             return None
-        return self._printed_grade(tolerance, weight)
+        if (tolerance, weight) not in self._grades_by:
+            _remember(self._grades_by, (tolerance, weight), self._grade_printed(tolerance, weight))
+        return self._grades_by[(tolerance, weight)]
 
     def _grade_printed(self, tolerance: float, weight: float) -> CellGrade | None:
         statuses = self._printed_statuses(tolerance)
