@@ -141,9 +141,15 @@ class Options:
             for name, meta, _ in cls.declared()
             if name in options
         }
-        made = cls(**values)
+        made = cls(**cls.implied(values))
         made.check()
         return made
+
+    @classmethod
+    def implied(cls, chosen: dict[str, Any]) -> dict[str, Any]:
+        """The options as chosen (parsed), with those left out whose default follows from
+        others filled in (``lr2`` from ``lr``); none by default."""
+        return chosen
 
     def check(self) -> None:
         """Checks that involve more than one option (none by default)."""

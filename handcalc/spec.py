@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any
+from typing import Any, ClassVar
 
 from .errors import SpecError
 from .options import Options, option
@@ -25,6 +25,8 @@ class Spec(Options):
     """The options of an MLP problem; every field has the default of the classic by-hand sheet."""
 
     title = "MLP"
+    #: the kind these are the options of (``handcalc.kinds`` maps it back to this class)
+    kind: ClassVar[str] = "mlp"
 
     sizes: tuple[int, ...] = option(
         (4, 3, 4, 3), "Inputs, then units per layer", low=1, high=MAX_WIDTH, metavar="N,N,…"
@@ -129,3 +131,97 @@ class Spec(Options):
             f"{self.title} {sizes}, {self.activation} hidden, {self.loss}, batch {self.batch}, "
             f"{self.reduction} reduction, lr {lr}"
         )
+
+
+# --- the options of the kinds built on the MLP's steps: the MLP's, some defaults changed, some
+# --- options added (a kind's engine is in handcalc.kinds; its options are here, light enough for
+# --- the CLI's --help, which lists the union of every kind's options: SPECS)
+
+SCHEDULES = ("compare", "warmup")
+
+
+@dataclass(frozen=True)
+class FinetuneSpec(Spec):
+    """Fine-tuning a pretrained network: every layer trained versus the lower layers frozen
+    (``compare``), or a new head warmed up on a frozen body before everything is unfrozen
+    (``warmup``)."""
+
+    title = "Fine-tuning"
+    kind = "finetune"
+
+    sizes: tuple[int, ...] = option(
+        (2, 2, 2, 2), "Inputs, then units per layer", low=1, high=MAX_WIDTH, metavar="N,N,…"
+    )
+    batch: int = option(1, "Samples (columns of X)", low=1, high=MAX_BATCH, metavar="N")
+    frozen: tuple[int, ...] = option(
+        (1, 2),
+        "Layers kept frozen (default: all but the last)",
+        low=1,
+        high=MAX_LAYERS,
+        practice=False,
+        metavar="L,…",
+    )
+    schedule: str = option(
+        "compare",
+        "compare: full fine-tuning beside frozen layers; warmup: a new head, then unfreeze",
+        choices=SCHEDULES,
+    )
+    lr2: Fraction = option(
+        Fraction(1, 100),
+        "Learning rate after unfreezing (warmup; default lr/10)",
+        low=Fraction(0),
+        high=Fraction(10),
+        accepted="0 < lr2 ≤ 10",
+        metavar="Q",
+    )
+
+    @classmethod
+    def implied(cls, chosen: dict[str, Any]) -> dict[str, Any]:
+        out = dict(chosen)
+        if "lr2" not in out and "lr" in out:
+            out["lr2"] = out["lr"] / 10
+        if "frozen" not in out and "sizes" in out:
+            out["frozen"] = tuple(range(1, len(out["sizes"]) - 1))
+        return out
+
+
+@dataclass(frozen=True)
+class ZeroInitSpec(Spec):
+    """Every weight and bias starts at 0: a few SGD steps show which parameters move."""
+
+    title = "Zero initialisation"
+    kind = "zero_init"
+
+    sizes: tuple[int, ...] = option(
+        (2, 2, 2), "Inputs, then units per layer", low=1, high=MAX_WIDTH, metavar="N,N,…"
+    )
+    loss: str = option("mse", "Output and loss", choices=LOSSES)
+    batch: int = option(1, "Samples (columns of X)", low=1, high=MAX_BATCH, metavar="N")
+    steps: int = option(2, "SGD steps, each a section s1, s2, …", low=1, high=3, metavar="N")
+
+
+@dataclass(frozen=True)
+class InitScaleSpec(Spec):
+    """Kaiming initialisation's scale per layer, and the loss a network starts from."""
+
+    title = "Initialisation scale"
+    kind = "init_scale"
+
+
+@dataclass(frozen=True)
+class NeuronSpec(Spec):
+    """One neuron as a computation graph: a linear regressor or a logistic classifier."""
+
+    title = "Single neuron"
+    kind = "neuron"
+
+    sizes: tuple[int, ...] = option(
+        (3, 1), "Inputs, then 1 (one neuron)", low=1, high=MAX_WIDTH, metavar="N,1"
+    )
+    activation: str = option("identity", "Hidden activation", choices=ACTIVATIONS)
+    loss: str = option("mse", "Output and loss", choices=LOSSES)
+    batch: int = option(1, "Samples (columns of X)", low=1, high=MAX_BATCH, metavar="N")
+
+
+#: every kind's options, for the CLI (each kind's ``Options`` is one of them; a test checks it)
+SPECS: tuple[type[Spec], ...] = (Spec, FinetuneSpec, ZeroInitSpec, InitScaleSpec, NeuronSpec)

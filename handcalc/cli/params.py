@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 import click
 
 from ..options import CHOICE, Option
-from ..spec import Spec
+from ..spec import SPECS
 from .types import KindChoice
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -27,36 +27,48 @@ kind_option = click.option(
     help="Kind of exercise (handcalc kinds describes each).",
 )
 
-#: Whose options the commands offer: the MLP's ``Spec``, not the union of the registered kinds'
-#: (the registry imports sympy, which --help must not wait for; ``handcalc.spec`` is light). What
-#: is typed goes to the chosen kind's own ``Options.from_options`` (through ``handcalc.api``), so
-#: the rules and messages are the library's. A kind whose options differ from the MLP's needs the
-#: union here, which means a registry that names kinds without importing their engines.
-DECLARING = Spec
+#: Whose options the commands offer: every kind's, as declared in the light ``handcalc.spec`` (the
+#: registry imports sympy, which --help must not wait for). What is typed goes to the chosen kind's
+#: own ``Options.from_options`` (through ``handcalc.api``), so the rules and messages are the
+#: library's: an option the chosen kind does not have is refused there, by name.
+DECLARING = SPECS
 
 
-def option_help(meta: Option, default: Any) -> str:
-    """``Inputs, then units per layer [4,3,4,3].``: the declared help and the default as typed."""
+def declared_options() -> list[tuple[str, Option, Any, list[str]]]:
+    """Each option any kind declares, once, as the first kind declaring it does (help and
+    default), with the names of the kinds that have it when not every kind does."""
+    seen: dict[str, tuple[Option, Any, list[str]]] = {}
+    for spec in DECLARING:
+        for name, meta, default in spec.declared():
+            seen.setdefault(name, (meta, default, []))[2].append(spec.kind)
+    everyone = len(DECLARING)
+    return [
+        (name, meta, default, kinds if len(kinds) < everyone else [])
+        for name, (meta, default, kinds) in seen.items()
+    ]
+
+
+def option_help(meta: Option, default: Any, kinds: list[str] | None = None) -> str:
+    """``Inputs, then units per layer [4,3,4,3].``: the declared help and the default as typed;
+    ``kinds``, where only some kinds have the option, are named after it."""
     text = meta.text(default)
     if isinstance(text, list):
         text = ",".join(map(str, text)) or "none"
-    return f"{meta.help} [{text}]."
+    only = f" ({', '.join(kinds)} only)" if kinds else ""
+    return f"{meta.help} [{text}]{only}."
 
 
 def kind_options(fn: F) -> F:
     """``--sizes``, ``--activation``, … one per declared option (``--weight-max`` for the field
     ``weight_max``), all unset by default: the command passes on the ones given (:func:`chosen`).
     Choices are checked by click; numbers and lists go to the library as typed."""
-    for name, meta, default in reversed(list(DECLARING.declared())):
+    for name, meta, default, only in reversed(declared_options()):
         flag = "--" + name.replace("_", "-")
+        text = option_help(meta, default, only)
         if meta.type == CHOICE:
-            decorate = click.option(
-                flag, name, type=click.Choice(meta.choices), help=option_help(meta, default)
-            )
+            decorate = click.option(flag, name, type=click.Choice(meta.choices), help=text)
         else:
-            decorate = click.option(
-                flag, name, metavar=meta.metavar or "VALUE", help=option_help(meta, default)
-            )
+            decorate = click.option(flag, name, metavar=meta.metavar or "VALUE", help=text)
         fn = decorate(fn)
     return fn
 

@@ -40,6 +40,12 @@ class Kind(ABC):
         """Every cell's exact value from the given ones."""
         return self.build(options).evaluate(given)
 
+    def instructions(self, problem: Any) -> tuple[str, ...]:
+        """Sentences for the top of the sheet after the generic layout's own: the conventions in
+        force, a question to answer on the sheet (none by default). The MLP's conventions are
+        ``handcalc.conventions.instructions``, for a kind whose options are the MLP's."""
+        return ()
+
     def infer_options(self, options: Mapping[str, Any], given: Mapping[str, Any]) -> dict[str, Any]:
         """Options an author left out that the given values imply (none by default)."""
         return dict(options)

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
+from .. import kinds
 from ..graph import PHASES, Step
 from ..measure import PAPER, UNITS
 from ..notation import formula, subscript
@@ -35,11 +36,17 @@ def generic_sheet(problem: Problem) -> Sheet:
     return Sheet(
         title=f"Backpropagation by hand ({problem.kind})",
         description=problem.describe(),
-        instructions=(INSTRUCTION,),
+        instructions=(INSTRUCTION, *_instructions(problem)),
         tables=None,
         sections=(*given, *step_sections(problem, problem.steps)),
         exact=exact_values(problem),
     )
+
+
+def _instructions(problem: Problem) -> tuple[str, ...]:
+    """The kind's own sentences (none for a problem of a kind not registered)."""
+    kind = kinds.KINDS.get(problem.kind)
+    return kind.instructions(problem) if kind is not None else ()
 
 
 def complete(problem: Problem, sheet: Sheet) -> Sheet:
