@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
-from .layout import Grid, shapes
+from .layout import Figure, Grid, shapes
 
 #: paper: CSS name and size (mm, portrait)
 PAPERS = {
@@ -31,12 +31,13 @@ EPS = 0.01
 class Piece:
     """One thing on a page at ``x``, ``y`` (mm from the top left of the printable area)."""
 
-    kind: str  # header, rules, legend, heading, steps, grid, exact, scratch
+    kind: str  # header, rules, legend, heading, steps, grid, figure, exact, scratch
     x: float
     y: float
     width: float
     height: float
     grid: Grid | None = None
+    figure: Figure | None = None
     text: str = ""
     lines: tuple[str, ...] = ()
     columns: int = 1

@@ -142,7 +142,13 @@ def _too_large(sheet: Sheet, paper: str, turns: Sequence[str]) -> str:
     reasons = []
     for turn in turns:
         width, height = area(paper, turn)
-        if _own_width(wide) > width + 0.01:
+        drawn = [f for f in sheet.figures if f.width > width + EPS or f.height > height + EPS]
+        if drawn:
+            reasons.append(
+                f"in {turn}, the drawing is {drawn[0].width:.0f} × {drawn[0].height:.0f} mm and "
+                f"the paper has {width:.0f} × {height:.0f} mm"
+            )
+        elif _own_width(wide) > width + 0.01:
             reasons.append(
                 f"in {turn}, the {wide.phase} grid of layer {wide.layer} needs "
                 f"{_own_width(wide):.0f} mm across (entries at {ENTRY_PT:g} pt, one layer a "
@@ -190,6 +196,13 @@ def _attempt_with(
     flow = Flow(width, height)
     for piece in front(sheet, width):
         flow.full(piece)
+    for figure in sheet.figures:  # a drawing with its heading, kept together, never split
+        if figure.width > width + EPS or HEADING_H + SPACE + figure.height > height + EPS:
+            return None
+        across = max(figure.width, text_width(figure.title, HEADING_PT, "bold") + 1.0)
+        heading = Piece("heading", 0.0, 0.0, min(across, width), HEADING_H, text=figure.title)
+        flow.full(heading, keep=SPACE + figure.height)
+        flow.full(Piece("figure", 0.0, 0.0, figure.width, figure.height, figure=figure))
     owned = [(s, [grids[g.key] for g in s.grids]) for s in sections if s.grids]
     best = _sequence(flow.copy(), owned)
     if len(owned) >= 2 and not owned[0][0].inline and not owned[1][0].inline:

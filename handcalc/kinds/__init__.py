@@ -6,6 +6,7 @@ from __future__ import annotations
 from ..errors import SpecError
 from .base import Kind
 from .mlp import MLP
+from .neuron import Neuron
 
 KINDS: dict[str, Kind] = {}
 
@@ -24,5 +25,6 @@ def get(name: str) -> Kind:
 
 
 register(MLP())
+register(Neuron())
 
 __all__ = ["KINDS", "Kind", "get", "register"]

@@ -53,11 +53,13 @@ from ..printing import printed
 from ..problem import Problem
 from .generic import complete, generic_sheet
 from .mlp import mlp_sheet
-from .model import ROLES, Block, Box, ExactValue, Grid, Mark, Mono, Section, Sheet
+from .model import ROLES, Block, Box, ExactValue, Figure, Grid, Mark, Mono, Section, Sheet
+from .neuron import neuron_sheet
 from .place import on_paper, shapes
 
 #: a kind's own sheet, by kind name; a kind not listed gets :func:`generic_sheet`
 GEOMETRIES: dict[str, Callable[[Problem], Sheet]] = {"mlp": mlp_sheet}
+GEOMETRIES["neuron"] = neuron_sheet
 
 
 def build_sheet(problem: Problem) -> Sheet:
@@ -82,6 +84,7 @@ __all__ = [
     "Block",
     "Box",
     "ExactValue",
+    "Figure",
     "Grid",
     "Mark",
     "Mono",

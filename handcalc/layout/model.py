@@ -244,6 +244,25 @@ class ExactValue:
 
 
 @dataclass(frozen=True)
+class Figure:
+    """A drawing on the sheet beside the grids (a neuron's computation graph): SVG markup, its
+    text already escaped, ``width`` × ``height`` mm, in two fillings as a grid has — ``blank``
+    for the worksheet and the web form (answer boxes empty), ``filled`` for the key. It shows
+    values the grids hold; nothing on it is an input."""
+
+    key: str
+    title: str
+    width: float
+    height: float
+    blank: str
+    filled: str
+
+    def svg(self, mode: str) -> str:
+        """The markup for ``mode`` (worksheet, key, form)."""
+        return self.filled if mode == "key" else self.blank
+
+
+@dataclass(frozen=True)
 class Sheet:
     title: str
     description: str
@@ -254,6 +273,8 @@ class Sheet:
     #: on paper wide enough: the backward pass with each layer's update beside its gradient, in
     #: place of the last two sections
     updating: Section | None = None
+    #: drawings printed after the sheet's instructions, before its sections
+    figures: tuple[Figure, ...] = ()
 
     @property
     def grids(self) -> tuple[Grid, ...]:
