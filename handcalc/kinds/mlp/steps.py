@@ -147,23 +147,27 @@ def backward(spec: Spec, at: Pass, trainable: tuple[int, ...] | None = None) -> 
     return steps
 
 
-def update(spec: Spec, at: Pass, trainable: tuple[int, ...] | None = None) -> list[Step]:
-    """``W{l}_new = W{l} − lr·dW{l}`` and the same for ``b{l}``, for each trainable layer."""
+def update(
+    spec: Spec, at: Pass, trainable: tuple[int, ...] | None = None, rate: str = "lr"
+) -> list[Step]:
+    """``W{l}_new = W{l} − lr·dW{l}`` and the same for ``b{l}``, for each trainable layer; the
+    learning rate is the given cell ``rate`` (``lr2`` for a second rate)."""
     steps = []
     for layer in spec.trainable if trainable is None else trainable:
         for p, shape in (
             ("W", (spec.sizes[layer], spec.sizes[layer - 1])),
             ("b", (spec.sizes[layer], 1)),
         ):
-            inputs = (at.param(p, layer), at.own(f"d{p}", layer), "lr")
+            inputs = (at.param(p, layer), at.own(f"d{p}", layer), rate)
             new = Cell(p, layer, at.section, new=True)
             steps.append(Step(new, "update", Update(), inputs, shape))
     return steps
 
 
-def sgd_step(spec: Spec, at: Pass) -> list[Step]:
-    """One whole step of SGD: forward, loss, backward and update, all in ``at.section``."""
-    return forward(spec, at) + loss(spec, at) + backward(spec, at) + update(spec, at)
+def sgd_step(spec: Spec, at: Pass, rate: str = "lr") -> list[Step]:
+    """One whole step of SGD: forward, loss, backward and update, all in ``at.section``, with the
+    learning rate of the given cell ``rate``."""
+    return forward(spec, at) + loss(spec, at) + backward(spec, at) + update(spec, at, rate=rate)
 
 
 def given_shapes(spec: Spec) -> dict[str, Shape]:
