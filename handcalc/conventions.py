@@ -2,7 +2,8 @@
 
 One sentence per concern, each made from the spec (mode × hidden activation × output × loss ×
 reduction) and nothing else, so a sheet says exactly what its key and its grader do: the loss
-formula and the output gradient in force (``dZ₃ = A₃ − Y``, or ``(A₃ − Y)/B`` under ``mean``), the
+formula and the output gradient in force (``dZ₃ = A₃ − Y``, or ``(A₃ − Y)/B`` under ``mean``; for
+squared error of a sigmoid ``(A₃ − Y)∘A₃∘(1 − A₃)``, no shortcut), the
 logarithm the loss uses (``ln``, or ``log₃`` in ``base`` mode), the derivative of the hidden
 activation there is (none for a one-layer net), how lookup tables are read, the precision the loss
 is written to (``digits`` decimals in every mode; the grader accepts exactly that), the tolerance
@@ -11,13 +12,16 @@ of ``exact`` mode, and nothing that does not apply.
 
 from __future__ import annotations
 
-from .grading import DEFAULT_TOLERANCE
+from typing import TYPE_CHECKING
+
 from .matrix import to_fraction
 from .notation import printed, subscript
 from .ops import MSE, Softmax
-from .problem import Problem
 from .spec import Spec
 from .transcendental import Table
+
+if TYPE_CHECKING:  # a kind's module imports this one: nothing here imports the kinds back
+    from .problem import Problem
 
 #: the hidden activation, written as a function of z, and its derivative
 _HIDDEN = {
@@ -70,7 +74,7 @@ def _network(spec: Spec) -> str:
     if n > 1:
         hidden = "layer 1" if n == 2 else f"layers 1 to {n - 1}"
         text += f"; hidden {hidden}: A = {_hidden_value(spec)}"
-    return text + f"; output: {_OUTPUT[spec.loss](spec, n)}."
+    return text + f"; output: {_OUTPUT[spec.output](spec, n)}."
 
 
 def _hidden_value(spec: Spec) -> str:
@@ -81,15 +85,14 @@ def _hidden_value(spec: Spec) -> str:
 
 _NAMES = {"sigmoid": "σ", "tanh": "tanh", "softmax": "softmax"}
 
+#: the output activation (``spec.output``), written as a function of its Z
 _OUTPUT = {
-    "softmax_ce": lambda spec, n: (
+    "softmax": lambda spec, n: (
         f"{_a(n)} = softmax({_z(n)}) column by column ({_power(spec)} over the column's sum "
         f"of {_power(spec)})"
     ),
-    "sigmoid_bce": lambda spec, n: (
-        f"{_a(n)} = σ({_z(n)}), σ(z) = {_power(spec)}/(1 + {_power(spec)})"
-    ),
-    "mse": lambda spec, n: f"{_a(n)} = {_z(n)} (the identity)",
+    "sigmoid": lambda spec, n: f"{_a(n)} = σ({_z(n)}), σ(z) = {_power(spec)}/(1 + {_power(spec)})",
+    "identity": lambda spec, n: f"{_a(n)} = {_z(n)} (the identity)",
 }
 
 
@@ -120,6 +123,14 @@ def _loss(spec: Spec) -> str:
 def _output_gradient(spec: Spec) -> str:
     n = spec.layers
     dz, a = subscript(f"dZ{n}"), _a(n)
+    if not spec.own_output:  # squared error of a sigmoid: no shortcut
+        product = f"({a} − Y)∘{a}∘(1 − {a})"
+        rule = f"{dz} = {product}" if spec.reduction == "sum" else f"{dz} = {product}/{spec.batch}"
+        return (
+            f"Output gradient: {rule} (½ squared error differentiates to {a} − Y, and the "
+            f"sigmoid's σ′ = {a}∘(1 − {a}) does not cancel: there is no shortcut {dz} = {a} − Y "
+            f"here)."
+        )
     rule = f"{dz} = {a} − Y" if spec.reduction == "sum" else f"{dz} = ({a} − Y)/{spec.batch}"
     why = {
         "softmax_ce": "softmax and cross-entropy",
@@ -186,13 +197,15 @@ def _mode(problem: Problem) -> str | None:
                 f"Z first."
             )
         case "base":
-            if spec.loss == "mse":
+            if spec.output == "identity":
                 return None
             return (
                 f"{spec.base}ᶻ in place of eᶻ (written {spec.base}^z in place of e^z by hand): "
                 f"every value on the gradient path is an exact fraction."
             )
         case "exact":
+            from .grading import DEFAULT_TOLERANCE
+
             return (
                 "Values are exact expressions in e (the key gives each with its decimal): write "
                 "the output A and the cells computed from it as decimals with at least 4 "

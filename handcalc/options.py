@@ -46,6 +46,9 @@ class Option:
     #: written into documents only where it is not the default
     omit_default: bool = False
     metavar: str = ""
+    #: the command line's flag where ``--<name>`` is taken by a command's own option
+    #: (``output``'s is ``--output-activation``: ``--output`` names the file written)
+    flag: str = ""
 
     def parse(self, value: Any, name: str) -> Any:
         """The option's value from what a person typed (JSON values, or CLI strings)."""
@@ -89,6 +92,7 @@ def option(
     practice: bool = True,
     omit_default: bool = False,
     metavar: str = "",
+    flag: str = "",
 ) -> Any:
     """A dataclass field of an :class:`Options` class; its type follows from what it accepts."""
     if choices:
@@ -100,7 +104,7 @@ def option(
     else:
         kind = WHOLE
     meta = Option(
-        help, kind, choices, low, high, accepted, allow_empty, practice, omit_default, metavar
+        help, kind, choices, low, high, accepted, allow_empty, practice, omit_default, metavar, flag
     )
     return field(default=default, metadata={"option": meta})
 

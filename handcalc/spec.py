@@ -12,6 +12,13 @@ from .values import format_rational
 
 ACTIVATIONS = ("relu", "leaky_relu", "identity", "sigmoid", "tanh")
 LOSSES = ("softmax_ce", "sigmoid_bce", "mse")
+#: the output activations; ``auto`` is the loss's own (``OWN_OUTPUT``)
+OUTPUTS = ("auto", "softmax", "sigmoid", "identity")
+#: each loss's own output: the pair whose output gradient is the shortcut ``A − Y``
+OWN_OUTPUT = {"softmax_ce": "softmax", "sigmoid_bce": "sigmoid", "mse": "identity"}
+#: the output/loss pairs a problem may have: each loss with its own output, and squared error
+#: of a sigmoid (the classic backprop walkthrough's, whose output gradient has no shortcut)
+PAIRS = (*((out, loss) for loss, out in OWN_OUTPUT.items()), ("sigmoid", "mse"))
 REDUCTIONS = ("sum", "mean")
 TRANSCENDENTALS = ("table", "base", "exact")
 MAX_LAYERS = 6
@@ -33,6 +40,12 @@ class Spec(Options):
     )
     activation: str = option("relu", "Hidden activation", choices=ACTIVATIONS)
     loss: str = option("softmax_ce", "Output and loss", choices=LOSSES)
+    output: str = option(
+        "auto",
+        "Output activation (auto: the loss's own; sigmoid with mse)",
+        choices=OUTPUTS,
+        flag="--output-activation",
+    )
     batch: int = option(2, "Samples (columns of X)", low=1, high=MAX_BATCH, metavar="N")
     reduction: str = option("sum", "Loss over the batch", choices=REDUCTIONS)
     lr: Fraction = option(
@@ -46,7 +59,7 @@ class Spec(Options):
     transcendental: str = option(
         "table", "How exp/log/sigmoid/tanh are handled", choices=TRANSCENDENTALS
     )
-    digits: int = option(2, "Decimals of table values", low=1, high=4, metavar="N")
+    digits: int = option(2, "Decimals of table values", low=1, high=9, metavar="N")
     base: int = option(
         3, "Base b written for e in base mode", low=2, high=9, practice=False, metavar="N"
     )
@@ -81,8 +94,26 @@ class Spec(Options):
         metavar="N",
     )
 
+    def __post_init__(self) -> None:
+        # ``auto`` (or an output left out) is the loss's own, however the options were made:
+        # from a document, the CLI, a form, or in Python (``Spec(loss="mse")``)
+        if self.output == "auto":
+            object.__setattr__(self, "output", OWN_OUTPUT[self.loss])
+
     def check(self) -> None:
         """Checks that involve more than one field."""
+        if (self.output, self.loss) not in PAIRS:
+            raise SpecError(
+                f"output: {self.output} with loss {self.loss} is not accepted; accepted: "
+                f"softmax with softmax_ce, sigmoid with sigmoid_bce or mse, identity with mse "
+                f"(or output auto: the loss's own)"
+            )
+        if self.output == "sigmoid" and self.loss == "mse" and self.transcendental == "base":
+            raise SpecError(
+                f"output: a sigmoid output with mse in transcendental 'base' has a gradient "
+                f"carrying ln {self.base} (no log-base-{self.base} loss cancels it); use "
+                f"transcendental 'table' or 'exact'"
+            )
         if self.slope == 1:
             raise SpecError("slope: 1 would make leaky_relu the identity; accepted: 0 < slope < 1")
         if not 2 <= len(self.sizes) <= MAX_LAYERS + 1:
@@ -118,6 +149,19 @@ class Spec(Options):
         """What the loss and every gradient are multiplied by: 1 for sum, 1/B for mean."""
         return Fraction(1) if self.reduction == "sum" else Fraction(1, self.batch)
 
+    @property
+    def own_output(self) -> bool:
+        """Whether the output is the loss's own, so that ``dZ_L = A_L − Y`` (times the factor)."""
+        return OWN_OUTPUT[self.loss] == self.output
+
+    def to_dict(self) -> dict[str, Any]:
+        """As every kind's options, with ``output`` written only where it is not the loss's own
+        (the documents of problems from before it existed stay byte-identical)."""
+        out = super().to_dict()
+        if self.own_output:
+            del out["output"]
+        return out
+
     def treatment(self) -> Any:
         from .transcendental import treatment
 
@@ -127,8 +171,9 @@ class Spec(Options):
         """One line: what the problem is."""
         sizes = "-".join(map(str, self.sizes))
         lr = format_rational(self.lr.numerator, self.lr.denominator)
+        loss = self.loss if self.own_output else f"{self.output} output, {self.loss}"
         return (
-            f"{self.title} {sizes}, {self.activation} hidden, {self.loss}, batch {self.batch}, "
+            f"{self.title} {sizes}, {self.activation} hidden, {loss}, batch {self.batch}, "
             f"{self.reduction} reduction, lr {lr}"
         )
 
@@ -158,7 +203,6 @@ class FinetuneSpec(Spec):
         "Layers kept frozen (default: all but the last)",
         low=1,
         high=MAX_LAYERS,
-        allow_empty=True,  # kept sorted, each layer once; check() refuses an empty one
         practice=False,
         metavar="L,…",
     )
@@ -184,44 +228,6 @@ class FinetuneSpec(Spec):
         if "frozen" not in out and "sizes" in out:
             out["frozen"] = tuple(range(1, len(out["sizes"]) - 1))
         return out
-
-    def check(self) -> None:
-        """The MLP's checks, then the fine-tuning's own: 2 to 6 layers, at least one of them
-        frozen, and never the last (the head every schedule trains)."""
-        super().check()
-        n = self.layers
-        if n < 2:
-            raise SpecError(
-                "sizes: fine-tuning needs at least 2 layers (a body to freeze and a head to "
-                "train): give at least 3 numbers, e.g. 2,2,2,2"
-            )
-        if not self.frozen:
-            raise SpecError(
-                f"frozen: no layer frozen; accepted: some of the layers 1 to {n - 1} "
-                f"(the frozen scheme has to freeze something)"
-            )
-        if n in self.frozen:
-            raise SpecError(
-                f"frozen: layer {n} is the last layer (the head), which every schedule trains; "
-                f"accepted: layers 1 to {n - 1}"
-            )
-        if self.schedule == "warmup" and self.transcendental == "base":
-            raise SpecError(
-                f"transcendental: 'base' writes {self.base}^z exactly for whole z only, and the "
-                f"head's update in the warm-up makes the next output pre-activations fractions; "
-                f"use transcendental 'table' or 'exact'"
-            )
-
-    def describe(self) -> str:
-        """The MLP's line, then the schedule: what is frozen, and the second rate."""
-        frozen = ", ".join(map(str, self.frozen))
-        layers = f"layer{'s' if len(self.frozen) > 1 else ''} {frozen}"
-        if self.schedule == "compare":
-            return f"{super().describe()}; full fine-tuning vs {layers} frozen"
-        lr2 = format_rational(self.lr2.numerator, self.lr2.denominator)
-        return (
-            f"{super().describe()}; a new head on {layers} frozen, then every layer with lr2 {lr2}"
-        )
 
 
 @dataclass(frozen=True)

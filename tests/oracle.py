@@ -5,6 +5,10 @@ place: ``table`` mode rounds activation outputs to ``digits`` decimals (softmax 
 largest remainder) and takes derivatives from those table values; ``base`` mode writes b^z for
 e^z (that is softmax of z·ln b, with the loss in log base b). Everything else — products, masks,
 transposes, sums over the batch, the mean, the update — comes from autograd.
+
+The output is the spec's ``output`` (the loss's own where the document leaves it out); a loss with
+its own output is computed from the logits, squared error of a sigmoid from the output's values
+(table values in ``table`` mode), and autograd carries its gradient through σ′ = A(1 − A).
 """
 
 from __future__ import annotations
@@ -17,6 +21,9 @@ import numpy as np
 import torch
 
 torch.set_default_dtype(torch.float64)
+
+#: each loss's own output (a document that names no ``output`` has it)
+OWN_OUTPUT = {"softmax_ce": "softmax", "sigmoid_bce": "sigmoid", "mse": "identity"}
 
 
 def _round_half_up(x: np.ndarray, digits: int) -> np.ndarray:
@@ -63,6 +70,8 @@ def oracle(doc: dict[str, Any]) -> dict[str, np.ndarray]:
     factor = 1.0 if spec["reduction"] == "sum" else 1.0 / batch
     lr = _num(given["lr"])
     slope = _num(spec["slope"])
+    output = spec.get("output", OWN_OUTPUT[spec["loss"]])
+    own = OWN_OUTPUT[spec["loss"]] == output
 
     def t(name: str, grad: bool = False) -> torch.Tensor:
         return torch.tensor(_matrix(given[name]), requires_grad=grad)
@@ -82,15 +91,18 @@ def oracle(doc: dict[str, Any]) -> dict[str, np.ndarray]:
         if layer < n:
             a = _hidden(spec["activation"], z, mode, digits, slope)
         else:
-            a = _output(spec["loss"], z, mode, digits, base)
+            a = _output(output, z, mode, digits, base)
         if a.requires_grad:
             a.retain_grad()
         cells[f"A{layer}"] = a
     z_out, a_out = cells[f"Z{n}"], cells[f"A{n}"]
-    loss = _loss(spec["loss"], z_out, y, mode, base) * factor
+    if own:
+        loss = _loss(spec["loss"], z_out, y, mode, base) * factor
+    else:  # squared error of a sigmoid: from its values, the table's in table mode
+        loss = 0.5 * ((a_out - y) ** 2).sum() * factor
     out = {name: v.detach().numpy() for name, v in cells.items()}
     out["loss"] = np.array([[loss.item()]])
-    if mode == "table" and spec["loss"] != "mse":
+    if mode == "table" and own and spec["loss"] != "mse":
         # the sheet's convention: dZ_L = (A_L − Y)·factor from the table values
         z_out.backward((a_out.detach() - y) * factor)
     else:
@@ -123,17 +135,17 @@ def _hidden(act: str, z: torch.Tensor, mode: str, digits: int, slope: float) -> 
     return Tabulated.apply(z, table, act)
 
 
-def _output(loss: str, z: torch.Tensor, mode: str, digits: int, base: int) -> torch.Tensor:
+def _output(output: str, z: torch.Tensor, mode: str, digits: int, base: int) -> torch.Tensor:
     scale = math.log(base) if mode == "base" else 1.0
-    if loss == "mse":
+    if output == "identity":
         return z * 1
-    exact = torch.softmax(z * scale, 0) if loss == "softmax_ce" else torch.sigmoid(z * scale)
+    exact = torch.softmax(z * scale, 0) if output == "softmax" else torch.sigmoid(z * scale)
     if mode != "table":
         return exact
     zn = z.detach().numpy()
     table = (
         table_softmax(zn, digits)
-        if loss == "softmax_ce"
+        if output == "softmax"
         else _round_half_up(exact.detach().numpy(), digits)
     )
     return Tabulated.apply(z, torch.tensor(table), "sigmoid")

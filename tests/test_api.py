@@ -28,7 +28,7 @@ def test_a_random_seed_is_recorded() -> None:
         (
             {"seed": 1, "sizez": [2, 2]},
             "unknown option 'sizez'; known options: sizes, activation, "
-            "loss, batch, reduction, lr, transcendental, digits, base, frozen, slope",
+            "loss, output, batch, reduction, lr, transcendental, digits, base, frozen, slope",
         ),
         ({"seed": -1}, "seed: -1 is not accepted"),
         ({"seed": "7"}, "seed: '7' is not accepted"),

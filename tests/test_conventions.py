@@ -90,3 +90,15 @@ def test_frozen_layers_say_where_backprop_stops():
     assert "Frozen layer 1" in text and "backprop stops at dZ₂" in text
     assert "lr = 0.5" in text
     assert "backprop stops" not in " ".join(instructions(handcalc.generate(seed=3, frozen="2")))
+
+
+@pytest.mark.parametrize("reduction", ["sum", "mean"])
+def test_the_output_gradient_in_force_for_a_sigmoid_under_squared_error(reduction: str) -> None:
+    p = handcalc.generate(seed=4, output="sigmoid", loss="mse", digits=1, reduction=reduction)
+    text = " ".join(instructions(p))
+    rule = "dZ₃ = (A₃ − Y)∘A₃∘(1 − A₃)" + ("/2" if reduction == "mean" else "")
+    assert f"Output gradient: {rule} (" in text
+    assert "no shortcut dZ₃ = A₃ − Y" in text
+    assert "output: A₃ = σ(Z₃)" in text and "L = ½·" in text
+    own = " ".join(instructions(handcalc.generate(seed=4, loss="mse", reduction=reduction)))
+    assert "output: A₃ = Z₃ (the identity)" in own and "∘A₃" not in own

@@ -41,8 +41,9 @@ def test_every_step_is_worked_in_order_with_its_result(problem):
 
 def test_affine_step_substitutes_the_numbers_and_they_add_up(problem):
     z1 = worked_solutions(problem)[0]
-    assert z1.formula == "Z₁ = W₁·A₀ + b₁"
-    symbols, numbers = z1.lines
+    assert z1.formula == "Z₁ = W₁·A₀ + b₁ = [W₁ | b₁]·[A₀ ; 1]"
+    augmented, symbols, numbers = z1.lines
+    assert augmented.startswith("augmented: W̃ = [W₁ | b₁], x̃ = [A₀ ; 1], Z₁ = W̃·x̃")
     assert symbols.startswith("Z₁[1,1] = W₁[1,1]·A₀[1,1] + W₁[1,2]·A₀[2,1]")
     # W1 row 1 = (−1, 2, −3, −2), X column 1 = (−1, 1, 0, −3), b1 = 2: the sum is written out
     assert numbers == "Z₁[1,1] = (−1)·(−1) + 2·1 + (−3)·0 + (−2)·(−3) + (2) = 11" or (
@@ -155,7 +156,7 @@ def test_exact_mode_simplifies_substitutes_and_shows_four_digits():
     worked = {w.name: w for w in worked_solutions(p)}
     assert worked["A2"].lines == ("A₂[1,1] = e⁻³/(e⁻³ + e⁻¹) = 1/(1 + e²) ≈ 0.1192",)
     # an operand is its exact expression, not a rounded decimal
-    assert "(1/(1 + e²))·3" in worked["dW2"].lines[1]
+    assert "(1/(1 + e²))·3" in worked["dW2"].lines[2]
     assert worked["dZ2"].result[0][0] == "≈0.1192"
     sig = handcalc.generate(seed=1, transcendental="exact", sizes="2,2,2", loss="sigmoid_bce")
     a2 = next(w for w in worked_solutions(sig) if w.name == "A2")
@@ -189,3 +190,29 @@ def test_leaky_relu_and_mean_reduction():
     assert worked["dZ2"].lines == (f"dZ₂[1,1] = ({a2} − (−1))/2 = {printed(p, 'dZ2')[0][0]}",)
     assert worked["loss"].formula == "L = ½·(1/2)·Σ (A₂ − Y)²"
     assert "leaky ReLU′ is the slope where" in worked["dZ1"].lines[3]
+
+
+def test_solutions_show_the_augmented_layer_and_name_its_identities():
+    """Item 7: [W | b] times [A ; 1], ∂L/∂W̃ = δ·x̃ᵀ where dW and db are worked, ∂L/∂x = Wᵀ·δ
+    where dA is."""
+    p = handcalc.generate(seed=7, sizes=[2, 2, 2])
+    html = re.sub(r"<[^>]+>", "", render_html(p, "solutions"))
+    assert "[W₁ | b₁]·[A₀ ; 1]" in html and "[W₂ | b₂]·[A₁ ; 1]" in html
+    assert html.count("∂L/∂W̃ = δ·x̃ᵀ") >= 4  # dW2, db2, dW1, db1
+    assert "∂L/∂x = Wᵀ·δ" in html
+    worked = {w.name: w for w in worked_solutions(p)}
+    assert worked["dW2"].formula == "dW₂ = dZ₂·A₁ᵀ, from ∂L/∂W̃ = δ·x̃ᵀ"
+    assert worked["dA1"].formula == "dA₁ = W₂ᵀ·dZ₂, from ∂L/∂x = Wᵀ·δ"
+    assert "x̃ = [A₁ ; 1]" in worked["dW2"].lines[0] and "db₂" in worked["dW2"].lines[0]
+    assert worked["db2"].lines[0].startswith("the last column of ∂L/∂W̃ = δ·x̃ᵀ")
+    assert "W = W₂, δ = dZ₂, x = A₁" in worked["dA1"].lines[0]
+
+
+def test_a_sigmoid_under_squared_error_is_worked_without_the_shortcut():
+    p = handcalc.generate(seed=3, sizes=[2, 2, 2], output="sigmoid", loss="mse", digits=1)
+    worked = {w.name: w for w in worked_solutions(p)}
+    dz = worked["dZ2"]
+    assert dz.formula == "dZ₂ = (A₂ − Y)∘A₂∘(1 − A₂)"
+    assert dz.why.startswith("No shortcut")
+    assert dz.lines[0].endswith("·(1 − A₂[1,1])") or "(1 − A₂[" in dz.lines[0]
+    assert worked["loss"].formula == "L = ½·Σ (A₂ − Y)²"

@@ -166,3 +166,36 @@ def test_an_authored_tie_is_explained_on_the_sheet() -> None:
     assert tie.text("A1") == [["2/5"], ["3/10"], ["3/10"]]
     assert any(s.startswith("Rounding ties:") for s in instructions(tie))
     assert not any(s.startswith("Rounding ties:") for s in instructions(handcalc.generate(seed=7)))
+
+
+@pytest.mark.parametrize("seed", range(12))
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"digits": 1},
+        {"lr": "1"},
+        {"sizes": [2, 2, 2], "batch": 1, "activation": "sigmoid", "digits": 1},
+        {"sizes": [2, 2, 1], "transcendental": "exact"},
+    ],
+)
+def test_a_sigmoid_under_squared_error_makes_nice_problems(seed: int, options: dict) -> None:
+    p = handcalc.generate(seed=seed, loss="mse", output="sigmoid", **options)
+    n = p.spec.layers
+    a = entries(p, f"A{n}") if p.spec.transcendental == "table" else []
+    assert all(0 < v < 1 for v in a)  # no probability printed as 0 or 1
+    assert set(entries(p, "Y")) <= {0, 1}
+    assert not p.value(f"dW{n}").is_zero_matrix
+    assert p.graph[f"dZ{n}"].formula == f"dZ{n} = (A{n} − Y)∘A{n}∘(1 − A{n})"
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"loss": "mse", "output": "sigmoid"}, "use digits 1; or lr 1"),
+        ({"loss": "mse", "output": "sigmoid", "transcendental": "exact"}, "with a sigmoid under"),
+        ({"digits": 6}, "are for authored problems"),
+    ],
+)
+def test_a_sigmoid_under_squared_error_is_refused_with_advice(options: dict, message: str) -> None:
+    with pytest.raises(BudgetError, match=message):
+        handcalc.generate(seed=1, **options)

@@ -121,3 +121,67 @@ def test_table_softmax_is_within_rounding_and_sums_to_one() -> None:
 def eval_fraction(text: str) -> float:
     num, _, den = text.partition("/")
     return float(num) / int(den or 1)
+
+
+# --- any output/loss pair: squared error of a sigmoid (no shortcut for dZ_L) --------------------
+
+
+@settings(max_examples=120, deadline=None)
+@given(
+    seed=st.integers(0, 10**9),
+    sizes=st.sampled_from([[2, 2], [3, 2], [2, 2, 2], [2, 3, 1], [3, 2, 2, 2]]),
+    activation=st.sampled_from(["relu", "leaky_relu", "identity", "sigmoid", "tanh"]),
+    batch=st.integers(1, 3),
+    reduction=st.sampled_from(["sum", "mean"]),
+    lr=st.sampled_from(["1/10", "1/2", "1"]),
+    digits=st.integers(1, 2),
+)
+def test_sigmoid_output_with_squared_error_agrees_with_autograd(
+    seed: int, sizes: list, activation: str, batch: int, reduction: str, lr: str, digits: int
+) -> None:
+    if activation in ("sigmoid", "tanh"):
+        sizes = sizes[:3]
+    problem = handcalc.generate(
+        seed=seed,
+        sizes=sizes,
+        activation=activation,
+        loss="mse",
+        output="sigmoid",
+        batch=batch,
+        reduction=reduction,
+        lr=lr,
+        digits=digits,
+        max_chars=40,
+    )
+    assert problem.to_dict()["spec"]["output"] == "sigmoid"
+    assert_matches_oracle(problem)
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize(("sizes", "batch"), [([2, 2, 1], 2), ([2, 2, 2], 1), ([3, 1], 2)])
+def test_sigmoid_output_with_squared_error_in_exact_mode(
+    seed: int, sizes: list, batch: int
+) -> None:
+    problem = handcalc.generate(
+        seed=seed,
+        sizes=sizes,
+        batch=batch,
+        loss="mse",
+        output="sigmoid",
+        transcendental="exact",
+        max_chars=40,
+    )
+    assert_matches_oracle(problem)
+
+
+def test_the_oracle_reads_output_and_its_default() -> None:
+    """A document without ``output`` is the loss's own pair; naming it changes the result."""
+    doc = handcalc.generate(seed=5, sizes=[2, 2], loss="mse", batch=1, digits=1).to_dict()
+    assert "output" not in doc["spec"]
+    own = oracle(doc)
+    doc["spec"]["output"] = "sigmoid"
+    squashed = oracle(doc)
+    assert np.allclose(own["A1"], own["Z1"])
+    assert np.all((squashed["A1"] >= 0) & (squashed["A1"] <= 1))
+    a, y = squashed["A1"], np.array([[float(v) for v in r] for r in doc["given"]["Y"]])
+    np.testing.assert_allclose(squashed["dZ1"], (a - y) * a * (1 - a))

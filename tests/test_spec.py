@@ -52,7 +52,7 @@ def test_to_dict_round_trips() -> None:
         ({"slope": "2"}, "slope: '2' is out of range"),
         ({"frozen": [4]}, "frozen: layer 4 does not exist; the network has layers 1 to 3"),
         ({"frozen": [1, 2, 3]}, "every layer is frozen"),
-        ({"digits": 9}, "digits: 9 is not accepted; accepted: a whole number from 1 to 4"),
+        ({"digits": 10}, "digits: 10 is not accepted; accepted: a whole number from 1 to 9"),
         ({"transcendental": "float"}, "transcendental: 'float' is not accepted"),
         ({"transcendental": "base", "activation": "tanh"}, "use transcendental 'table'"),
         ("relu", "spec: expected an object"),
@@ -94,3 +94,40 @@ def test_an_authored_problem_names_the_field_of_a_refused_activation() -> None:
     doc = {"spec": {"activation": "sigmoid", "transcendental": "exact"}, "given": {}}
     with pytest.raises(handcalc.DocumentError, match=r"^spec\.activation: a hidden sigmoid makes"):
         handcalc.solve(doc)
+
+
+def test_output_follows_the_loss_unless_chosen() -> None:
+    from handcalc.spec import OWN_OUTPUT
+
+    for loss, own in OWN_OUTPUT.items():
+        sizes = [2, 2]
+        assert Spec.from_options({"loss": loss, "sizes": sizes}).output == own
+        assert Spec.from_options({"loss": loss, "sizes": sizes, "output": "auto"}).output == own
+        assert Spec(loss=loss).output == own  # made in Python, too
+        assert "output" not in Spec(loss=loss).to_dict()  # documents stay as they were
+    chosen = Spec.from_options({"loss": "mse", "output": "sigmoid"})
+    assert chosen.output == "sigmoid" and not chosen.own_output
+    assert chosen.to_dict()["output"] == "sigmoid"
+    assert Spec.from_options(chosen.to_dict()) == chosen
+    assert "sigmoid output, mse" in chosen.describe()
+    assert list(chosen.to_dict()).index("output") == list(chosen.to_dict()).index("loss") + 1
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"loss": "softmax_ce", "output": "sigmoid"}, "output: sigmoid with loss softmax_ce"),
+        ({"loss": "sigmoid_bce", "output": "identity"}, "output: identity with loss sigmoid_bce"),
+        ({"loss": "mse", "output": "softmax"}, "output: softmax with loss mse"),
+        ({"loss": "softmax_ce", "output": "identity"}, "sigmoid with sigmoid_bce or mse"),
+        ({"loss": "mse", "output": "sigmoid", "transcendental": "base"}, "carrying ln 3"),
+        ({"output": "tanh"}, "output: 'tanh' is not accepted; accepted: auto, softmax"),
+    ],
+)
+def test_pairs_that_do_not_work_are_refused_naming_those_that_do(options, message) -> None:
+    with pytest.raises(SpecError, match=message.replace("(", r"\(")):
+        Spec.from_options(options)
+
+
+def test_table_digits_up_to_nine() -> None:
+    assert Spec.from_options({"digits": 9}).digits == 9

@@ -63,19 +63,27 @@ def kind_options(fn: F) -> F:
     ``weight_max``), all unset by default: the command passes on the ones given (:func:`chosen`).
     Choices are checked by click; numbers and lists go to the library as typed."""
     for name, meta, default, only in reversed(declared_options()):
-        flag = "--" + name.replace("_", "-")
+        flag = meta.flag or "--" + name.replace("_", "-")
+        param = _param(name, meta)
         text = option_help(meta, default, only)
         if meta.type == CHOICE:
-            decorate = click.option(flag, name, type=click.Choice(meta.choices), help=text)
+            decorate = click.option(flag, param, type=click.Choice(meta.choices), help=text)
         else:
-            decorate = click.option(flag, name, metavar=meta.metavar or "VALUE", help=text)
+            decorate = click.option(flag, param, metavar=meta.metavar or "VALUE", help=text)
         fn = decorate(fn)
     return fn
 
 
+def _param(name: str, meta: Option) -> str:
+    """The command's parameter for an option: its name, or its own flag's where it has one."""
+    return meta.flag.removeprefix("--").replace("-", "_") if meta.flag else name
+
+
 def chosen(options: Mapping[str, Any]) -> dict[str, Any]:
-    """The kind options given on the command line (the others keep the kind's defaults)."""
-    return {name: value for name, value in options.items() if value is not None}
+    """The kind options given on the command line (the others keep the kind's defaults), by
+    their names in the options (``--output-activation`` gives ``output``)."""
+    names = {_param(name, meta): name for name, meta, _, _ in declared_options()}
+    return {names.get(k, k): value for k, value in options.items() if value is not None}
 
 
 output_option = click.option(

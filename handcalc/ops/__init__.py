@@ -31,10 +31,9 @@ from .base import (
     sub,
     times_scalar,
 )
-from .count import CountParams
 from .linear import Affine, BiasGrad, InputGrad, WeightGrad
 from .losses import LOSSES, MSE, Loss, SigmoidBCE, SoftmaxCE, loss_op
-from .output import OutputGrad, Softmax
+from .output import OutputGrad, SigmoidMSEGrad, Softmax
 from .update import Update
 
 __all__ = [
@@ -46,7 +45,6 @@ __all__ = [
     "Affine",
     "BiasGrad",
     "Cells",
-    "CountParams",
     "Identity",
     "InputGrad",
     "LeakyReLU",
@@ -57,6 +55,7 @@ __all__ = [
     "ReLU",
     "Sigmoid",
     "SigmoidBCE",
+    "SigmoidMSEGrad",
     "Softmax",
     "SoftmaxCE",
     "Tanh",

@@ -3,6 +3,11 @@
 ``Z = W·A + b`` forward; backward ``dW = dZ·Aᵀ``, ``db = Σ_columns dZ`` and ``dA = Wᵀ·dZ``. Each
 is explained as one entry's sum of products, and each knows the mistake that its shape invites
 (a forgotten bias, a W not transposed, a bias gradient not summed).
+
+The worked solutions present the layer as the sheets draw it, in augmented form: ``W̃ = [W | b]``
+times ``x̃ = [A ; 1]``, so that the two identities of any linear layer are named where they are
+used — ``∂L/∂W̃ = δ·x̃ᵀ`` (``dW`` its W block, ``db`` its last column) and ``∂L/∂x = Wᵀ·δ``
+(the bias's column meets the constant 1, which passes nothing down).
 """
 
 from __future__ import annotations
@@ -14,8 +19,9 @@ from typing import TYPE_CHECKING, ClassVar
 
 from sympy.polys.matrices import DomainMatrix
 
+from ..cells import Cell
 from ..matrix import Mat
-from ..notation import subscript
+from ..notation import formula, subscript
 from .base import Cells, Op, Variant, add_bias, matmul, row_sums, scale
 from .words import at, products, term
 
@@ -36,12 +42,18 @@ class Affine(Op):
     def formula(self, out: str, w: str, a: str, b: str) -> str:
         return f"{out} = {w}·{a} + {b}"
 
+    def heading(self, step: Step, problem: Problem) -> str:
+        w, a, b = (subscript(name) for name in step.inputs)
+        return f"{formula(step.formula)} = [{w} | {b}]·[{a} ; 1]"
+
     def explain(self, step: Step, cells: Cells, i: int, j: int) -> list[str]:
         w, a, b = step.inputs
         k_range = range(len(cells(w)[0]))
         symbols = " + ".join(f"{at(w, i, k)}·{at(a, k, j)}" for k in k_range) + f" + {at(b, i, 0)}"
         numbers = products([(cells.at(w, i, k), cells.at(a, k, j)) for k in k_range])
         return [
+            f"augmented: W̃ = [{subscript(w)} | {subscript(b)}], x̃ = [{subscript(a)} ; 1], "
+            f"{subscript(step.name)} = W̃·x̃ (row {i + 1} of W̃ times column {j + 1} of x̃)",
             f"{at(step.name, i, j)} = {symbols}",
             f"{at(step.name, i, j)} = {numbers} + {term(cells.at(b, i, 0))} = "
             f"{cells.result(step.name, i, j)}",
@@ -67,12 +79,18 @@ class WeightGrad(Op):
     def formula(self, out: str, dz: str, a: str) -> str:
         return f"{out} = {dz}·{a}ᵀ"
 
+    def heading(self, step: Step, problem: Problem) -> str:
+        return f"{formula(step.formula)}, from ∂L/∂W̃ = δ·x̃ᵀ"
+
     def explain(self, step: Step, cells: Cells, i: int, j: int) -> list[str]:
         dz, a = step.inputs
         columns = range(len(cells(dz)[0]))
         symbols = " + ".join(f"{at(dz, i, c)}·{at(a, j, c)}" for c in columns)
         numbers = products([(cells.at(dz, i, c), cells.at(a, j, c)) for c in columns])
+        w, b = _parameters(step)
         return [
+            f"∂L/∂W̃ = δ·x̃ᵀ with W̃ = [{w} | {b}], δ = {subscript(dz)}, x̃ = [{subscript(a)} ; 1]: "
+            f"its W block is {subscript(dz)}·{subscript(a)}ᵀ (its last column, δ·1, is d{b})",
             f"{at(step.name, i, j)} = {symbols}",
             f"{at(step.name, i, j)} = {numbers} = {cells.result(step.name, i, j)}",
         ]
@@ -100,14 +118,9 @@ class BiasGrad(Op):
         return f"{out} = Σ_columns {dz}"
 
     def why(self, step: Step, problem: Problem) -> str:
-        from ..cells import Cell
-
         layer = step.layer or 0
-        # the layers the step's own section trains, those with a dW there: a kind with several
-        # sections may freeze a layer in one and train it in another
-        layers = range(1, problem.spec.layers + 1)
-        trained = [k for k in layers if Cell("dW", k, step.section).name in problem.graph]
-        if layer > 1 and trained and layer == min(trained):
+        spec = problem.spec
+        if layer > 1 and layer == min(spec.trainable):
             return (
                 f"Backprop stops here: layer{'s' if layer > 2 else ''} "
                 f"{'1' if layer == 2 else f'1 to {layer - 1}'} {'is' if layer == 2 else 'are'} "
@@ -119,7 +132,12 @@ class BiasGrad(Op):
     def explain(self, step: Step, cells: Cells, i: int, j: int) -> list[str]:
         (dz,) = step.inputs
         numbers = " + ".join(term(cells.at(dz, i, c)) for c in range(len(cells(dz)[i])))
-        return [f"{at(step.name, i, 0)} = {numbers} = {cells.result(step.name, i, 0)}"]
+        w, b = _parameters(step)
+        return [
+            f"the last column of ∂L/∂W̃ = δ·x̃ᵀ (W̃ = [{w} | {b}]): δ = {subscript(dz)} times "
+            f"the row of 1s of x̃, a sum over the batch",
+            f"{at(step.name, i, 0)} = {numbers} = {cells.result(step.name, i, 0)}",
+        ]
 
     def variants(
         self, step: Step, inputs: tuple[Mat, ...], values: Mapping[str, Mat]
@@ -148,12 +166,12 @@ class InputGrad(Op):
     def formula(self, out: str, w: str, dz: str) -> str:
         return f"{out} = {w}ᵀ·{dz}"
 
-    def why(self, step: Step, problem: Problem) -> str:
-        from ..cells import Cell
+    def heading(self, step: Step, problem: Problem) -> str:
+        return f"{formula(step.formula)}, from ∂L/∂x = Wᵀ·δ"
 
+    def why(self, step: Step, problem: Problem) -> str:
         layer = (step.layer or 0) + 1  # dA of the layer below is computed through W of this one
-        # frozen in the step's own section: no dW there (another section may train it)
-        if Cell("dW", layer, step.section).name not in problem.graph:
+        if layer in problem.spec.frozen:
             return (
                 f"Layer {layer} is frozen (no dW{subscript(f'x{layer}')[1:]} or "
                 f"db{subscript(f'x{layer}')[1:]}), but the gradient still passes through it to "
@@ -166,7 +184,11 @@ class InputGrad(Op):
         rows = range(len(cells(w)))
         symbols = " + ".join(f"{at(w, r, i)}·{at(dz, r, j)}" for r in rows)
         numbers = products([(cells.at(w, r, i), cells.at(dz, r, j)) for r in rows])
+        _, b = _parameters(step, above=True)
         return [
+            f"∂L/∂x = Wᵀ·δ with W = {subscript(w)}, δ = {subscript(dz)}, x = "
+            f"{subscript(Cell('A', step.layer, step.section).name)}: only W's block of W̃ = "
+            f"[{subscript(w)} | {b}] passes δ down ({b}'s column meets the constant 1 of x̃)",
             f"{at(step.name, i, j)} = {symbols}",
             f"{at(step.name, i, j)} = {numbers} = {cells.result(step.name, i, j)}",
         ]
@@ -178,3 +200,10 @@ class InputGrad(Op):
         if w.shape[0] != w.shape[1]:
             return []  # W·dZ does not even multiply: only a square W invites the mistake
         return [("w_not_transposed", lambda: matmul(w, dz))]
+
+
+def _parameters(step: Step, above: bool = False) -> tuple[str, str]:
+    """``W`` and ``b`` of the step's layer (of the layer above for ``dA``), as printed: the
+    blocks of the augmented ``W̃ = [W | b]``."""
+    layer = (step.layer or 0) + above
+    return subscript(f"W{layer}"), subscript(f"b{layer}")

@@ -1,8 +1,10 @@
-"""The output layer: the softmax, and the output gradient ``A − Y`` that every loss shares.
+"""The output layer: the softmax, the output gradient ``A − Y`` that every loss shares with its
+own output, and the one without a shortcut: squared error of a sigmoid, ``(A − Y)∘A∘(1 − A)``.
 
 The softmax is explained as one entry's power over its column's sum of powers; the output
 gradient says why it is as simple as ``A − Y`` (the loss's derivative and the output's cancel)
-and invites the mistakes of its sign and of the batch reduction.
+and invites the mistakes of its sign and of the batch reduction. The sigmoid's squared error says
+why nothing cancels, and invites the shortcut taken where it does not hold.
 """
 
 from __future__ import annotations
@@ -12,10 +14,10 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import TYPE_CHECKING, ClassVar
 
-from ..matrix import Mat
+from ..matrix import Mat, ones
 from ..notation import subscript
 from ..transcendental import Table, Treatment
-from .base import Cells, Op, Variant, other_factor, scale, sub
+from .base import Cells, Mistake, Op, Variant, hadamard, other_factor, scale, sub
 from .words import at, exponential, factor, logarithm
 
 if TYPE_CHECKING:
@@ -106,3 +108,85 @@ class OutputGrad(Op):
         if other is not None:
             found.append(("mean_vs_sum", lambda: scale(sub(a, y), other)))
         return found
+
+
+@dataclass(frozen=True)
+class SigmoidMSEGrad(OutputGrad):
+    """dZ_L = (A_L − Y)∘A_L∘(1 − A_L) (divided by B for the mean): squared error of a sigmoid
+    output, where nothing cancels — the loss's derivative A − Y times the sigmoid's A(1 − A)."""
+
+    words: ClassVar[str] = (
+        "the gradient of the loss with respect to the output pre-activation: the squared "
+        "error's A − Y times the sigmoid's derivative A(1 − A)"
+    )
+    mistakes: ClassVar[tuple[Mistake, ...]] = (
+        Mistake(
+            "output_shortcut",
+            "It looks like dZ = A − Y was used: that shortcut holds for a sigmoid with binary "
+            "cross-entropy, but with squared error the sigmoid's derivative A(1 − A) does not "
+            "cancel and multiplies in.",
+        ),
+        Mistake(
+            "output_derivative_half",
+            "It looks like only A or only (1 − A) multiplied A − Y: the sigmoid's derivative is "
+            "the product A(1 − A).",
+        ),
+    )
+
+    def __call__(self, a: Mat, y: Mat) -> Mat:
+        return scale(hadamard(sub(a, y), _sigmoid_slope(a)), self.factor)
+
+    def formula(self, out: str, a: str, y: str) -> str:
+        rule = f"({a} − {y})∘{a}∘(1 − {a})"
+        return f"{out} = {rule}" if self.factor == 1 else f"{out} = {rule}/B"
+
+    def why(self, step: Step, problem: Problem) -> str:
+        text = (
+            "No shortcut: ½(A − Y)² differentiates to A − Y, and the sigmoid's derivative "
+            "σ′ = A(1 − A) does not cancel against it (only binary cross-entropy's 1/(A(1 − A)) "
+            "would), so it multiplies in"
+        )
+        if self.factor != 1:
+            text += f"; the mean divides it by B = {problem.spec.batch}"
+        return text + "."
+
+    def explain(self, step: Step, cells: Cells, i: int, j: int) -> list[str]:
+        a, y = step.inputs
+        out = cells.at(a, i, j)
+        product = f"({out} − {factor(cells.at(y, i, j))})·{factor(out)}·(1 − {factor(out)})"
+        if self.factor != 1:
+            product = f"{product}/{self.factor.denominator}"
+        return [
+            f"{at(step.name, i, j)} = ({at(a, i, j)} − {at(y, i, j)})·{at(a, i, j)}·"
+            f"(1 − {at(a, i, j)})",
+            f"{at(step.name, i, j)} = {product} = {cells.result(step.name, i, j)}",
+        ]
+
+    def variants(
+        self, step: Step, inputs: tuple[Mat, ...], values: Mapping[str, Mat]
+    ) -> list[Variant]:
+        a, y = inputs
+        right = sub(a, y)
+        found: list[Variant] = [
+            ("output_shortcut", lambda: scale(right, self.factor)),
+            ("output_derivative_half", lambda: scale(hadamard(right, a), self.factor)),
+            (
+                "output_derivative_half",
+                lambda: scale(hadamard(right, sub(_ones(a), a)), self.factor),
+            ),
+            ("sign_flipped", lambda: scale(hadamard(sub(y, a), _sigmoid_slope(a)), self.factor)),
+        ]
+        other = other_factor(self.factor, a.shape[1])
+        if other is not None:
+            found.append(("mean_vs_sum", lambda: scale(hadamard(right, _sigmoid_slope(a)), other)))
+        return found
+
+
+def _ones(a: Mat) -> Mat:
+    rows, cols = a.shape
+    return ones(rows, cols, like=a)
+
+
+def _sigmoid_slope(a: Mat) -> Mat:
+    """σ′ from the output's values: A∘(1 − A)."""
+    return hadamard(a, sub(_ones(a), a))

@@ -18,3 +18,5 @@ SPARE_UNITS = (
     3  # a softmax table has this many units beyond one a class (8 classes at 1 decimal: 2)
 )
 EXACT_TERMS = 6  # outputs × batch in exact mode (see _check_expressions)
+EXACT_SIGMOID_TERMS = 2  # the same for squared error of a sigmoid (its square sums fractions)
+DRAWN_DIGITS = 4  # tables of a generated problem: 1 to 4 decimals (more for authored ones)

@@ -29,7 +29,7 @@ def check_values(spec: Spec, graph: Graph, values: Mapping[str, Mat]) -> None:
         if layer < n:
             bound = SQUASH_MAX if squash else HIDDEN_MAX
         else:
-            bound = REGRESSION_MAX if spec.loss == "mse" else OUTPUT_MAX
+            bound = REGRESSION_MAX if spec.output == "identity" else OUTPUT_MAX
         if max(map(abs, z)) > bound:
             raise BudgetError(f"Z{layer} has {max(z, key=abs)}, beyond ±{bound}")
         relu = layer < n and spec.activation in ("relu", "leaky_relu")
@@ -42,7 +42,7 @@ def check_values(spec: Spec, graph: Graph, values: Mapping[str, Mat]) -> None:
                     f"A{layer} has a table value of 0 or ±1, whose derivative stops the gradient"
                 )
     out = values[f"A{n}"]
-    probabilities = spec.loss != "mse" and out.domain.is_QQ  # exact mode: never 0 or 1
+    probabilities = spec.output != "identity" and out.domain.is_QQ  # exact mode: never 0 or 1
     if probabilities and any(not 0 < v < 1 for row in out.to_list() for v in row):
         raise BudgetError(f"A{n} has a probability printed as 0 or 1")
     if isinstance(treatment, Table) and spec.loss == "softmax_ce":
@@ -53,7 +53,8 @@ def check_values(spec: Spec, graph: Graph, values: Mapping[str, Mat]) -> None:
             )
     if isinstance(treatment, Table) and spec.loss == "mse":
         squared_error = MSE(treatment, spec.factor).squared_error
-        exact = to_fraction(squared_error(values[f"Z{n}"], values["Y"]).to_list()[0][0])
+        # of the output's values: Z's for the identity, the table's for a sigmoid
+        exact = to_fraction(squared_error(values[f"A{n}"], values["Y"]).to_list()[0][0])
         if treatment.is_half(exact):
             raise BudgetError(
                 f"the loss {format_rational(exact.numerator, exact.denominator)} lies half-way "

@@ -196,19 +196,19 @@ def _nice_hidden(spec: Spec, z: np.ndarray) -> bool:
 
 def _nice_output_rows(spec: Spec, z: np.ndarray, bound: int) -> np.ndarray:
     size = np.abs(z).max(1)
-    if spec.loss == "mse":
+    if spec.output == "identity":
         return size <= REGRESSION_MAX
     ok = size <= OUTPUT_MAX
     if spec.transcendental == "base":
         ok &= (np.abs(z - np.round(z)) < 1e-9).all(1)
-    if spec.loss == "sigmoid_bce" and spec.transcendental == "table":
+    if spec.output == "sigmoid" and spec.transcendental == "table":
         p = _table_round(1 / (1 + np.exp(-z)), spec.digits)  # never printed as 0 or 1
         ok &= ((p > 0) & (p < 1)).all(1)
     return ok
 
 
 def _nice_output(spec: Spec, z: np.ndarray) -> bool:
-    if spec.loss != "softmax_ce":
+    if spec.output != "softmax":
         return True
     if spec.transcendental == "base" and spec.base ** (z.max(0) - z.min(0)).max() > BASE_SPREAD:
         return False  # small denominators: sums of a few small powers of the base
@@ -222,7 +222,7 @@ def _nice_output(spec: Spec, z: np.ndarray) -> bool:
 def _softmax_spread(spec: Spec) -> float | None:
     """How far apart two logits of a column may be before the smaller one's probability rounds
     to 0 in the table, whatever the other rows."""
-    if spec.loss != "softmax_ce" or spec.transcendental != "table":
+    if spec.output != "softmax" or spec.transcendental != "table":
         return None
     half = 0.5 * 10.0**-spec.digits
     return float(np.log((1 - half) / half))
@@ -262,7 +262,10 @@ def _screen_gradients(spec: Spec, given: Mapping[str, np.ndarray]) -> None:
     for layer in range(1, spec.layers + 1):
         zs.append(given[f"W{layer}"] @ a[-1] + given[f"b{layer}"])
         a.append(_float_activation(spec, zs[-1]))
-    dz = (_softmax(zs[-1]) if spec.loss == "softmax_ce" else zs[-1]) - given["Y"]
+    out = _float_output(spec, zs[-1])
+    dz = out - given["Y"]
+    if not spec.own_output:  # squared error of a sigmoid: times σ′
+        dz = dz * out * (1 - out)
     for layer in range(spec.layers, min(spec.trainable) - 1, -1):
         if layer in spec.trainable and not np.abs(dz).max() > 1e-9:
             raise BudgetError(f"the gradient of layer {layer} vanishes")
@@ -292,11 +295,21 @@ def _float_activation(spec: Spec, z: np.ndarray) -> np.ndarray:
     return _table_round(a, spec.digits) if spec.transcendental == "table" else a
 
 
+def _float_output(spec: Spec, z: np.ndarray) -> np.ndarray:
+    """The output's values in float64 (a look ahead: table rounding left out)."""
+    match spec.output:
+        case "softmax":
+            return _softmax(z)
+        case "sigmoid":
+            return 1 / (1 + np.exp(-z))
+    return z
+
+
 def _targets(spec: Spec, rng: random.Random, z: np.ndarray) -> np.ndarray:
     rows, batch = z.shape
-    if spec.loss == "mse":
+    if spec.output == "identity":
         return _ints(rng, 2, rows, batch)
-    if spec.loss == "sigmoid_bce":
+    if spec.output == "sigmoid":  # binary targets, for cross-entropy and squared error alike
         return np.array(rng.choices((0, 1), k=rows * batch)).reshape(rows, batch)
     y = np.zeros((rows, batch), dtype=np.int64)
     for j in range(batch):

@@ -10,12 +10,25 @@ from typing import Any
 from ...errors import BudgetError
 from ...notation import DECIMAL_PLACES, printed
 from ...spec import Spec
-from .budgets import EXACT_TERMS, MAX_DENOMINATOR, SPARE_UNITS
+from .budgets import (
+    DRAWN_DIGITS,
+    EXACT_SIGMOID_TERMS,
+    EXACT_TERMS,
+    MAX_DENOMINATOR,
+    SPARE_UNITS,
+)
 
 
 @functools.lru_cache(maxsize=256)  # a spec is checked once (a refusal raises again)
 def check_feasible(spec: Spec) -> None:
     """Refuse, before drawing anything, the options no draw can make nice."""
+    if spec.transcendental == "table" and spec.digits > DRAWN_DIGITS:
+        raise BudgetError(
+            f"digits: {spec.digits}-decimal tables are for authored problems (handcalc solve "
+            f"keeps every figure an author typed, e.g. a published 9-decimal walkthrough); a "
+            f"generated problem's table values and the gradients made from them would not fit "
+            f"on the sheet; use digits {DRAWN_DIGITS} or fewer"
+        )
     hidden = spec.layers - 1
     if spec.transcendental == "base" and spec.activation == "leaky_relu" and hidden:
         raise BudgetError(
@@ -25,7 +38,7 @@ def check_feasible(spec: Spec) -> None:
         )
     if spec.transcendental == "table" and spec.activation in ("sigmoid", "tanh") and hidden:
         tabulated = spec.layers - min(spec.trainable)  # hidden layers the gradient crosses
-        decimals = spec.digits * (2 * tabulated + (spec.loss != "mse")) + 1
+        decimals = spec.digits * (2 * tabulated + _output_tables(spec)) + 1
         if 10**decimals * spec.batch > MAX_DENOMINATOR:
             raise BudgetError(
                 f"the gradients of {tabulated} {spec.activation} layers read from "
@@ -57,13 +70,25 @@ def _check_expressions(spec: Spec) -> None:
     weight = (
         outputs * spec.batch * (2 if spec.activation == "leaky_relu" and spec.layers > 1 else 1)
     )
-    if spec.loss != "mse" and weight > EXACT_TERMS:
+    # squared error of a sigmoid squares fractions of exponentials, which add up to one fraction
+    # (measured: outputs × batch ≤ 2 stays within 200 characters; 3 fails on some draws)
+    most = EXACT_TERMS if spec.own_output else EXACT_SIGMOID_TERMS
+    if spec.output != "identity" and weight > most:
         leaky = " (a hidden leaky_relu counts twice)" if weight > outputs * spec.batch else ""
         raise BudgetError(
             f"in transcendental 'exact' mode {outputs} outputs × batch {spec.batch}{leaky} make "
-            f"expressions too long to print (at most {EXACT_TERMS} exponentials a cell); use "
+            f"expressions too long to print (at most {most} exponentials a cell"
+            f"{'' if spec.own_output else ' with a sigmoid under squared error'}); use "
             f"transcendental 'table', or a smaller batch or fewer outputs"
         )
+
+
+def _output_tables(spec: Spec) -> int:
+    """Table values multiplied into the output gradient: none for the identity, A for A − Y,
+    three for (A − Y)∘A∘(1 − A)."""
+    if spec.output == "identity":
+        return 0
+    return 1 if spec.own_output else 3
 
 
 def squashed(spec: Spec) -> bool:
@@ -82,7 +107,7 @@ def _check_printable(spec: Spec) -> None:
         )
     table = spec.transcendental == "table"
     negative = squashed(spec) and spec.activation == "tanh" and spec.layers > 1
-    if table and (spec.loss != "mse" or (squashed(spec) and spec.layers > 1)):
+    if table and (spec.output != "identity" or (squashed(spec) and spec.layers > 1)):
         width = spec.digits + 2 + negative
         if width > most:
             example = ("−" if negative else "") + "0." + "27"[: spec.digits].ljust(spec.digits, "5")
@@ -137,9 +162,12 @@ def _denominators(spec: Spec) -> dict[str, int]:
     below = [1]  # the denominators of A0, A1, … (hidden)
     for _ in range(1, spec.layers):
         below.append(unit if squashed(spec) else below[-1] * slope)
-    # an identity output has Z's denominators; base and exact outputs are checked when drawn
+    # an identity output has Z's denominators; base and exact outputs are checked when drawn;
+    # a table's sigmoid under squared error brings (A − Y)∘A∘(1 − A): three table values
     table = spec.transcendental == "table"
-    out = below[-1] if spec.loss == "mse" else (unit if table else 1)
+    out = below[-1] if spec.output == "identity" else (unit if table else 1)
+    if table and not spec.own_output:
+        out = unit**3
     dz = out * spec.factor.denominator
     dens: dict[str, int] = {}
     lowest = min(spec.trainable)

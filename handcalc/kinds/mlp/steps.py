@@ -29,6 +29,7 @@ from ...ops import (
     OutputGrad,
     ReLU,
     Sigmoid,
+    SigmoidMSEGrad,
     Softmax,
     Tanh,
     Update,
@@ -86,7 +87,7 @@ def _units(spec: Spec, layer: int) -> Shape:
 
 def forward(spec: Spec, at: Pass) -> list[Step]:
     """``Z{l} = W{l}·A{l-1} + b{l}`` and ``A{l} = f(Z{l})`` for every layer; the output's f
-    is the one its loss pairs with."""
+    is ``spec.output`` (the loss's own unless chosen)."""
     treatment = spec.treatment()
     act = hidden_activation(spec, treatment)
     n = spec.layers
@@ -96,9 +97,9 @@ def forward(spec: Spec, at: Pass) -> list[Step]:
         steps.append(Step(at.cell("Z", layer), "forward", Affine(), inputs, _units(spec, layer)))
         if layer < n:
             out_op: Any = Activate(act)
-        elif spec.loss == "softmax_ce":
+        elif spec.output == "softmax":
             out_op = Softmax(treatment)
-        elif spec.loss == "sigmoid_bce":
+        elif spec.output == "sigmoid":
             out_op = Activate(Sigmoid(treatment))
         else:
             out_op = Activate(Identity())
@@ -108,8 +109,19 @@ def forward(spec: Spec, at: Pass) -> list[Step]:
 
 
 def loss(spec: Spec, at: Pass) -> list[Step]:
+    """The loss of the batch: from the output's Z for a loss with its own output (the cross-
+    entropies are worked from the logits), from the output A for squared error of a sigmoid."""
     op = loss_op(spec.loss, spec.treatment(), spec.factor)
-    return [Step(at.cell("loss"), "loss", op, (at.value("Z", spec.layers), "Y"), (1, 1))]
+    source = at.value("Z" if spec.own_output else "A", spec.layers)
+    return [Step(at.cell("loss"), "loss", op, (source, "Y"), (1, 1))]
+
+
+def output_grad(spec: Spec) -> OutputGrad:
+    """``dZ_L``'s op: the shortcut ``A − Y`` for a loss with its own output; for squared error
+    of a sigmoid, ``(A − Y)∘A∘(1 − A)``."""
+    if spec.own_output:
+        return OutputGrad(spec.factor)
+    return SigmoidMSEGrad(spec.factor)
 
 
 def backward(spec: Spec, at: Pass, trainable: tuple[int, ...] | None = None) -> list[Step]:
@@ -123,7 +135,7 @@ def backward(spec: Spec, at: Pass, trainable: tuple[int, ...] | None = None) -> 
         Step(
             at.cell("dZ", n),
             "backward",
-            OutputGrad(spec.factor),
+            output_grad(spec),
             (at.value("A", n), "Y"),
             _units(spec, n),
         )
