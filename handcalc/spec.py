@@ -203,6 +203,7 @@ class FinetuneSpec(Spec):
         "Layers kept frozen (default: all but the last)",
         low=1,
         high=MAX_LAYERS,
+        allow_empty=True,  # kept sorted, each layer once; check() refuses an empty one
         practice=False,
         metavar="L,…",
     )
@@ -228,6 +229,44 @@ class FinetuneSpec(Spec):
         if "frozen" not in out and "sizes" in out:
             out["frozen"] = tuple(range(1, len(out["sizes"]) - 1))
         return out
+
+    def check(self) -> None:
+        """The MLP's checks, then the fine-tuning's own: 2 to 6 layers, at least one of them
+        frozen, and never the last (the head every schedule trains)."""
+        super().check()
+        n = self.layers
+        if n < 2:
+            raise SpecError(
+                "sizes: fine-tuning needs at least 2 layers (a body to freeze and a head to "
+                "train): give at least 3 numbers, e.g. 2,2,2,2"
+            )
+        if not self.frozen:
+            raise SpecError(
+                f"frozen: no layer frozen; accepted: some of the layers 1 to {n - 1} "
+                f"(the frozen scheme has to freeze something)"
+            )
+        if n in self.frozen:
+            raise SpecError(
+                f"frozen: layer {n} is the last layer (the head), which every schedule trains; "
+                f"accepted: layers 1 to {n - 1}"
+            )
+        if self.schedule == "warmup" and self.transcendental == "base":
+            raise SpecError(
+                f"transcendental: 'base' writes {self.base}^z exactly for whole z only, and the "
+                f"head's update in the warm-up makes the next output pre-activations fractions; "
+                f"use transcendental 'table' or 'exact'"
+            )
+
+    def describe(self) -> str:
+        """The MLP's line, then the schedule: what is frozen, and the second rate."""
+        frozen = ", ".join(map(str, self.frozen))
+        layers = f"layer{'s' if len(self.frozen) > 1 else ''} {frozen}"
+        if self.schedule == "compare":
+            return f"{super().describe()}; full fine-tuning vs {layers} frozen"
+        lr2 = format_rational(self.lr2.numerator, self.lr2.denominator)
+        return (
+            f"{super().describe()}; a new head on {layers} frozen, then every layer with lr2 {lr2}"
+        )
 
 
 @dataclass(frozen=True)

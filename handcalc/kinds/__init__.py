@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from ..errors import SpecError
 from .base import Kind
+from .finetune import Finetune
 from .mlp import MLP
 from .neuron import Neuron
 
@@ -25,6 +26,7 @@ def get(name: str) -> Kind:
 
 
 register(MLP())
+register(Finetune())
 register(Neuron())
 
 __all__ = ["KINDS", "Kind", "get", "register"]

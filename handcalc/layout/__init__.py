@@ -51,6 +51,7 @@ from ..measure import (
 )
 from ..printing import printed
 from ..problem import Problem
+from .finetune import finetune_sheet
 from .generic import complete, generic_sheet
 from .mlp import mlp_sheet
 from .model import ROLES, Block, Box, ExactValue, Figure, Grid, Mark, Mono, Section, Sheet
@@ -59,6 +60,7 @@ from .place import on_paper, shapes
 
 #: a kind's own sheet, by kind name; a kind not listed gets :func:`generic_sheet`
 GEOMETRIES: dict[str, Callable[[Problem], Sheet]] = {"mlp": mlp_sheet}
+GEOMETRIES["finetune"] = finetune_sheet
 GEOMETRIES["neuron"] = neuron_sheet
 
 

@@ -31,6 +31,7 @@ from .base import (
     sub,
     times_scalar,
 )
+from .count import CountParams
 from .linear import Affine, BiasGrad, InputGrad, WeightGrad
 from .losses import LOSSES, MSE, Loss, SigmoidBCE, SoftmaxCE, loss_op
 from .output import OutputGrad, SigmoidMSEGrad, Softmax
@@ -45,6 +46,7 @@ __all__ = [
     "Affine",
     "BiasGrad",
     "Cells",
+    "CountParams",
     "Identity",
     "InputGrad",
     "LeakyReLU",

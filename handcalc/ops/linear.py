@@ -118,9 +118,14 @@ class BiasGrad(Op):
         return f"{out} = Σ_columns {dz}"
 
     def why(self, step: Step, problem: Problem) -> str:
+        from ..cells import Cell
+
         layer = step.layer or 0
-        spec = problem.spec
-        if layer > 1 and layer == min(spec.trainable):
+        # the layers the step's own section trains, those with a dW there: a kind with several
+        # sections may freeze a layer in one and train it in another
+        layers = range(1, problem.spec.layers + 1)
+        trained = [k for k in layers if Cell("dW", k, step.section).name in problem.graph]
+        if layer > 1 and trained and layer == min(trained):
             return (
                 f"Backprop stops here: layer{'s' if layer > 2 else ''} "
                 f"{'1' if layer == 2 else f'1 to {layer - 1}'} {'is' if layer == 2 else 'are'} "
@@ -170,8 +175,11 @@ class InputGrad(Op):
         return f"{formula(step.formula)}, from ∂L/∂x = Wᵀ·δ"
 
     def why(self, step: Step, problem: Problem) -> str:
+        from ..cells import Cell
+
         layer = (step.layer or 0) + 1  # dA of the layer below is computed through W of this one
-        if layer in problem.spec.frozen:
+        # frozen in the step's own section: no dW there (another section may train it)
+        if Cell("dW", layer, step.section).name not in problem.graph:
             return (
                 f"Layer {layer} is frozen (no dW{subscript(f'x{layer}')[1:]} or "
                 f"db{subscript(f'x{layer}')[1:]}), but the gradient still passes through it to "
