@@ -1,8 +1,8 @@
 """The expression parser of exact mode: ``exp(2)/(1 + E + exp(2))`` read into a sympy expression.
 
 Nothing here calls ``eval`` or ``sympify``: a small recursive-descent parser that only knows
-numbers, ``E``, ``exp``, ``log``, ``tanh``, the four operations, powers and parentheses, and judges
-the size of every value before computing it.
+numbers, ``E``, ``exp``, ``log``, ``tanh``, ``sqrt``, the four operations, powers and parentheses,
+and judges the size of every value before computing it.
 """
 
 from __future__ import annotations
@@ -29,7 +29,11 @@ _LARGEST = 10.0**MAX_VALUE_DIGITS
 _SMALLEST = 10.0**-MAX_VALUE_DIGITS
 
 _TOKEN = re.compile(r"\s*(?:(?P<num>\d+(?:\.\d+)?)|(?P<op>\*\*|[-+*/()])|(?P<name>[A-Za-z_]+))")
-_FUNCTIONS = ("exp", "log", "tanh")
+_FUNCTIONS = ("exp", "log", "tanh", "sqrt")
+#: a root that is not exact (``sqrt(2)``, ``2**(1/2)``) is kept as a root only of a rational whose
+#: numerator and denominator have at most this many digits (sympy takes out the square factors
+#: by trial division: microseconds for these)
+MAX_ROOT_DIGITS = 12
 _EXPRESSIONS_ACCEPTED = (
     f"expected a number or an expression of numbers, E, {', '.join(_FUNCTIONS)}"
     f", + - * / ** and parentheses"
@@ -254,10 +258,21 @@ class _Parser:
                 if n < 0:
                     raise self.fail("a root of a negative number has no real value")
                 root_n, root_d = _exact_root(n, q), _exact_root(d, q)
+                if (root_n is None or root_d is None) and max(
+                    _digits(n), _digits(d)
+                ) <= MAX_ROOT_DIGITS:
+                    # a root of a small rational kept as a root: sqrt(2)/2, a Kaiming scale
+                    if n and abs(p) / q * math.log10(max(n, d)) > MAX_VALUE_DIGITS:
+                        raise self.fail(f"a value has more than {MAX_VALUE_DIGITS} digits")
+                    approx = self.check((n / d) ** (p / q), scaled=n != 0)
+                    return self.result(
+                        base.expr ** sp.Rational(p, q), approx, base.digits * abs(p) + 2
+                    )
                 if root_n is None or root_d is None:
                     raise self.fail(
                         "a fractional power is accepted only where its root is exact, "
-                        "such as 4**(1/2) or (8/27)**(2/3)"
+                        "such as 4**(1/2) or (8/27)**(2/3), or of a number of at most "
+                        f"{MAX_ROOT_DIGITS} digits, such as 2**(1/2)"
                     )
                 n, d = root_n, root_d
             if n != 0 and abs(p) * math.log10(max(abs(n), d)) > MAX_VALUE_DIGITS + 1:
@@ -302,6 +317,8 @@ class _Parser:
                 approx = self.check(math.exp(arg.approx), scaled=True)
             except OverflowError:
                 raise self.fail(f"a value is larger than 10^{MAX_VALUE_DIGITS}") from None
+        elif name == "sqrt":
+            return self.raise_to(arg, 1, 2)
         elif name == "log":
             if arg.approx <= 0:
                 raise self.fail("log of a number that is not positive has no real value")

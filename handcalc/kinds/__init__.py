@@ -6,8 +6,10 @@ from __future__ import annotations
 from ..errors import SpecError
 from .base import Kind
 from .finetune import Finetune
+from .init_scale import InitScale
 from .mlp import MLP
 from .neuron import Neuron
+from .zero_init import ZeroInit
 
 KINDS: dict[str, Kind] = {}
 
@@ -28,5 +30,7 @@ def get(name: str) -> Kind:
 register(MLP())
 register(Finetune())
 register(Neuron())
+register(ZeroInit())
+register(InitScale())
 
 __all__ = ["KINDS", "Kind", "get", "register"]

@@ -32,6 +32,7 @@ from .base import (
     times_scalar,
 )
 from .count import CountParams
+from .init import Gain, InitLoss, Moved, Std, UniformLoss
 from .linear import Affine, BiasGrad, InputGrad, WeightGrad
 from .losses import LOSSES, MSE, Loss, SigmoidBCE, SoftmaxCE, loss_op
 from .output import OutputGrad, SigmoidMSEGrad, Softmax
@@ -47,11 +48,14 @@ __all__ = [
     "BiasGrad",
     "Cells",
     "CountParams",
+    "Gain",
     "Identity",
+    "InitLoss",
     "InputGrad",
     "LeakyReLU",
     "Loss",
     "Mistake",
+    "Moved",
     "Op",
     "OutputGrad",
     "ReLU",
@@ -60,7 +64,9 @@ __all__ = [
     "SigmoidMSEGrad",
     "Softmax",
     "SoftmaxCE",
+    "Std",
     "Tanh",
+    "UniformLoss",
     "Update",
     "Variant",
     "WeightGrad",
