@@ -87,7 +87,16 @@ class InitScale(Kind):
         )
 
     def solve(self, options: InitScaleSpec, given: Mapping[str, Mat]) -> dict[str, Mat]:
-        return self.build(options).evaluate(given, options.treatment().finish)
+        """Every cell exactly; the treatment's last touch (tidying, the print budget) only on
+        the losses: a root ``sympy.sqrt`` makes is already in its shortest form."""
+        graph = self.build(options)
+        finish = options.treatment().finish
+        roots = {s.name for s in graph.steps if isinstance(s.op, Gain | Std)}
+
+        def touch(name: str, value: Mat) -> Mat:
+            return value if name in roots else finish(name, value)
+
+        return graph.evaluate(given, touch)
 
     def read_given(self, options: InitScaleSpec, raw: Any) -> dict[str, Mat]:
         out = super().read_given(options, raw)
