@@ -23,7 +23,7 @@ from markupsafe import Markup, escape
 
 from .graph import PHASES, Step, resolve
 from .matrix import entry_float
-from .notation import MINUS, expression, is_expression, rounded
+from .notation import MINUS, expression, is_expression
 from .ops.words import decimal, factor, term
 from .printing import printed
 from .problem import Problem
@@ -72,26 +72,8 @@ class _Cells:
     def __call__(self, name: str) -> list[list[str]]:
         name = resolve(name)
         if name not in self._cache:
-            self._cache[name] = self._shortened(name, printed(self.problem, name))
+            self._cache[name] = printed(self.problem, name)
         return self._cache[name]
-
-    def _shortened(self, name: str, rows: list[list[str]]) -> list[list[str]]:
-        """A fraction longer than ``max_chars`` as printed (only an authored problem has one: a
-        9-decimal walkthrough's 36-digit fractions) as its decimal to the problem's ``digits``
-        (at least 4), marked ≈, as the walkthrough prints it; every other entry as printed."""
-        spec = self.problem.spec
-        most = getattr(spec, "max_chars", None)
-        if most is None or all(len(text) <= most for row in rows for text in row):
-            return rows
-        places = max(int(getattr(spec, "digits", 4)), 4)
-        values = self.problem.value(name).to_list()
-        return [
-            [
-                f"≈{rounded(x, places)}" if len(text) > most and "/" in text else text
-                for x, text in zip(raw, row, strict=True)
-            ]
-            for raw, row in zip(values, rows, strict=True)
-        ]
 
     def raw(self, name: str, i: int, j: int) -> Any:
         return self.problem.value(name).to_list()[i][j]

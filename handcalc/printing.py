@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .notation import printed_entries
+from .notation import printed_entries, rounded
 from .problem import Problem
 
 
@@ -21,7 +21,28 @@ def printed(problem: Problem, name: str) -> list[list[str]]:
     stated to; an exact-mode expression as its decimal (the expressions are listed apart, see
     ``Sheet.exact``)."""
     step = problem.graph[name] if name in problem.graph.names else None
-    return printed_entries(problem.value(name).to_list(), stated_decimals(problem, step))
+    values = problem.value(name).to_list()
+    return _shortened(problem, values, printed_entries(values, stated_decimals(problem, step)))
+
+
+def _shortened(problem: Problem, values: list[list[Any]], rows: list[list[str]]) -> list[list[str]]:
+    return [
+        [shortened(problem, x, text) for x, text in zip(raw, row, strict=True)]
+        for raw, row in zip(values, rows, strict=True)
+    ]
+
+
+def shortened(problem: Problem, value: Any, text: str) -> str:
+    """An exact entry ``value`` printed as ``text``, or, where that is a fraction longer than
+    ``max_chars`` — only an authored problem has one (a 9-decimal walkthrough's 36-digit
+    fractions): a generated one meets ``max_chars`` — its decimal to the problem's ``digits`` (at
+    least 4), marked ≈, as a published walkthrough prints it. The exchange format keeps the exact
+    value."""
+    spec = problem.spec
+    most = getattr(spec, "max_chars", None)
+    if most is None or len(text) <= most or "/" not in text:
+        return text
+    return f"≈{rounded(value, max(int(getattr(spec, 'digits', 4)), 4))}"
 
 
 def stated_decimals(problem: Problem, step: Any) -> int | None:

@@ -97,3 +97,19 @@ def test_no_niceness_budget_for_an_authored_problem_but_the_generator_keeps_its_
             digits=9,
             max_chars=40,
         )
+
+
+def test_the_worksheet_and_key_print_and_show_the_walkthrough_s_figures(tmp_path: Path) -> None:
+    """Its long exact fractions print as the walkthrough prints them: ≈ a 9-decimal value (the
+    exact value stays in the document); the sheet fits the paper."""
+    problem = handcalc.solve(FIXTURE)
+    for which in ([], ["--key"]):
+        pdf = tmp_path / "sheet.pdf"
+        command = ["solve", str(FIXTURE), "--format", "pdf", *which, "-o", str(pdf)]
+        out = CliRunner().invoke(cli, command)
+        assert out.exit_code == 0, out.output
+        assert pdf.read_bytes().startswith(b"%PDF")
+    key = handcalc.render_html(problem, "key")
+    for figure in ("≈0.358916480", "≈0.149780716", "0.298371109", "0.751365070"):
+        assert figure in key, figure
+    assert "/1000000000" not in key

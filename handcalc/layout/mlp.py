@@ -18,6 +18,7 @@ from ..conventions import instructions
 from ..measure import LR_GAP_MM, PAPER, UNITS, Metric
 from ..notation import approx, entry, is_expression, number, subscript
 from ..ops import ActivationGrad
+from ..printing import shortened
 from ..problem import Problem
 from .model import Section, Sheet
 from .place import Layout, Placer, Raw, exact_values, finish, layer_subscript
@@ -201,7 +202,10 @@ def _mask(problem: Problem, dz: str) -> tuple[str, list[list[str]]] | None:
     source = step.inputs[1]
     derivative = op.activation.derivative(problem.value(source))
     rows = [
-        [("≈" + approx(float(v)) if is_expression(v) else entry(v)) for v in row]
+        [
+            ("≈" + approx(float(v)) if is_expression(v) else shortened(problem, v, entry(v)))
+            for v in row
+        ]
         for row in derivative.to_list()
     ]
     label = op.activation.derivative_symbol(subscript(source))

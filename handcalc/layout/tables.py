@@ -8,6 +8,7 @@ from fractions import Fraction
 from ..measure import GAP, NOTCH
 from ..notation import printed as printed_value
 from ..notation import subscript
+from ..printing import shortened
 from ..problem import Problem
 from ..values import format_decimal
 from .model import Block, Grid
@@ -37,7 +38,7 @@ def lookup_grids(problem: Problem, forward: tuple[Grid, ...]) -> tuple[Grid, ...
             )
         else:
             heads = ["z"], [f"{symbol}(z)"]
-        args = [[printed_value(q) for q in r.argument] for r in table.rows]
+        args = [[shortened(problem, q, printed_value(q)) for q in r.argument] for r in table.rows]
         values = [
             [
                 format_decimal(q, table.digits).replace("-", "−") + ("*" if i in r.moved else "")
