@@ -28,7 +28,7 @@ class Update(Op):
         p, grad, lr = step.inputs
         rate = cells(lr)[0][0]
         return [
-            f"{at(step.name, i, j)} = {at(p, i, j)} − lr·{at(grad, i, j)} = "
+            f"{at(step.name, i, j)} = {at(p, i, j)} − {lr}·{at(grad, i, j)} = "
             f"{cells.at(p, i, j)} − {factor(rate)}·{factor(cells.at(grad, i, j))} = "
             f"{cells.result(step.name, i, j)}"
         ]
