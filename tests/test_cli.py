@@ -210,9 +210,10 @@ def test_kinds_lists_every_registered_kind_with_its_description() -> None:
 
 
 def test_every_spec_option_is_in_generate_help_with_its_help_text() -> None:
-    """The options are generated from Spec.declared(): one row each, help text and default."""
+    """The options are generated from every kind's declared options: one row each, help text
+    and default, and the kinds that have it where not all do."""
     from handcalc import kinds
-    from handcalc.spec import Spec
+    from handcalc.spec import SPECS
 
     result = CliRunner().invoke(
         cli, ["generate", "--help"], terminal_width=300, max_content_width=300
@@ -225,11 +226,14 @@ def test_every_spec_option_is_in_generate_help_with_its_help_text() -> None:
             rows[flag] = line.strip()
         elif line.strip():
             rows[flag] += " " + line.strip()
-    for name, meta, _ in Spec.declared():
-        flag = "--" + name.replace("_", "-")
-        assert flag in rows, f"{flag} is missing from generate --help"
-        assert f" {meta.help} [" in rows[flag]
-        assert (f"[{'|'.join(meta.choices)}]" if meta.choices else meta.metavar) in rows[flag]
+    for spec in SPECS:
+        for name, meta, _ in spec.declared():
+            flag = meta.flag or "--" + name.replace("_", "-")
+            assert flag in rows, f"{flag} is missing from generate --help"
+            assert f" {meta.help} [" in rows[flag] or spec.kind != "mlp"
+            if meta.choices and spec.kind == "mlp":
+                assert f"[{'|'.join(meta.choices)}]" in rows[flag]
+    assert "(finetune only)." in rows["--lr2"] and "(zero_init only)." in rows["--steps"]
     assert "[4,3,4,3]." in rows["--sizes"] and "[none]." in rows["--frozen"]
     assert f"[{'|'.join(kinds.KINDS)}]" in rows["--kind"]
 

@@ -3,6 +3,7 @@ a problem is written out (format, sheet, paper, secret, file)."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
@@ -36,11 +37,17 @@ DECLARING = SPECS
 
 def declared_options() -> list[tuple[str, Option, Any, list[str]]]:
     """Each option any kind declares, once, as the first kind declaring it does (help and
-    default), with the names of the kinds that have it when not every kind does."""
+    default; a choice offers every kind's choices), with the names of the kinds that have it when
+    not every kind does."""
     seen: dict[str, tuple[Option, Any, list[str]]] = {}
     for spec in DECLARING:
         for name, meta, default in spec.declared():
-            seen.setdefault(name, (meta, default, []))[2].append(spec.kind)
+            first, _, kinds = seen.setdefault(name, (meta, default, []))
+            kinds.append(spec.kind)
+            extra = tuple(c for c in meta.choices if c not in first.choices)
+            if extra:
+                first = dataclasses.replace(first, choices=first.choices + extra)
+                seen[name] = (first, seen[name][1], kinds)
     everyone = len(DECLARING)
     return [
         (name, meta, default, kinds if len(kinds) < everyone else [])
