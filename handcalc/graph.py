@@ -19,6 +19,10 @@ PHASES = {
     "loss": "Loss",
     "backward": "Backward pass",
     "update": "Update",
+    # the batchnorm kind's phases after its update (any other kind may use them too)
+    "statistics": "Running statistics",
+    "fold": "Folding BN into the linear layer (eval mode)",
+    "affine": "BN as an affine layer (eval mode)",
 }
 Shape = tuple[int, int]
 #: other names for cells: ``A0`` is the input ``X``, not a cell of its own

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from ..errors import SpecError
 from .base import Kind
+from .batchnorm import BatchNorm
 from .finetune import Finetune
 from .init_scale import InitScale
 from .mlp import MLP
@@ -28,6 +29,7 @@ def get(name: str) -> Kind:
 
 
 register(MLP())
+register(BatchNorm())
 register(Finetune())
 register(Neuron())
 register(ZeroInit())

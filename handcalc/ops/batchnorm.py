@@ -1,0 +1,603 @@
+"""Batch normalisation: training-mode forward and backward, running statistics, folding.
+
+Each row (unit) of ``Z`` (n × B) is normalised over the batch with the **biased** variance, as
+PyTorch does in training mode: ``mu = (1/B)·Σ_columns Z``, ``var = (1/B)·Σ_columns (Z − mu)²``,
+``Zhat = (Z − mu)/√(var + eps)``, ``BN = gamma ∘ Zhat + beta``. Backward, the three paths from
+``Z`` to the loss (through ``Zhat`` directly, through ``var`` and through ``mu``) give ``dZhat``,
+``dvar``, ``dmu`` and ``dZ``, each derived in its worked explanation. The running statistics use
+the **unbiased** variance (PyTorch's convention); folding and the affine form use them.
+
+Square roots stay exact: the root of a perfect-square rational is rational (every root of a
+generated hand-mode problem is), any other one a sympy ``sqrt`` (``exact`` mode only).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import sympy
+from sympy import QQ
+from sympy.polys.matrices import DomainMatrix
+
+from ..matrix import Mat, elementwise, entry_text, expressions, ones, to_fraction
+from ..notation import expression, is_expression, printed
+from .base import (
+    Cells,
+    Mistake,
+    Op,
+    Variant,
+    add,
+    hadamard,
+    matmul,
+    row_sums,
+    scale,
+    sub,
+    times_scalar,
+)
+from .words import at, factor, products, term
+
+if TYPE_CHECKING:
+    from ..graph import Step
+    from ..problem import Problem
+
+# --- exact arithmetic of a row's statistics ------------------------------------------------------
+
+
+def spread(col: Mat, cols: int) -> Mat:
+    """An n × 1 column repeated in ``cols`` columns (a row's statistic for every sample)."""
+    return matmul(col, ones(1, cols, like=col))
+
+
+def centred(z: Mat, mu: Mat) -> Mat:
+    """``Z − mu``, mu subtracted from every column."""
+    return sub(z, spread(mu, z.shape[1]))
+
+
+def plus(m: Mat, c: Mat) -> Mat:
+    """``m + c`` for a 1 × 1 ``c`` (eps) added to every entry."""
+    rows, cols = m.shape
+    return add(m, times_scalar(ones(rows, cols, like=c), c))
+
+
+def _root(x: Any) -> Any:
+    if is_expression(x):
+        return sympy.sqrt(x)
+    n, d = int(x.numerator), int(x.denominator)
+    if n < 0:
+        raise ValueError("the square root of a negative variance")
+    rn, rd = math.isqrt(n), math.isqrt(d)
+    if rn * rn == n and rd * rd == d:
+        return QQ(rn, rd)
+    return sympy.sqrt(sympy.Rational(n, d))
+
+
+def root(m: Mat) -> Mat:
+    """Entrywise square root: rational where the entry is a perfect-square rational, a sympy
+    ``sqrt`` elsewhere (``exact`` mode)."""
+    rows = [[_root(x) for x in row] for row in m.to_list()]
+    if not any(is_expression(x) for row in rows for x in row):
+        return DomainMatrix(rows, m.shape, QQ)
+    return expressions(rows)
+
+
+def inverse(m: Mat) -> Mat:
+    """Entrywise 1/x (ZeroDivisionError for a zero entry: a row constant over the batch)."""
+    return elementwise(lambda x: 1 / x, m)
+
+
+def deviation(var: Mat, eps: Mat, hand: bool = False) -> Mat:
+    """``√(var + eps)``, the standard deviation BN divides by. ``hand`` (outside ``exact``
+    mode) keeps an irrational root as its 4-decimal rational, the value a student writes down:
+    only a student's own slip can make one (the key's roots are exact), and the grader then
+    re-runs the steps after it on rationals."""
+    out = root(plus(var, eps))
+    if hand and not out.domain.is_QQ:
+        return elementwise(_four_decimals, out)
+    return out
+
+
+def _four_decimals(x: Any) -> Any:
+    if not is_expression(x):
+        return x
+    return QQ(round(float(x) * 10**4), 10**4)
+
+
+def by_rows(col: Mat, m: Mat) -> Mat:
+    """``diag(col)·m``: row i of ``m`` times ``col[i]``."""
+    return hadamard(spread(col, m.shape[1]), m)
+
+
+def shown(x: Any) -> str:
+    """An intermediate value as the sheet would print it (an expression as written by hand)."""
+    return expression(entry_text(x)) if is_expression(x) else printed(to_fraction(x))
+
+
+def sd_text(cells: Cells, var: str, eps: str, i: int) -> str:
+    """``√(var + eps) = √(4 + 0) = 2`` for row i, and the root alone."""
+    value = deviation(cells.problem.value(var), cells.problem.value(eps)).to_list()[i][0]
+    return shown(value)
+
+
+def sd_line(cells: Cells, var: str, eps: str, i: int) -> str:
+    return (
+        f"  √({at(var, i, 0)} + {eps}) = √({cells.at(var, i, 0)} + {cells.at(eps, 0, 0)}) = "
+        f"{sd_text(cells, var, eps, i)}"
+    )
+
+
+# --- forward (training mode) ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RowMean(Op):
+    """``mu = (1/B)·Σ_columns Z``: each unit's mean over the batch."""
+
+    words: ClassVar[str] = "the mean of each row (unit) over the batch"
+    mistakes: ClassVar[tuple[Mistake, ...]] = (
+        Mistake("mean_not_divided", "It looks like the row was summed but not divided by B."),
+    )
+
+    def __call__(self, z: Mat) -> Mat:
+        return scale(row_sums(z), Fraction(1, z.shape[1]))
+
+    def formula(self, out: str, z: str) -> str:
+        return f"{out} = (1/B)·Σ_columns {z}"
+
+    def explain(self, step: Step, cells: Cells, i: int, j: int) -> list[str]:
+        (z,) = step.inputs
+        batch = len(cells(z)[0])
+        numbers = " + ".join(term(cells.at(z, i, c)) for c in range(batch))
+        return [f"{at(step.name, i, 0)} = ({numbers})/{batch} = {cells.result(step.name, i, 0)}"]
+
+    def variants(
+        self, step: Step, inputs: tuple[Mat, ...], values: Mapping[str, Mat]
+    ) -> list[Variant]:
+        (z,) = inputs
+        return [("mean_not_divided", lambda: row_sums(z))]
+
+
+@dataclass(frozen=True)
+class BatchVariance(Op):
+    """``var = (1/B)·Σ_columns (Z − mu)²``: the biased variance, as in PyTorch's training mode."""
+
+    words: ClassVar[str] = "the biased variance of each row over the batch (divided by B)"
+    mistakes: ClassVar[tuple[Mistake, ...]] = (
+        Mistake(
+            "unbiased_variance",
+            "It looks like the unbiased variance (divided by B − 1) was used: in training mode BN "
+            "normalises with the biased variance, divided by B.",
+        ),
+        Mistake(
+            "variance_not_centred",
+            "It looks like the squares of Z were averaged without subtracting the mean first.",
+        ),
+    )
+
+    def __call__(self, z: Mat, mu: Mat) -> Mat:
+        d = centred(z, mu)
+        return scale(row_sums(hadamard(d, d)), Fraction(1, z.shape[1]))
+
+    def formula(self, out: str, z: str, mu: str) -> str:
+        return f"{out} = (1/B)·Σ_columns ({z} − {mu})²"
+
+    def explain(self, step: Step, cells: Cells, i: int, j: int) -> list[str]:
+        z, mu = step.inputs
+        batch = len(cells(z)[0])
+        d = centred(cells.problem.value(z), cells.problem.value(mu)).to_list()[i]
+        squares = " + ".join(f"{factor(shown(x))}²" for x in d)
+        return [
+            f"  {z} − {mu} in row {i + 1}: " + ", ".join(shown(x) for x in d),
+            f"{at(step.name, i, 0)} = ({squares})/{batch} = {cells.result(step.name, i, 0)}",
+        ]
+
+    def variants(
+        self, step: Step, inputs: tuple[Mat, ...], values: Mapping[str, Mat]
+    ) -> list[Variant]:
+        z, mu = inputs
+        batch = z.shape[1]
+        right = self(z, mu)
+        return [
+            ("unbiased_variance", lambda: scale(right, Fraction(batch, batch - 1))),
+            ("variance_not_centred", lambda: scale(row_sums(hadamard(z, z)), Fraction(1, batch))),
+        ]
+
+
+@dataclass(frozen=True)
+class Normalise(Op):
+    """``Zhat = (Z − mu)/√(var + eps)``; ``irrational`` where eps makes the roots irrational
+    (``exact`` mode: the grader then compares with a tolerance)."""
+
+    irrational: bool = False
+    #: outside exact mode: an irrational root is refused (ValueError), not computed
+    hand: bool = False
+    words: ClassVar[str] = "each row centred on its mean and divided by its standard deviation"
+    mistakes: ClassVar[tuple[Mistake, ...]] = (
+        Mistake(
+            "variance_not_rooted",
+            "It looks like Z − mu was divided by the variance, not by its square root "
+            "(the standard deviation).",
+        ),
+        Mistake("not_centred", "It looks like the mean was not subtracted before dividing."),
+    )
+
+    @property
+    def transcendental(self) -> bool:
+        return self.irrational
+
+    def __call__(self, z: Mat, mu: Mat, var: Mat, eps: Mat) -> Mat:
+        return by_rows(inverse(deviation(var, eps, self.hand)), centred(z, mu))
+
+    def formula(self, out: str, z: str, mu: str, var: str, eps: str) -> str:
+        return f"{out} = ({z} − {mu})/√({var} + {eps})"
+
+    def explain(self, step: Step, cells: Cells, i: int, j: int) -> list[str]:
+        z, mu, var, eps = step.inputs
+        return [
+            sd_line(cells, var, eps, i),
+            f"{at(step.name, i, j)} = ({at(z, i, j)} − {at(mu, i, 0)})/√({at(var, i, 0)} + "
+            f"{eps}) = ({cells.at(z, i, j)} − {term(cells.at(mu, i, 0))})/"
+            f"{factor(sd_text(cells, var, eps, i))} = {cells.result(step.name, i, j)}",
+        ]
+
+    def variants(
+        self, step: Step, inputs: tuple[Mat, ...], values: Mapping[str, Mat]
+    ) -> list[Variant]:
+        z, mu, var, eps = inputs
+        return [
+            ("variance_not_rooted", lambda: by_rows(inverse(plus(var, eps)), centred(z, mu))),
+            ("not_centred", lambda: by_rows(inverse(deviation(var, eps, self.hand)), z)),
+        ]
+
+
+@dataclass(frozen=True)
+class ScaleShift(Op):
+    """``BN = gamma ∘ Zhat + beta``: each row scaled by its gamma and shifted by its beta."""
+
+    words: ClassVar[str] = "each row of Zhat times its gamma, plus its beta"
+
+    def __call__(self, gamma: Mat, zhat: Mat, beta: Mat) -> Mat:
+        cols = zhat.shape[1]
+        return add(by_rows(gamma, zhat), spread(beta, cols))
+
+    def formula(self, out: str, gamma: str, zhat: str, beta: str) -> str:
+        return f"{out} = {gamma} ∘ {zhat} + {beta}"
+
+    def explain(self, step: Step, cells: Cells, i: int, j: int) -> list[str]:
+        gamma, zhat, beta = step.inputs
+        return [
+            f"{at(step.name, i, j)} = {at(gamma, i, 0)}·{at(zhat, i, j)} + {at(beta, i, 0)} = "
+            f"{products([(cells.at(gamma, i, 0), cells.at(zhat, i, j))])} + "
+            f"{term(cells.at(beta, i, 0))} = {cells.result(step.name, i, j)}"
+        ]
+
+    def variants(
+        self, step: Step, inputs: tuple[Mat, ...], values: Mapping[str, Mat]
+    ) -> list[Variant]:
+        gamma, zhat, _ = inputs
+        return [("bias_forgotten", lambda: by_rows(gamma, zhat))]
+
+
+# --- backward ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GammaGrad(Op):
+    """``dgamma = Σ_columns dBN ∘ Zhat``: gamma scales every sample of its row."""
+
+    words: ClassVar[str] = "the gradient times Zhat, summed over the batch (each row)"
+    mistakes: ClassVar[tuple[Mistake, ...]] = (
+        Mistake(
+            "dgamma_not_summed",
+            "It looks like dgamma was not summed over the batch: gamma[i] scales every sample of "
+            "row i, so its gradient adds up dBN[i,j]·Zhat[i,j] over all the columns j.",
+        ),
+    )
+
+    def __call__(self, dbn: Mat, zhat: Mat) -> Mat:
+        return row_sums(hadamard(dbn, zhat))
+
+    def formula(self, out: str, dbn: str, zhat: str) -> str:
+        return f"{out} = Σ_columns {dbn} ∘ {zhat}"
+
+    def explain(self, step: Step, cells: Cells, i: int, j: int) -> list[str]:
+        dbn, zhat = step.inputs
+        columns = range(len(cells(dbn)[0]))
+        symbols = " + ".join(f"{at(dbn, i, c)}·{at(zhat, i, c)}" for c in columns)
+        numbers = products([(cells.at(dbn, i, c), cells.at(zhat, i, c)) for c in columns])
+        return [
+            "  BN[i,j] = gamma[i]·Zhat[i,j] + beta[i], so ∂BN[i,j]/∂gamma[i] = Zhat[i,j]; gamma[i] "
+            "reaches the loss through every sample j of its row, so the chain rule sums over j",
+            f"{at(step.name, i, 0)} = {symbols}",
+            f"{at(step.name, i, 0)} = {numbers} = {cells.result(step.name, i, 0)}",
+        ]
+
+    def variants(
+        self, step: Step, inputs: tuple[Mat, ...], values: Mapping[str, Mat]
+    ) -> list[Variant]:
+        dbn, zhat = inputs
+        each = hadamard(dbn, zhat)
+        rows = each.to_list()
+        found: list[Variant] = [("dgamma_not_summed", each)]
+        found += [
+            ("dgamma_not_summed", DomainMatrix([[r[c]] for r in rows], (len(rows), 1), each.domain))
+            for c in range(each.shape[1])
+        ]
+        found.append(("dgamma_not_summed", lambda: row_sums(dbn)))  # Zhat left out: dbeta's sum
+        return found
+
+
+@dataclass(frozen=True)
+class ShiftGrad(Op):
+    """``dbeta = Σ_columns dBN``: beta shifts every sample of its row."""
+
+    words: ClassVar[str] = "the gradient summed over the batch (each row)"
+
+    def __call__(self, dbn: Mat) -> Mat:
+        return row_sums(dbn)
+
+    def formula(self, out: str, dbn: str) -> str:
+        return f"{out} = Σ_columns {dbn}"
+
+    def explain(self, step: Step, cells: Cells, i: int, j: int) -> list[str]:
+        (dbn,) = step.inputs
+        numbers = " + ".join(term(cells.at(dbn, i, c)) for c in range(len(cells(dbn)[i])))
+        return [
+            "  ∂BN[i,j]/∂beta[i] = 1 for every sample j of row i, so the chain rule sums over j",
+            f"{at(step.name, i, 0)} = {numbers} = {cells.result(step.name, i, 0)}",
+        ]
+
+    def variants(
+        self, step: Step, inputs: tuple[Mat, ...], values: Mapping[str, Mat]
+    ) -> list[Variant]:
+        (dbn,) = inputs
+        return [("bias_not_summed", dbn)]
+
+
+@dataclass(frozen=True)
+class NormalisedGrad(Op):
+    """``dZhat = dBN ∘ gamma``."""
+
+    words: ClassVar[str] = "the gradient times each row's gamma"
+
+    def __call__(self, dbn: Mat, gamma: Mat) -> Mat:
+        return by_rows(gamma, dbn)
+
+    def formula(self, out: str, dbn: str, gamma: str) -> str:
+        return f"{out} = {dbn} ∘ {gamma}"
+
+    def explain(self, step: Step, cells: Cells, i: int, j: int) -> list[str]:
+        dbn, gamma = step.inputs
+        return [
+            "  ∂BN[i,j]/∂Zhat[i,j] = gamma[i]",
+            f"{at(step.name, i, j)} = {at(dbn, i, j)}·{at(gamma, i, 0)} = "
+            f"{products([(cells.at(dbn, i, j), cells.at(gamma, i, 0))])} = "
+            f"{cells.result(step.name, i, j)}",
+        ]
+
+    def variants(
+        self, step: Step, inputs: tuple[Mat, ...], values: Mapping[str, Mat]
+    ) -> list[Variant]:
+        dbn, _ = inputs
+        return [("gamma_forgotten", dbn)]
+
+    mistakes: ClassVar[tuple[Mistake, ...]] = (
+        Mistake("gamma_forgotten", "It looks like dBN was copied: dZhat is dBN times gamma."),
+    )
+
+
+@dataclass(frozen=True)
+class VarianceGrad(Op):
+    """``dvar = −½·(var + eps)^(−3/2)·Σ_columns dZhat ∘ (Z − mu)``."""
+
+    irrational: bool = False
+    #: outside exact mode: an irrational root is refused (ValueError), not computed
+    hand: bool = False
+    words: ClassVar[str] = "the variance's gradient"
+
+    @property
+    def transcendental(self) -> bool:
+        return self.irrational
+
+    def __call__(self, dzhat: Mat, z: Mat, mu: Mat, var: Mat, eps: Mat) -> Mat:
+        inv = inverse(deviation(var, eps, self.hand))
+        cube = hadamard(hadamard(inv, inv), inv)
+        return scale(hadamard(cube, row_sums(hadamard(dzhat, centred(z, mu)))), Fraction(-1, 2))
+
+    def formula(self, out: str, dzhat: str, z: str, mu: str, var: str, eps: str) -> str:
+        return f"{out} = −½·({var} + {eps})^(−3/2)·Σ_columns {dzhat} ∘ ({z} − {mu})"
+
+    def explain(self, step: Step, cells: Cells, i: int, j: int) -> list[str]:
+        dzhat, z, mu, var, eps = step.inputs
+        d = centred(cells.problem.value(z), cells.problem.value(mu)).to_list()[i]
+        columns = range(len(d))
+        numbers = products([(cells.at(dzhat, i, c), shown(d[c])) for c in columns])
+        sd = factor(sd_text(cells, var, eps, i))
+        return [
+            "  Zhat[i,j] = (Z[i,j] − mu[i])·(var[i] + eps)^(−1/2), so ∂Zhat[i,j]/∂var[i] = "
+            "−½·(Z[i,j] − mu[i])·(var[i] + eps)^(−3/2); var[i] reaches the loss through every "
+            "Zhat[i,j] of its row, so the chain rule sums over j",
+            sd_line(cells, var, eps, i),
+            f"{at(step.name, i, 0)} = −½·{sd}^(−3)·({numbers}) = {cells.result(step.name, i, 0)}",
+        ]
+
+    def variants(
+        self, step: Step, inputs: tuple[Mat, ...], values: Mapping[str, Mat]
+    ) -> list[Variant]:
+        dzhat, z, mu, var, eps = inputs
+        inv = inverse(deviation(var, eps, self.hand))
+        total = row_sums(hadamard(dzhat, centred(z, mu)))
+        return [
+            ("half_forgotten", lambda: scale(self(dzhat, z, mu, var, eps), Fraction(-2))),
+            ("power_wrong", lambda: scale(hadamard(inv, total), Fraction(-1, 2))),
+        ]
+
+    mistakes: ClassVar[tuple[Mistake, ...]] = (
+        Mistake(
+            "half_forgotten",
+            "It looks like the −½ of d/dv v^(−1/2) = −½·v^(−3/2) was left out.",
+        ),
+        Mistake(
+            "power_wrong",
+            "It looks like (var + eps)^(−1/2) was used: the derivative of v^(−1/2) is −½·v^(−3/2).",
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class MeanGrad(Op):
+    """``dmu = −Σ_columns dZhat/√(var + eps) + dvar·(−2/B)·Σ_columns (Z − mu)``; the second term
+    is 0 (the deviations from the mean sum to 0), but it is the path through var."""
+
+    irrational: bool = False
+    #: outside exact mode: an irrational root is refused (ValueError), not computed
+    hand: bool = False
+    words: ClassVar[str] = "the mean's gradient"
+
+    @property
+    def transcendental(self) -> bool:
+        return self.irrational
+
+    def __call__(self, dzhat: Mat, z: Mat, mu: Mat, var: Mat, eps: Mat, dvar: Mat) -> Mat:
+        batch = z.shape[1]
+        direct = scale(
+            hadamard(inverse(deviation(var, eps, self.hand)), row_sums(dzhat)), Fraction(-1)
+        )
+        through = scale(hadamard(dvar, row_sums(centred(z, mu))), Fraction(-2, batch))
+        return add(direct, through)
+
+    def formula(self, out: str, dzhat: str, z: str, mu: str, var: str, eps: str, dvar: str) -> str:
+        return f"{out} = −Σ_columns {dzhat}/√({var} + {eps}) + {dvar}·(−2/B)·Σ_columns ({z} − {mu})"
+
+    def explain(self, step: Step, cells: Cells, i: int, j: int) -> list[str]:
+        dzhat, z, _, var, eps, dvar = step.inputs
+        batch = len(cells(z)[0])
+        numbers = " + ".join(term(cells.at(dzhat, i, c)) for c in range(batch))
+        return [
+            "  mu[i] reaches the loss through every Zhat[i,j] (∂Zhat[i,j]/∂mu[i] = "
+            "−1/√(var[i] + eps)) and through var[i] (∂var[i]/∂mu[i] = (−2/B)·Σ_j (Z[i,j] − "
+            "mu[i]), which is 0: the deviations from the mean sum to 0)",
+            sd_line(cells, var, eps, i),
+            f"{at(step.name, i, 0)} = −({numbers})/{factor(sd_text(cells, var, eps, i))} + "
+            f"{factor(cells.at(dvar, i, 0))}·0 = {cells.result(step.name, i, 0)}",
+        ]
+
+    def variants(
+        self, step: Step, inputs: tuple[Mat, ...], values: Mapping[str, Mat]
+    ) -> list[Variant]:
+        dzhat, z, mu, var, eps, dvar = inputs
+        return [("mean_sign", lambda: scale(self(dzhat, z, mu, var, eps, dvar), Fraction(-1)))]
+
+    mistakes: ClassVar[tuple[Mistake, ...]] = (
+        Mistake(
+            "mean_sign",
+            "It looks like the minus sign of ∂Zhat/∂mu = −1/√(var + eps) was lost.",
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class NormInputGrad(Op):
+    """``dZ = dZhat/√(var + eps) + dvar·2(Z − mu)/B + dmu/B``: the three paths from Z."""
+
+    irrational: bool = False
+    #: outside exact mode: an irrational root is refused (ValueError), not computed
+    hand: bool = False
+    words: ClassVar[str] = "three paths: Zhat, var, mu"
+    mistakes: ClassVar[tuple[Mistake, ...]] = (
+        Mistake(
+            "bn_paths_forgotten",
+            "It looks like only dZhat/√(var + eps) was taken: Z also reaches the loss through "
+            "the batch's variance and mean, so add dvar·2(Z − mu)/B and dmu/B.",
+        ),
+        Mistake(
+            "dvar_path_forgotten",
+            "It looks like the path through the variance was left out: add dvar·2(Z − mu)/B.",
+        ),
+        Mistake(
+            "dmu_path_forgotten",
+            "It looks like the path through the mean was left out: add dmu/B.",
+        ),
+    )
+
+    @property
+    def transcendental(self) -> bool:
+        return self.irrational
+
+    def _paths(
+        self, dzhat: Mat, z: Mat, mu: Mat, var: Mat, eps: Mat, dvar: Mat, dmu: Mat
+    ) -> tuple[Mat, Mat, Mat]:
+        batch = z.shape[1]
+        direct = by_rows(inverse(deviation(var, eps, self.hand)), dzhat)
+        through_var = scale(by_rows(dvar, centred(z, mu)), Fraction(2, batch))
+        through_mu = spread(scale(dmu, Fraction(1, batch)), batch)
+        return direct, through_var, through_mu
+
+    def __call__(self, dzhat: Mat, z: Mat, mu: Mat, var: Mat, eps: Mat, dvar: Mat, dmu: Mat) -> Mat:
+        direct, through_var, through_mu = self._paths(dzhat, z, mu, var, eps, dvar, dmu)
+        return add(add(direct, through_var), through_mu)
+
+    def formula(
+        self, out: str, dzhat: str, z: str, mu: str, var: str, eps: str, dvar: str, dmu: str
+    ) -> str:
+        return f"{out} = {dzhat}/√({var} + {eps}) + {dvar}·2({z} − {mu})/B + {dmu}/B"
+
+    def explain(self, step: Step, cells: Cells, i: int, j: int) -> list[str]:
+        dzhat, z, mu, var, eps, dvar, dmu = step.inputs
+        batch = len(cells(z)[0])
+        d = centred(cells.problem.value(z), cells.problem.value(mu)).to_list()[i][j]
+        return [
+            "  Z[i,j] reaches the loss three ways: through Zhat[i,j] (∂Zhat/∂Z = "
+            "1/√(var + eps)), through var[i] (∂var[i]/∂Z[i,j] = 2(Z[i,j] − mu[i])/B) and through "
+            "mu[i] (∂mu[i]/∂Z[i,j] = 1/B); the chain rule adds the three",
+            sd_line(cells, var, eps, i),
+            f"{at(step.name, i, j)} = {at(dzhat, i, j)}/√({at(var, i, 0)} + {eps}) + "
+            f"{at(dvar, i, 0)}·2({at(z, i, j)} − {at(mu, i, 0)})/{batch} + {at(dmu, i, 0)}/{batch}",
+            f"{at(step.name, i, j)} = {factor(cells.at(dzhat, i, j))}/"
+            f"{factor(sd_text(cells, var, eps, i))} + {factor(cells.at(dvar, i, 0))}·2·"
+            f"{factor(shown(d))}/{batch} + {factor(cells.at(dmu, i, 0))}/{batch} = "
+            f"{cells.result(step.name, i, j)}",
+        ]
+
+    def variants(
+        self, step: Step, inputs: tuple[Mat, ...], values: Mapping[str, Mat]
+    ) -> list[Variant]:
+        direct, through_var, through_mu = self._paths(*inputs)
+        return [
+            ("bn_paths_forgotten", direct),
+            ("dvar_path_forgotten", lambda: add(direct, through_mu)),
+            ("dmu_path_forgotten", lambda: add(direct, through_var)),
+        ]
+
+
+@dataclass(frozen=True)
+class CentredBiasGrad(Op):
+    """``db = Σ_columns dZ`` of a layer that BN follows: always 0."""
+
+    words: ClassVar[str] = "the gradient summed over the batch: 0, as BN subtracts the mean"
+
+    def __call__(self, dz: Mat) -> Mat:
+        return row_sums(dz)
+
+    def formula(self, out: str, dz: str) -> str:
+        return f"{out} = Σ_columns {dz}"
+
+    def why(self, step: Step, problem: Problem) -> str:
+        return (
+            "It is 0: BN subtracts each row's mean, so a bias added to every sample of a row is "
+            "taken away again and cannot change the loss (each row of dZ sums to 0)."
+        )
+
+    def explain(self, step: Step, cells: Cells, i: int, j: int) -> list[str]:
+        (dz,) = step.inputs
+        numbers = " + ".join(term(cells.at(dz, i, c)) for c in range(len(cells(dz)[i])))
+        return [f"{at(step.name, i, 0)} = {numbers} = {cells.result(step.name, i, 0)}"]
+
+    def variants(
+        self, step: Step, inputs: tuple[Mat, ...], values: Mapping[str, Mat]
+    ) -> list[Variant]:
+        (dz,) = inputs
+        return [("bias_not_summed", dz)]
