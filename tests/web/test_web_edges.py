@@ -17,6 +17,7 @@ from flask.testing import FlaskClient
 from handcalc.web import db, forms, openapi
 from handcalc.web.errors import NoAttemptsLeft
 from handcalc.web.models import Assignment
+from markupsafe import escape
 from sqlalchemy import select
 from web_support import SPEC, TOKEN, csrf_of
 
@@ -186,7 +187,9 @@ def test_the_assignment_form_has_the_kind_menu_and_every_option(
     sign_in(client)
     html = client.get("/instructor/").get_data(as_text=True)
     for name, kind in kinds.KINDS.items():
-        assert f'<option value="{name}" selected>{name}: {kind.description}</option>' in html
+        chosen = " selected" if name == "mlp" else ""
+        said = escape(f"{name}: {kind.description}")
+        assert f'<option value="{name}"{chosen}>{said}</option>' in html
     for name, _, _ in kinds.get("mlp").Options.declared():
         assert f'name="{name}"' in html, name
     r = client.post(
@@ -219,20 +222,23 @@ def test_the_spec_schema_is_made_from_the_options(client: FlaskClient) -> None:
     schemas = doc["components"]["schemas"]
     assert schemas["Spec"] == openapi.spec_schema()
     assert schemas["Kind"]["enum"] == list(kinds.KINDS)
-    spec = handcalc.Spec
-    properties = schemas["Spec"]["properties"]
-    assert list(properties) == list(spec.known())
-    defaults = {name: option.text(default) for name, option, default in spec.declared()}
-    assert {name: p["default"] for name, p in properties.items()} == defaults
-    for name, option, _ in spec.declared():
-        assert properties[name]["description"].startswith(option.help)
-        if option.type == "whole":
-            assert (properties[name]["minimum"], properties[name]["maximum"]) == (
-                option.low,
-                option.high,
-            )
-        if option.choices:
-            assert properties[name]["enum"] == list(option.choices)
+    # one schema a kind, in the registry's order
+    assert len(schemas["Spec"]["anyOf"]) == len(kinds.KINDS)
+    for schema, kind in zip(schemas["Spec"]["anyOf"], kinds.KINDS.values(), strict=True):
+        spec = kind.Options
+        properties = schema["properties"]
+        assert list(properties) == list(spec.known())
+        defaults = {name: option.text(default) for name, option, default in spec.declared()}
+        assert {name: p["default"] for name, p in properties.items()} == defaults
+        for name, option, _ in spec.declared():
+            assert properties[name]["description"].startswith(option.help)
+            if option.type == "whole":
+                assert (properties[name]["minimum"], properties[name]["maximum"]) == (
+                    option.low,
+                    option.high,
+                )
+            if option.choices:
+                assert properties[name]["enum"] == list(option.choices)
     # one source: the file written by hand leaves the options to the kinds
     written = json.loads(files("handcalc.web").joinpath("openapi.json").read_text("utf-8"))
     assert "Spec" not in written["components"]["schemas"]
@@ -241,9 +247,8 @@ def test_the_spec_schema_is_made_from_the_options(client: FlaskClient) -> None:
 
 def test_the_documented_spec_is_accepted(client: FlaskClient) -> None:
     """The document's defaults are a spec the service takes."""
-    properties = client.get("/api/v1/openapi.json").json["components"]["schemas"]["Spec"][
-        "properties"
-    ]
+    schemas = client.get("/api/v1/openapi.json").json["components"]["schemas"]["Spec"]["anyOf"]
+    properties = schemas[list(kinds.KINDS).index("mlp")]["properties"]
     spec = {name: p["default"] for name, p in properties.items()}
     spec.update(SPEC)
     r = client.post("/api/v1/practice", json={"spec": spec, "seed": 3, "kind": "mlp"})
