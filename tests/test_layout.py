@@ -330,10 +330,13 @@ def test_a_kind_without_geometry_gets_every_step_as_answer_boxes_in_phase_order(
     given = {b.cell: b for g in sheet.sections[0].grids for b in g.blocks}
     assert set(given) == set(unplaced.graph.given)
     assert all(b.role == "given" for b in given.values())
-    titles = [s.title for s in sheet.sections[1:]]
+    # table mode's lookup table after the given values, so that A can be found from Z
+    assert unplaced.tables and sheet.sections[1].title == "Lookup tables"
+    assert len(sheet.sections[1].grids) == len(unplaced.tables)
+    titles = [s.title for s in sheet.sections[2:]]
     assert titles == [PHASES[p] for p in ("forward", "loss", "backward", "update")]
     numbers = {}
-    for grid in sheet.grids[len(sheet.sections[0].grids) :]:
+    for grid in sheet.grids[len(sheet.sections[0].grids) + len(sheet.sections[1].grids) :]:
         (block,) = grid.blocks  # one cell a grid
         assert block.role == "answer" and grid.phase == unplaced.graph[block.cell].phase
         assert (block.rows, block.cols) == unplaced.value(block.cell).shape

@@ -22,8 +22,10 @@ from ..notation import formula, subscript
 from ..problem import Problem
 from .model import Grid, Section, Sheet
 from .place import Layout, Placer, Raw, exact_values, finish
+from .tables import lookup_grids
 
 GIVEN = "Given"
+LOOKUP = "Lookup tables"
 INSTRUCTION = (
     "Each step's result is a matrix of boxes, one entry a box; its line below the section's "
     "title says how it is computed."
@@ -38,9 +40,15 @@ def generic_sheet(problem: Problem) -> Sheet:
         description=problem.describe(),
         instructions=(INSTRUCTION, *_instructions(problem)),
         tables=None,
-        sections=(*given, *step_sections(problem, problem.steps)),
+        sections=(*given, *_lookup(problem), *step_sections(problem, problem.steps)),
         exact=exact_values(problem),
     )
+
+
+def _lookup(problem: Problem) -> tuple[Section, ...]:
+    """``table`` mode's lookup tables, side by side after the given values (none elsewhere)."""
+    tables = lookup_grids(problem, ())
+    return (Section(LOOKUP, tables, inline=True),) if tables else ()
 
 
 def _instructions(problem: Problem) -> tuple[str, ...]:
