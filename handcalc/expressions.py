@@ -33,7 +33,7 @@ _FUNCTIONS = ("exp", "log", "tanh", "sqrt")
 #: a root that is not exact (``sqrt(2)``, ``2**(1/2)``) is kept as a root only of a rational whose
 #: numerator and denominator have at most this many digits (sympy takes out the square factors
 #: by trial division: microseconds for these)
-MAX_ROOT_DIGITS = 12
+MAX_ROOT_DIGITS = 20
 _EXPRESSIONS_ACCEPTED = (
     f"expected a number or an expression of numbers, E, {', '.join(_FUNCTIONS)}"
     f", + - * / ** and parentheses"

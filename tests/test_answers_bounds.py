@@ -103,7 +103,7 @@ def test_deep_but_sensible_values_are_read_within_milliseconds(text: str) -> Non
         ("(((1 + E)**64)**64)**64", "larger than 10^200"),
         ("exp(exp(exp(20)))", "larger than 10^200"),
         ("exp(-300)*exp(-300)", "nearer to zero than 10^-200"),
-        ("1234567890123**(1/2)", "root is exact, such as 4**(1/2)"),  # 13 digits: no root kept
+        ("123456789012345678901**(1/2)", "root is exact"),  # 21 digits: no root kept
         ("(1 + E)**(1/2)", "root is exact"),
         ("(-8)**(1/3)", "no real value"),
         ("exp(64*log(7))", "exp of a logarithm"),

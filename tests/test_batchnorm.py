@@ -236,6 +236,13 @@ def test_json_round_trip_and_authored_problems() -> None:
         handcalc.solve({**authored, "given": {**authored["given"], "eps": "1/10"}})
 
 
+def test_pytorch_s_eps_round_trips_in_exact_mode() -> None:
+    """eps = 1/100000 puts roots of 13-digit numbers into the cells; the document keeps them."""
+    options = {"transcendental": "exact", "eps": "1/100000", "loss": "mse"}
+    problem = handcalc.generate(kind="batchnorm", seed=1, activation="identity", **options)
+    assert Problem.from_json(problem.to_json()) == problem
+
+
 def test_options_are_checked_with_advice() -> None:
     assert BatchNormSpec().sizes == (3, 2, 2) and BatchNormSpec().batch == 4
     with pytest.raises(SpecError, match="exactly 3 for batchnorm"):
