@@ -100,7 +100,7 @@ def problem(toy: kinds.Kind) -> Problem:
 
 def test_the_registry_names_every_kind_and_refuses_others(toy: kinds.Kind) -> None:
     assert kinds.get("two_steps") is toy and kinds.get("mlp").name == "mlp"
-    with pytest.raises(SpecError, match="kind: unknown 'three_steps'; accepted: mlp, .*two_steps"):
+    with pytest.raises(SpecError, match=r"kind: unknown 'three_steps'; accepted: mlp, .*two_steps"):
         handcalc.generate(kind="three_steps", seed=1)
 
 
