@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 import handcalc
 from handcalc.errors import HandcalcError
 from handcalc.graph import resolve
-from handcalc.matrix import Mat, entry_float, rational, to_fraction
+from handcalc.matrix import Mat, entry_float, rational, to_fraction, to_strings
 from handcalc.problem import Problem
 
 PIECEWISE = ("relu", "leaky_relu", "identity")
@@ -103,6 +103,20 @@ def student(
             own[step.name] = step.run(own)
     cells = {name: text(own[name]) for name in graded_steps(problem)}
     return {"cells": cells}, own
+
+
+def worked(problem: Problem, change: Mapping[str, Callable[[Mat], Mat]]) -> dict[str, Any]:
+    """A student who works every cell right from their own values, as the sheet states them
+    (table values, rounded losses), except where ``change`` says what they wrote instead (a
+    function of the right value on their own inputs): a submission of every cell of any kind."""
+    finish = problem.spec.treatment().finish
+
+    def written(name: str, value: Mat) -> Mat:
+        value = finish(name, value)
+        return change[name](value) if name in change else value
+
+    values = problem.graph.evaluate(problem.given, written)
+    return {"cells": {s.name: to_strings(values[s.name]) for s in problem.steps}}
 
 
 def inputs(step_name: str, problem: Problem, own: Mapping[str, Mat]) -> list[Mat]:

@@ -10,12 +10,13 @@ import json
 
 import pytest
 from click.testing import CliRunner
+from students import worked
 
 import handcalc
 from handcalc import kinds
 from handcalc.cli import cli
 from handcalc.layout import build_sheet
-from handcalc.matrix import Mat, as_mat, to_strings
+from handcalc.matrix import Mat, as_mat
 from handcalc.problem import Problem
 from handcalc.render import render_html
 from handcalc.spec import SPECS
@@ -59,20 +60,11 @@ def test_a_kind_s_every_cell_is_on_the_sheet_and_in_the_key(problems: list[Probl
         assert "<html" in html and problem.describe().split(",")[0] in html, mode
 
 
-def _slipped(problem: Problem, first: str) -> dict[str, dict[str, list[list[str]]]]:
-    """Every cell worked right from the student's own values, ``first`` one entry off."""
-    finish = problem.spec.treatment().finish
-
-    def written(name: str, value: Mat) -> Mat:
-        value = finish(name, value)
-        if name != first:
-            return value
-        rows = value.to_Matrix().tolist()  # rationals or exact expressions (sqrt(2)/2)
-        rows[0][0] += 1
-        return as_mat(rows)
-
-    values = problem.graph.evaluate(problem.given, written)
-    return {"cells": {s.name: to_strings(values[s.name]) for s in problem.steps}}
+def _plus_one(value: Mat) -> Mat:
+    """One entry off: 1 added to the first (a rational or an exact expression, sqrt(2)/2)."""
+    rows = value.to_Matrix().tolist()
+    rows[0][0] += 1
+    return as_mat(rows)
 
 
 def test_a_kind_grades_a_slip_with_credit_carried(problems: list[Problem]) -> None:
@@ -83,7 +75,7 @@ def test_a_kind_grades_a_slip_with_credit_carried(problems: list[Problem]) -> No
     # some slip carries on into a later cell (not every one: a ReLU may hide it)
     exact = [s.name for s in problem.steps if s.name not in problem.tables]
     for first in exact:
-        report = handcalc.grade(problem, _slipped(problem, first))
+        report = handcalc.grade(problem, worked(problem, {first: _plus_one}))
         assert report.statuses[first] == "wrong" and report.score < report.max_score
         if "carried" in report.statuses.values():
             break

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
+from students import worked
 
 import handcalc
 from handcalc import kinds
@@ -21,7 +22,7 @@ from handcalc.errors import DocumentError, SpecError
 from handcalc.graph import Graph, Step
 from handcalc.kinds.mlp import Pass, given_shapes, sgd_step
 from handcalc.layout import build_sheet
-from handcalc.matrix import Mat, rational, to_fraction, to_strings
+from handcalc.matrix import Mat, rational, to_fraction
 from handcalc.ops import Cells, Mistake, Op, Variant, sub
 from handcalc.ops.words import at
 from handcalc.printing import printed
@@ -193,26 +194,13 @@ def test_a_new_kind_is_offered_whole_in_the_web_form(problem: Problem) -> None:
     assert "Z1" not in cells  # not a cell of this kind: ignored
 
 
-def _answers(problem: Problem, change: dict[str, Any]) -> dict[str, Any]:
-    """A student who works every cell right from their own values, except where ``change``
-    says what they wrote instead (a function of the right value on their own inputs)."""
-    finish = problem.spec.treatment().finish
-
-    def written(name: str, value: Mat) -> Mat:
-        value = finish(name, value)
-        return change[name](value) if name in change else value
-
-    values = problem.graph.evaluate(problem.given, written)
-    return {"cells": {s.name: to_strings(values[s.name]) for s in problem.steps}}
-
-
 def test_a_new_kind_grades_with_credit_carried_across_sections(problem: Problem) -> None:
     def slip(m: Mat) -> Mat:  # one entry off: 1 added to the first
         rows = [[to_fraction(x) for x in row] for row in m.to_list()]
         rows[0][0] += 1
         return rational(rows)
 
-    report = handcalc.grade(problem, _answers(problem, {"s1.dW2": slip}))
+    report = handcalc.grade(problem, worked(problem, {"s1.dW2": slip}))
     statuses = report.statuses
     assert statuses["s1.dW2"] == "wrong"
     for later in ("s1.W2_new", "s2.Z2", "s2.A2", "s2.loss", "s2.W2_new", "shift2"):
@@ -224,7 +212,7 @@ def test_a_new_kind_grades_with_credit_carried_across_sections(problem: Problem)
 
 def test_a_new_op_is_diagnosed_with_its_own_mistakes(problem: Problem) -> None:
     one_step = sub(problem.value("s1.W2_new"), problem.value("W2"))
-    report = handcalc.grade(problem, _answers(problem, {"shift2": lambda m: one_step}))
+    report = handcalc.grade(problem, worked(problem, {"shift2": lambda m: one_step}))
     cell = report["shift2"]
     assert cell.status == "wrong" and "one_step_only" in cell.diagnosis
     assert "only the first step's change" in cell.feedback

@@ -15,13 +15,14 @@ import numpy as np
 import pytest
 import torch
 from pictures import assert_looks_like
+from students import worked
 
 import handcalc
 from handcalc import kinds
 from handcalc.errors import SpecError
 from handcalc.layout import build_sheet
 from handcalc.layout.figures import TONES, neuron_figure
-from handcalc.matrix import Mat, entry_float, rational, to_fraction, to_strings
+from handcalc.matrix import Mat, entry_float, rational, to_fraction
 from handcalc.pages import paginate
 from handcalc.printing import printed
 from handcalc.problem import Problem
@@ -277,17 +278,6 @@ def test_the_worksheet_page_looks_as_reviewed() -> None:
     assert_looks_like(pdf, "worksheet-neuron-p1.png")
 
 
-def _answers(problem: Problem, change: dict[str, Any]) -> dict[str, Any]:
-    finish = problem.spec.treatment().finish
-
-    def written(name: str, value: Mat) -> Mat:
-        value = finish(name, value)
-        return change[name](value) if name in change else value
-
-    values = problem.graph.evaluate(problem.given, written)
-    return {"cells": {s.name: to_strings(values[s.name]) for s in problem.steps}}
-
-
 def test_grading_carries_credit_from_a_slip_in_z() -> None:
     problem = handcalc.generate(kind="neuron", seed=3, sizes=[2, 1])
 
@@ -295,13 +285,13 @@ def test_grading_carries_credit_from_a_slip_in_z() -> None:
         rows = [[to_fraction(x) + 1 for x in row] for row in m.to_list()]
         return rational(rows)
 
-    report = handcalc.grade(problem, _answers(problem, {"Z1": slip}))
+    report = handcalc.grade(problem, worked(problem, {"Z1": slip}))
     statuses = report.statuses
     assert statuses["Z1"] == "wrong"
     for later in ("A1", "loss", "dZ1", "dW1", "db1", "W1_new", "b1_new"):
         assert statuses[later] == "carried", (later, statuses[later])
     assert 0 < report.score < report.max_score
-    perfect = handcalc.grade(problem, _answers(problem, {}))
+    perfect = handcalc.grade(problem, worked(problem, {}))
     assert all(s == "correct" for s in perfect.statuses.values())
 
 

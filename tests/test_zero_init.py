@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 import torch
 from pictures import assert_looks_like
+from students import worked
 
 import handcalc
 from handcalc.errors import DocumentError, SpecError
@@ -244,19 +245,6 @@ def test_the_sheets_ask_for_and_explain_what_moved(tmp_path: Path) -> None:
     assert_looks_like(pdf, "worksheet-zero_init-p1.png")
 
 
-def _answers(problem: Problem, change: dict[str, Any]) -> dict[str, Any]:
-    """A student who works every cell right from their own values, except where ``change``
-    says what they wrote instead (a function of the right value on their own inputs)."""
-    finish = problem.spec.treatment().finish
-
-    def written(name: str, value: Mat) -> Mat:
-        value = finish(name, value)
-        return change[name](value) if name in change else value
-
-    values = problem.graph.evaluate(problem.given, written)
-    return {"cells": {s.name: to_strings(values[s.name]) for s in problem.steps}}
-
-
 def test_a_slip_in_step_one_carries_into_step_two() -> None:
     p = handcalc.generate(kind="zero_init", seed=4, activation="sigmoid", batch=2)
 
@@ -265,7 +253,7 @@ def test_a_slip_in_step_one_carries_into_step_two() -> None:
         rows[0][0] += 1
         return rational(rows)
 
-    report = handcalc.grade(p, _answers(p, {"s1.db2": slip}))
+    report = handcalc.grade(p, worked(p, {"s1.db2": slip}))
     statuses = report.statuses
     assert statuses["s1.db2"] == "wrong"
     for later in ("s1.b2_new", "s2.Z2", "s2.A2", "s2.dZ2", "s2.db2", "s2.dW1", "s2.W2_new"):
@@ -277,12 +265,12 @@ def test_a_slip_in_step_one_carries_into_step_two() -> None:
 def test_moved_is_diagnosed_with_its_own_mistakes() -> None:
     p = handcalc.generate(kind="zero_init", seed=4)
     n = 2 * p.spec.layers
-    report = handcalc.grade(p, _answers(p, {"s1.moved": lambda m: rational([[0] * n])}))
+    report = handcalc.grade(p, worked(p, {"s1.moved": lambda m: rational([[0] * n])}))
     cell = report["s1.moved"]
     assert cell.status == "wrong" and "nothing_moves" in cell.diagnosis
     assert "the output bias's does not" in cell.feedback
     sigmoid = handcalc.generate(kind="zero_init", seed=4, activation="sigmoid")
     only_bias = rational([[0] * (n - 1) + [1]])
-    report = handcalc.grade(sigmoid, _answers(sigmoid, {"s1.moved": lambda m: only_bias}))
+    report = handcalc.grade(sigmoid, worked(sigmoid, {"s1.moved": lambda m: only_bias}))
     assert "output_bias_only" in report["s1.moved"].diagnosis
     assert [p.name for p in parameters(sigmoid.spec)] == ["W1", "b1", "W2", "b2"]
