@@ -17,6 +17,7 @@ from .cells import field_name
 from .errors import HandcalcError
 from .graph import PHASES
 from .layout import Sheet, build_sheet, on_paper
+from .layout.model import TONES
 from .pages import (
     LEGEND_STYLES,
     LEGEND_TONES,
@@ -224,14 +225,6 @@ def box_css() -> str:
     return "\n".join(out)
 
 
-#: colour roles: ink (text, labels) and line (boxes, brackets)
-TONES = {
-    "weight": ("#1b4a8c", "#6d8dbd"),
-    "bias": ("#2a6f2e", "#73a576"),
-    "activation": ("#8f4309", "#c58b5a"),
-    "derivative": ("#7d1d58", "#b37399"),
-    "none": ("#222222", "#6b7280"),
-}
 MONO_LINE = "#666666"
 
 

@@ -21,7 +21,8 @@ import handcalc
 from handcalc import kinds
 from handcalc.errors import SpecError
 from handcalc.layout import build_sheet
-from handcalc.layout.figures import TONES, neuron_figure
+from handcalc.layout.figures import neuron_figure
+from handcalc.layout.model import TONES
 from handcalc.matrix import Mat, entry_float, rational, to_fraction
 from handcalc.pages import paginate
 from handcalc.printing import printed
@@ -214,11 +215,10 @@ def printed_text(q: Fraction) -> str:
 
 
 def test_the_figure_escapes_its_text_and_keeps_the_grids_colours() -> None:
-    from handcalc.render import TONES as GRID_TONES
-
-    assert TONES == GRID_TONES
     problem = handcalc.generate(kind="neuron", seed=2)
     figure = neuron_figure(problem)
+    # the grids' colour roles (one table of them, handcalc.layout.model.TONES)
+    assert TONES["weight"][0] in figure.blank and TONES["bias"][0] in figure.filled
     assert "∂L/∂·" in figure.title
     assert figure.blank.startswith("<svg") and figure.blank.endswith("</svg>")
     assert "&amp;" not in figure.blank and "<text" in figure.blank

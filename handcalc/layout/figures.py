@@ -27,7 +27,7 @@ from ..notation import MINUS, approx, printed_entries, subscript
 from ..ops import Activate, Sigmoid
 from ..printing import printed
 from ..problem import Problem
-from .model import Figure
+from .model import TONES, Figure
 
 PT = 25.4 / 72  # mm per point
 #: type: entries in DejaVu Sans Mono at the grids' size, node labels and notes in DejaVu Sans
@@ -39,15 +39,6 @@ BOX_H, GAP, PAD = 4.8, 0.9, 2.0
 #: node radius, the sum's bar width, the slant into a product node, the margin around all
 R, BAR, SLANT, MARGIN = 3.5, 7.0, 6.0, 1.0
 LINE, INK = "#555555", "#222222"
-#: colour roles as the grids print them (``handcalc.render.TONES``: ink, line; a test keeps them
-#: equal)
-TONES = {
-    "weight": ("#1b4a8c", "#6d8dbd"),
-    "bias": ("#2a6f2e", "#73a576"),
-    "activation": ("#8f4309", "#c58b5a"),
-    "derivative": ("#7d1d58", "#b37399"),
-    "none": ("#222222", "#6b7280"),
-}
 FILL = {"given": "#eef0f3", "work": "#fbfaf0", "answer": "#ffffff"}
 KEY_FILL = "#f3f6fb"
 SHORTCUT = "(taken with the loss)"

@@ -23,6 +23,17 @@ from typing import Any
 ROLES = ("given", "answer", "copy", "work", "ones")
 
 
+#: colour roles (a block's ``tone``): ink (text, labels) and line (boxes, brackets), as the grids,
+#: the legend and the figures print them
+TONES = {
+    "weight": ("#1b4a8c", "#6d8dbd"),
+    "bias": ("#2a6f2e", "#73a576"),
+    "activation": ("#8f4309", "#c58b5a"),
+    "derivative": ("#7d1d58", "#b37399"),
+    "none": ("#222222", "#6b7280"),
+}
+
+
 @dataclass(frozen=True)
 class Mono:
     """The monospace type a grid in grid units is fitted with (the web grid's print modes), as
