@@ -53,8 +53,9 @@ from .bn_eval import (
     RunningMean,
     RunningVariance,
 )
-from .count import CountParams
-from .init import Gain, InitLoss, Moved, Std, UniformLoss
+from .count import CountParams, Moved
+from .init import Gain, Std
+from .initial_loss import InitLoss, UniformLoss
 from .linear import Affine, BiasGrad, InputGrad, WeightGrad
 from .losses import LOSSES, MSE, Loss, SigmoidBCE, SoftmaxCE, loss_op
 from .output import OutputGrad, SigmoidMSEGrad, Softmax
