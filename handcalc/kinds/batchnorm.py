@@ -66,11 +66,17 @@ NAME = "batchnorm"
 #: draws of a whole problem before the search gives up
 ATTEMPTS = 80
 #: batches drawn in one attempt until one has enough rows of W1 with perfect-square variances
-BATCH_TRIES = 200
+BATCH_TRIES = 192
+#: batches drawn and screened at once (one numpy pass over all of them)
+SCREENED = 32
 #: draws of the output layer for one BN layer before another batch is drawn
-HEAD_TRIES = 10
+HEAD_TRIES = 2
 #: draws of gamma and beta for one batch before another batch is drawn
 SCALE_TRIES = 40
+#: draws of gamma and beta, each with its HEAD_TRIES output layers, before another batch is
+HEAD_SCALES = 8
+#: draws of the running statistics and Xtest before another batch is drawn
+EVAL_TRIES = 20
 #: the most candidate rows of W1 screened for a perfect-square variance
 CANDIDATES = 4096
 #: the running statistics' standard deviations drawn (√(running_var + eps))
@@ -429,32 +435,37 @@ def check_feasible(spec: BatchNormSpec) -> None:
 
 @functools.lru_cache(maxsize=64)
 def _all_rows(inputs: int, most: int) -> np.ndarray | None:
-    """Every non-zero row of W1 with entries within ±most, or None where there are too many."""
+    """Every non-zero row of W1 with entries within ±most whose first non-zero entry is
+    positive (a row and its negative normalise alike, up to the sign: one is screened), or None
+    where there are too many."""
     if (2 * most + 1) ** inputs > CANDIDATES:
         return None
     rows = np.array(list(itertools.product(range(-most, most + 1), repeat=inputs)))
-    return rows[(rows != 0).any(1)]
+    return _positive(rows)
+
+
+def _positive(rows: np.ndarray) -> np.ndarray:
+    """The non-zero rows, each with its first non-zero entry made positive."""
+    rows = rows[(rows != 0).any(1)]
+    first = rows[np.arange(len(rows)), (rows != 0).argmax(1)]
+    return np.unique(rows * np.sign(first)[:, None], axis=0)
 
 
 def _candidates(spec: BatchNormSpec, rng: random.Random) -> np.ndarray:
     rows = _all_rows(spec.sizes[0], spec.weight_max)
     if rows is not None:
         return rows
-    drawn = _ints(rng, spec.weight_max, CANDIDATES, spec.sizes[0])
-    return drawn[(drawn != 0).any(1)]
+    return _positive(_ints(rng, spec.weight_max, CANDIDATES, spec.sizes[0]))
 
 
-def _square_rows(spec: BatchNormSpec, x: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """The rows of W1 whose row of Z1 has a biased variance that is a perfect-square rational
-    (not 0), a standard deviation of a small denominator, and small pre-activations."""
+def _square_rows(spec: BatchNormSpec, xs: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """For each batch of ``xs`` (K × n0 × B), which ``rows`` of W1 (R × n0) give its row of Z1 a
+    biased variance that is a perfect-square rational (not 0), a standard deviation of a small
+    denominator, and small pre-activations: a K × R mask, every batch screened at once."""
     batch = spec.batch
-    e = rows @ (batch * x - x.sum(1, keepdims=True))  # B·(Z − mu), whole numbers
-    total = (e * e).sum(1)  # var = total / B³
-    den = batch**3
-    g = np.gcd(total, den)
-    num, den_r = total // g, den // g
-    rn = np.round(np.sqrt(num)).astype(np.int64)
-    rd = np.round(np.sqrt(den_r)).astype(np.int64)
+    z = np.matmul(rows, xs)  # K × R × B: every row of Z1 (without b1) of every batch
+    e = batch * z - z.sum(2, keepdims=True)  # B·(Z − mu), whole numbers
+    total = (e * e).sum(2)  # var = total / B³
     if spec.eps:  # exact mode: √(var + eps) is irrational anyway; keep the running var short
         unbiased = batch * batch * (batch - 1)  # the unbiased variance is total / B²(B − 1)
         rest = unbiased // np.gcd(total, unbiased)
@@ -462,32 +473,52 @@ def _square_rows(spec: BatchNormSpec, x: np.ndarray, rows: np.ndarray) -> np.nda
             while (rest % prime == 0).any():
                 rest = np.where(rest % prime == 0, rest // prime, rest)
         ok = (total > 0) & (rest == 1)
-    else:
-        ok = (total > 0) & (rn * rn == num) & (rd * rd == den_r) & (rd <= SD_DENOMINATOR)
-        # a deviation of 2s and 5s only keeps its powers (dvar1 divides by its cube) decimals
-        ok &= np.isin(rn, DECIMAL_SD)
-    ok &= np.abs(rows @ x).max(1) <= Z1_MAX - 2
+    else:  # a lookup: the few totals whose variance is the square of a deviation allowed
+        ok = np.isin(total, _square_totals(batch))
+    ok &= np.abs(z).max(2) <= Z1_MAX - 2
     # three values or more in the row: a two-valued Zhat lets the mean and variance paths cancel
     # every gradient that is constant on its two groups (dZ1 would often vanish)
-    ordered = np.sort(e, axis=1)
-    ok &= (np.diff(ordered, axis=1) != 0).sum(1) + 1 >= min(3, batch)
-    return rows[ok]
+    k, r = np.nonzero(ok)
+    ordered = np.sort(e[k, r], axis=1)
+    ok[k, r] = (np.diff(ordered, axis=1) != 0).sum(1) + 1 >= min(3, batch)
+    return ok
+
+
+@functools.lru_cache(maxsize=16)
+def _square_totals(batch: int) -> np.ndarray:
+    """Every whole ``total`` = B³·var whose variance is the square of a standard deviation
+    allowed (numerator of only 2s and 5s, ``DECIMAL_SD``: its powers, dvar1 divides by its cube,
+    stay decimals; denominator at most ``SD_DENOMINATOR``), as :func:`_square_rows` screens."""
+    out = set()
+    for numerator in DECIMAL_SD:
+        for denominator in range(1, SD_DENOMINATOR + 1):
+            if math.gcd(numerator, denominator) == 1:
+                total = Fraction(batch**3 * numerator**2, denominator**2)
+                if total.denominator == 1:
+                    out.add(total.numerator)
+    return np.array(sorted(out), dtype=np.int64)
 
 
 def _draw(spec: BatchNormSpec, rng: random.Random) -> dict[str, Mat]:
-    n0, n1, _ = spec.sizes
+    n1 = spec.sizes[1]
     x, w1 = _batch(spec, rng)
     b1 = np.array([[rng.randint(-2, 2)] for _ in range(n1)])
     z1 = w1 @ x + b1
     zhat = (z1 - z1.mean(1, keepdims=True)) / z1.std(1, keepdims=True)
-    gamma, beta, bn = _scale_shift(spec, rng, zhat)
-    a1 = _float_activation(spec, bn)
-    w2, b2, y = _head(spec, rng, zhat, gamma, bn, a1)
-    running_mean = [[Fraction(rng.randint(-4, 4), 2)] for _ in range(n1)]
-    running_var = [[rng.choice(RUNNING_SD) ** 2 - spec.eps] for _ in range(n1)]
-    x_test = _ints(rng, spec.input_max, n0, 1)
-    while not x_test.any():
-        x_test = _ints(rng, spec.input_max, n0, 1)
+    # a head that passes no gradient to some unit is mostly the fault of BN1 (a softmax's spread
+    # leaves W2 no room where A1 is large): gamma and beta are drawn again before the batch is
+    reason = BudgetError("no output layer passes a gradient to every unit")
+    for _ in range(HEAD_SCALES):
+        gamma, beta, bn = _scale_shift(spec, rng, zhat)
+        a1 = _float_activation(spec, bn)
+        try:
+            w2, b2, y = _head(spec, rng, zhat, gamma, bn, a1)
+            break
+        except BudgetError as e:
+            reason = e
+    else:
+        raise reason
+    running_mean, running_var, x_test = _eval_given(spec, rng, w1, b1, gamma, beta)
     out = {
         name: rational(m.tolist())
         for name, m in (
@@ -509,23 +540,54 @@ def _draw(spec: BatchNormSpec, rng: random.Random) -> dict[str, Mat]:
     return {name: out[name] for name in given_shapes(spec)}
 
 
+def _eval_given(
+    spec: BatchNormSpec,
+    rng: random.Random,
+    w1: np.ndarray,
+    b1: np.ndarray,
+    gamma: np.ndarray,
+    beta: np.ndarray,
+) -> tuple[list[list[Fraction]], list[list[Fraction]], np.ndarray]:
+    """The running statistics and the new input ``Xtest``, drawn again until a float64 look at
+    the folded layer (``Wf1``, ``bf1``) and ``Ztest`` finds them within ±TEST_MAX (the exact
+    check in :func:`check_values` has the last word; this only spares it whole draws)."""
+    n0, n1, _ = spec.sizes
+    for _ in range(EVAL_TRIES):
+        running_mean = [[Fraction(rng.randint(-4, 4), 2)] for _ in range(n1)]
+        running_var = [[rng.choice(RUNNING_SD) ** 2 - spec.eps] for _ in range(n1)]
+        x_test = _ints(rng, spec.input_max, n0, 1)
+        while not x_test.any():
+            x_test = _ints(rng, spec.input_max, n0, 1)
+        sd = np.sqrt(np.array(running_var, dtype=float) + float(spec.eps))
+        factor = gamma / sd
+        wf = factor * w1
+        bf = factor * (b1 - np.array(running_mean, dtype=float)) + beta
+        largest = max(np.abs(wf).max(), np.abs(bf).max(), np.abs(wf @ x_test + bf).max())
+        if largest <= TEST_MAX + 1e-9:
+            return running_mean, running_var, x_test
+    raise BudgetError(f"Ztest is beyond ±{TEST_MAX}")
+
+
 def _batch(spec: BatchNormSpec, rng: random.Random) -> tuple[np.ndarray, np.ndarray]:
     """X, and rows of W1 that give each unit a perfect-square variance over it: batches are
-    drawn until one has enough such rows that normalise it differently (a cheap screen)."""
+    drawn, ``SCREENED`` at a time and screened at once, until one has enough such rows that
+    normalise it differently."""
     n0, n1, _ = spec.sizes
-    pool = _square_vectors(spec.batch, spec.input_max) if n0 <= 2 else None
-    for _ in range(BATCH_TRIES):
+    batch = spec.batch
+    pool = _square_vectors(batch, spec.input_max) if n0 <= 2 else None
+    for _ in range(BATCH_TRIES // SCREENED):
         if pool is not None and len(pool):  # few rows of W1 to choose from: help the search
-            x = pool[[rng.randrange(len(pool)) for _ in range(n0)]]
+            picks = [rng.randrange(len(pool)) for _ in range(SCREENED * n0)]
+            xs = pool[picks].reshape(SCREENED, n0, batch)
         else:
-            x = _ints(rng, spec.input_max, n0, spec.batch)
-        if any(not x[:, j].any() for j in range(spec.batch)):
-            continue
-        good = _square_rows(spec, x, _candidates(spec, rng))
-        if len(good) >= n1:
-            w1 = _distinct(rng, good, x, n1)
-            if w1 is not None:
-                return x, w1
+            xs = _ints(rng, spec.input_max, SCREENED * n0, batch).reshape(SCREENED, n0, batch)
+        candidates = _candidates(spec, rng)
+        ok = _square_rows(spec, xs, candidates)
+        ok &= (xs != 0).any(1).all(1)[:, None]  # no sample of all zeros
+        for k in np.flatnonzero(ok.sum(1) >= n1):
+            w1 = _distinct(rng, candidates[ok[k]], xs[k], n1)
+            if w1 is not None:  # each row or its negative, as likely
+                return xs[k], w1 * np.array([[rng.choice((1, -1))] for _ in range(n1)])
     raise BudgetError("no weights give a batch a perfect-square variance in every row")
 
 

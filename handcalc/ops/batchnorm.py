@@ -13,6 +13,7 @@ generated hand-mode problem is), any other one a sympy ``sqrt`` (``exact`` mode 
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ import sympy
 from sympy import QQ
 from sympy.polys.matrices import DomainMatrix
 
-from ..matrix import Mat, elementwise, entry_text, expressions, ones, to_fraction
+from ..matrix import Mat, elementwise, entry_text, expressions, to_fraction, unify
 from ..notation import expression, is_expression, printed
 from .base import (
     Cells,
@@ -32,11 +33,8 @@ from .base import (
     Variant,
     add,
     hadamard,
-    matmul,
     row_sums,
     scale,
-    sub,
-    times_scalar,
 )
 from .words import at, factor, products, term
 
@@ -49,18 +47,24 @@ if TYPE_CHECKING:
 
 def spread(col: Mat, cols: int) -> Mat:
     """An n × 1 column repeated in ``cols`` columns (a row's statistic for every sample)."""
-    return matmul(col, ones(1, cols, like=col))
+    rows = [[r[0]] * cols for r in col.to_list()]
+    return DomainMatrix(rows, (col.shape[0], cols), col.domain)
 
 
 def centred(z: Mat, mu: Mat) -> Mat:
     """``Z − mu``, mu subtracted from every column."""
-    return sub(z, spread(mu, z.shape[1]))
+    z, mu = unify(z, mu)
+    rows = [[x - m[0] for x in row] for row, m in zip(z.to_list(), mu.to_list(), strict=True)]
+    return DomainMatrix(rows, z.shape, z.domain)
 
 
 def plus(m: Mat, c: Mat) -> Mat:
-    """``m + c`` for a 1 × 1 ``c`` (eps) added to every entry."""
-    rows, cols = m.shape
-    return add(m, times_scalar(ones(rows, cols, like=c), c))
+    """``m + c`` for a 1 × 1 ``c`` (eps) added to every entry (``m`` itself for eps 0)."""
+    if c.is_zero_matrix:
+        return m
+    m, c = unify(m, c)
+    value = c.to_list()[0][0]
+    return DomainMatrix([[x + value for x in row] for row in m.to_list()], m.shape, m.domain)
 
 
 def _root(x: Any) -> Any:
@@ -93,22 +97,52 @@ def deviation(var: Mat, eps: Mat, hand: bool = False) -> Mat:
     """``√(var + eps)``, the standard deviation BN divides by. ``hand`` (outside ``exact``
     mode) keeps an irrational root as its 4-decimal rational, the value a student writes down:
     only a student's own slip can make one (the key's roots are exact), and the grader then
-    re-runs the steps after it on rationals."""
-    out = root(plus(var, eps))
+    re-runs the steps after it on rationals. Kept for the last few statistics: one solve takes
+    the same roots in four steps (training mode) and five (eval mode)."""
+    return _deviation(*_key(var), *_key(eps), hand)
+
+
+def inverse_deviation(var: Mat, eps: Mat, hand: bool = False) -> Mat:
+    """``1/√(var + eps)`` (kept, as :func:`deviation` is)."""
+    return _inverse_deviation(*_key(var), *_key(eps), hand)
+
+
+def _key(m: Mat) -> tuple[Any, tuple[int, int], tuple[tuple[Any, ...], ...]]:
+    return m.domain, m.shape, tuple(tuple(row) for row in m.to_list())
+
+
+@functools.lru_cache(maxsize=64)
+def _deviation(
+    domain: Any, shape: Any, var: Any, eps_domain: Any, eps_shape: Any, eps: Any, hand: bool
+) -> Mat:
+    out = root(plus(DomainMatrix([list(r) for r in var], shape, domain), _mat(eps_domain, eps)))
     if hand and not out.domain.is_QQ:
         return elementwise(_four_decimals, out)
     return out
+
+
+@functools.lru_cache(maxsize=64)
+def _inverse_deviation(
+    domain: Any, shape: Any, var: Any, eps_domain: Any, eps_shape: Any, eps: Any, hand: bool
+) -> Mat:
+    return inverse(_deviation(domain, shape, var, eps_domain, eps_shape, eps, hand))
+
+
+def _mat(domain: Any, rows: Any) -> Mat:
+    return DomainMatrix([list(r) for r in rows], (len(rows), len(rows[0])), domain)
+
+
+def by_rows(col: Mat, m: Mat) -> Mat:
+    """``diag(col)·m``: row i of ``m`` times ``col[i]``."""
+    col, m = unify(col, m)
+    rows = [[c[0] * x for x in row] for row, c in zip(m.to_list(), col.to_list(), strict=True)]
+    return DomainMatrix(rows, m.shape, m.domain)
 
 
 def _four_decimals(x: Any) -> Any:
     if not is_expression(x):
         return x
     return QQ(round(float(x) * 10**4), 10**4)
-
-
-def by_rows(col: Mat, m: Mat) -> Mat:
-    """``diag(col)·m``: row i of ``m`` times ``col[i]``."""
-    return hadamard(spread(col, m.shape[1]), m)
 
 
 def shown(x: Any) -> str:
@@ -229,7 +263,7 @@ class Normalise(Op):
         return self.irrational
 
     def __call__(self, z: Mat, mu: Mat, var: Mat, eps: Mat) -> Mat:
-        return by_rows(inverse(deviation(var, eps, self.hand)), centred(z, mu))
+        return by_rows(inverse_deviation(var, eps, self.hand), centred(z, mu))
 
     def formula(self, out: str, z: str, mu: str, var: str, eps: str) -> str:
         return f"{out} = ({z} − {mu})/√({var} + {eps})"
@@ -249,7 +283,7 @@ class Normalise(Op):
         z, mu, var, eps = inputs
         return [
             ("variance_not_rooted", lambda: by_rows(inverse(plus(var, eps)), centred(z, mu))),
-            ("not_centred", lambda: by_rows(inverse(deviation(var, eps, self.hand)), z)),
+            ("not_centred", lambda: by_rows(inverse_deviation(var, eps, self.hand), z)),
         ]
 
 
@@ -403,7 +437,7 @@ class VarianceGrad(Op):
         return self.irrational
 
     def __call__(self, dzhat: Mat, z: Mat, mu: Mat, var: Mat, eps: Mat) -> Mat:
-        inv = inverse(deviation(var, eps, self.hand))
+        inv = inverse_deviation(var, eps, self.hand)
         cube = hadamard(hadamard(inv, inv), inv)
         return scale(hadamard(cube, row_sums(hadamard(dzhat, centred(z, mu)))), Fraction(-1, 2))
 
@@ -428,7 +462,7 @@ class VarianceGrad(Op):
         self, step: Step, inputs: tuple[Mat, ...], values: Mapping[str, Mat]
     ) -> list[Variant]:
         dzhat, z, mu, var, eps = inputs
-        inv = inverse(deviation(var, eps, self.hand))
+        inv = inverse_deviation(var, eps, self.hand)
         total = row_sums(hadamard(dzhat, centred(z, mu)))
         return [
             ("half_forgotten", lambda: scale(self(dzhat, z, mu, var, eps), Fraction(-2))),
@@ -464,7 +498,7 @@ class MeanGrad(Op):
     def __call__(self, dzhat: Mat, z: Mat, mu: Mat, var: Mat, eps: Mat, dvar: Mat) -> Mat:
         batch = z.shape[1]
         direct = scale(
-            hadamard(inverse(deviation(var, eps, self.hand)), row_sums(dzhat)), Fraction(-1)
+            hadamard(inverse_deviation(var, eps, self.hand), row_sums(dzhat)), Fraction(-1)
         )
         through = scale(hadamard(dvar, row_sums(centred(z, mu))), Fraction(-2, batch))
         return add(direct, through)
@@ -531,7 +565,7 @@ class NormInputGrad(Op):
         self, dzhat: Mat, z: Mat, mu: Mat, var: Mat, eps: Mat, dvar: Mat, dmu: Mat
     ) -> tuple[Mat, Mat, Mat]:
         batch = z.shape[1]
-        direct = by_rows(inverse(deviation(var, eps, self.hand)), dzhat)
+        direct = by_rows(inverse_deviation(var, eps, self.hand), dzhat)
         through_var = scale(by_rows(dvar, centred(z, mu)), Fraction(2, batch))
         through_mu = spread(scale(dmu, Fraction(1, batch)), batch)
         return direct, through_var, through_mu

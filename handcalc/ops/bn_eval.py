@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, ClassVar
 from ..cells import Cell
 from ..matrix import Mat
 from .base import Cells, Mistake, Op, Variant, add, hadamard, matmul, scale, sub, times_scalar
-from .batchnorm import by_rows, centred, deviation, inverse, sd_line, sd_text, shown, spread
+from .batchnorm import by_rows, centred, inverse_deviation, sd_line, sd_text, shown, spread
 from .words import at, factor, products, term
 
 if TYPE_CHECKING:
@@ -124,7 +124,7 @@ _BATCH_STATISTICS = Mistake(
 
 def _eval_scale(gamma: Mat, running_var: Mat, eps: Mat, hand: bool = False) -> Mat:
     """``gamma/√(running_var + eps)``: what eval-mode BN multiplies each row by."""
-    return hadamard(gamma, inverse(deviation(running_var, eps, hand)))
+    return hadamard(gamma, inverse_deviation(running_var, eps, hand))
 
 
 def _scale_line(cells: Cells, gamma: str, rv: str, eps: str, i: int) -> str:
