@@ -68,7 +68,7 @@ ATTEMPTS = 80
 #: batches drawn in one attempt until one has enough rows of W1 with perfect-square variances
 BATCH_TRIES = 192
 #: batches drawn and screened at once (one numpy pass over all of them)
-SCREENED = 32
+SCREENED = 16
 #: draws of the output layer for one BN layer before another batch is drawn
 HEAD_TRIES = 2
 #: draws of gamma and beta for one batch before another batch is drawn
