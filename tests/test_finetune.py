@@ -238,6 +238,37 @@ def test_draws_are_deterministic_and_redrawn_from_sub_seeds() -> None:
         handcalc.generate(kind="finetune", seed=1, schedule="warmup", lr2="1/997")
 
 
+@pytest.mark.parametrize(("schedule", "options", "seed"), _cases())
+def test_a_draw_is_its_own_solution(schedule: str, options: dict[str, Any], seed: int) -> None:
+    """The draw takes the cells the MLP problem has from it and computes the rest (a head drawn
+    again, its checks ahead of the others): every cell, and their order, as solving the given
+    values from scratch gives them."""
+    kind = kinds.get("finetune")
+    spec = kind.Options.from_options({"schedule": schedule, **options})
+    values = kind.draw(spec, seed)
+    graph = kind.build(spec)
+    given = {name: values[name] for name in graph.given}
+    again = graph.evaluate(given, spec.treatment().finish)
+    assert list(values) == list(again)
+    assert all(values[name] == again[name] for name in again)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_warmup_keeps_the_mlp_body_and_compare_the_whole_mlp_problem(seed: int) -> None:
+    """``compare`` is the MLP problem of the same seed; ``warmup`` too where its ``unfreeze``
+    meets the budgets, else the same body (or a later sub-seed's) with a new head."""
+    mlp = handcalc.generate(seed=seed, sizes=[2, 2, 2, 2], batch=1)
+    compare = handcalc.generate(kind="finetune", seed=seed)
+    assert all(compare.value(n) == mlp.value(n) for n in ("X", "W1", "W3", "b3", "Y", "loss"))
+    assert compare.value("full.W1_new") == mlp.value("W1_new")
+    warm = handcalc.generate(kind="finetune", seed=seed, schedule="warmup")
+    if warm.value("X") == mlp.value("X"):  # the seed's own draw (not a later sub-seed's)
+        assert all(warm.value(n) == mlp.value(n) for n in ("W1", "b1", "W2", "b2"))
+    if warm.value("W3") == mlp.value("W3") and warm.value("Y") == mlp.value("Y"):
+        assert warm.value("Z3") == mlp.value("Z3") and warm.value("loss") == mlp.value("loss")
+        assert all(warm.value(f"warmup.{n}") == mlp.value(n) for n in ("dZ3", "dW3", "W3_new"))
+
+
 @pytest.mark.parametrize("schedule", ["compare", "warmup"])
 def test_round_trips_through_json_and_authored_documents(schedule: str) -> None:
     problem = handcalc.generate(kind="finetune", seed=5, schedule=schedule)

@@ -20,14 +20,14 @@ from __future__ import annotations
 import dataclasses
 import functools
 import random
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..cells import Cell
 from ..errors import BudgetError, DocumentError
-from ..graph import Graph, Shape, Step
+from ..graph import Graph, Shape, Step, resolve
 from ..matrix import Mat, rational, to_fraction
-from ..notation import printed, subscript
+from ..notation import printed, printed_length, subscript
 from ..ops import CountParams, WeightGrad
 from ..spec import FinetuneSpec
 from ..values import parse_number
@@ -36,6 +36,7 @@ from .mlp import Pass, backward, check_targets, forward, generate, given_shapes,
 from .mlp import build as mlp_build
 from .mlp import infer_options as mlp_infer_options
 from .mlp.checks import check_values
+from .mlp.draw import redraw_head
 
 NAME = "finetune"
 #: the sections of each schedule, left to right on the sheet
@@ -45,6 +46,8 @@ WARMUP, UNFREEZE = "warmup", "unfreeze"
 LR2 = "lr2"
 #: draws (each from its own sub-seed) before a schedule's sections are given up on
 REDRAWS = 30
+#: heads drawn again on the body of one draw before the next draw (``warmup``)
+HEADS = 8
 
 
 @dataclasses.dataclass(frozen=True)
@@ -98,27 +101,35 @@ class Finetune(Kind):
         return build(options)
 
     def draw(self, options: FinetuneSpec, seed: int) -> dict[str, Mat]:
-        """The MLP generator's values with every layer trained (``full`` and ``unfreeze`` train
-        them all: the gradient reaches each), then the ``unfreeze`` section held to the same
-        budgets; a failure draws again from the next sub-seed."""
+        """The MLP generator's problem with every layer trained (``full`` and ``unfreeze``
+        train them all: the gradient reaches each), then the ``unfreeze`` section held to the
+        same budgets. Where it breaks one, the head (the last layer and the targets: the new
+        head of ``warmup``) is drawn again on the same body, up to ``HEADS`` times, before the
+        whole problem is drawn again from the next sub-seed; deterministically.
+
+        No cell is solved twice: those the MLP problem has are taken from it (see
+        :func:`_solve`), and a head's ``unfreeze`` updates are computed and checked first,
+        as they break the budgets most often (their decimals add up: ``lr2`` times a
+        gradient through the warmed-up head)."""
         drawn = _all_trained(options)
         graph = build(options)
         failures: list[str] = []
         for attempt in range(REDRAWS):
-            first = generate(drawn, _sub_seed(seed, attempt))
-            given = {name: first[name] for name in graph.given if name in first}
-            if LR2 in graph.given:
-                given[LR2] = rational([[options.lr2]])
-            try:
-                values = self.solve(options, given)
-                check_sections(options, values)
-            except BudgetError as e:
-                failures.append(str(e))
-                continue
-            return values
+            mlp: Mapping[str, Mat] | None = generate(drawn, _sub_seed(seed, attempt))
+            given: Mapping[str, Mat] = mlp or {}
+            heads = random.Random(f"{NAME}/{seed}/{attempt}/head")
+            body: dict[str, Mat] = {}  # the cells no head changes, computed once a draw
+            for head in range(HEADS + 1):
+                try:
+                    if head:
+                        given, mlp = redraw_head(drawn, given, heads), None
+                    return _solve(options, graph, given, mlp, body)
+                except BudgetError as e:
+                    failures.append(str(e))
         raise BudgetError(
             f"no problem with these options meets the budgets in every section after "
-            f"{REDRAWS} draws (the last: {failures[-1]}); a larger max_chars or lr2 may help"
+            f"{REDRAWS} draws of {HEADS + 1} heads each (the last: {failures[-1]}); a larger "
+            f"max_chars or lr2 may help"
         )
 
     def solve(self, options: FinetuneSpec, given: Mapping[str, Mat]) -> dict[str, Mat]:
@@ -203,6 +214,127 @@ def _sub_seed(seed: int, attempt: int) -> int:
     if attempt == 0:
         return seed
     return random.Random(f"{NAME}/{seed}/{attempt}").randrange(2**31)
+
+
+def _solve(
+    options: FinetuneSpec,
+    graph: Graph,
+    given: Mapping[str, Mat],
+    mlp: Mapping[str, Mat] | None,
+    body: dict[str, Mat],
+) -> dict[str, Mat]:
+    """Every cell of the problem from the MLP generator's ``given`` values, as ``solve`` gives
+    them and in its order, held to every budget (BudgetError where one breaks); ``mlp`` is
+    their MLP problem's solution, already checked, or None (a head drawn again: solved and
+    checked here).
+
+    A cell of the shared forward pass, or of section ``full``, ``frozen`` or ``warmup``, is
+    the MLP cell of the same local name: the same given values, the same forward pass, and
+    each of these sections backpropagates from it and updates with ``lr`` as the MLP does (a
+    frozen layer only leaves cells out). The others — section ``unfreeze``, the counts
+    ``updated`` — are computed from them, step by step, as ``Graph.evaluate`` does, the
+    ``unfreeze`` updates first (the cells that break a budget most often: a draw that fails
+    there costs no more than their own steps). ``body`` keeps the cells of both problems
+    that no head changes, for the next head on the same body (keys ``mlp.`` + the MLP's
+    name for the MLP problem's)."""
+    finish = options.treatment().finish
+    headless, mlp_headless = _headless(options)
+    values: dict[str, Mat] = {name: given[name] for name in graph.given if name in given}
+    if LR2 in graph.given:
+        values[LR2] = rational([[options.lr2]])
+    values.update((name, body[name]) for name in headless if name in body)
+    if mlp is not None:
+        values.update(_copied(options, mlp))
+    try:
+        for step in _first(options):
+            _compute(graph, values, step.name, finish)
+            _check_printed(options, step, values[step.name])
+        if mlp is None:
+            spec = _all_trained(options)
+            mlp_graph = mlp_build(spec)
+            known = {name: given[name] for name in mlp_graph.given}
+            known.update((n, body[_MLP + n]) for n in mlp_headless if _MLP + n in body)
+            for step in mlp_graph.steps:
+                _compute(mlp_graph, known, step.name, finish)
+            body.update((_MLP + n, known[n]) for n in mlp_headless)
+            check_values(spec, mlp_graph, known)
+            values.update(_copied(options, known))
+        for step in graph.steps:
+            _compute(graph, values, step.name, finish)
+    finally:
+        body.update((name, values[name]) for name in headless if name in values)
+    check_sections(options, values)
+    return {name: values[name] for name in (*graph.given, *graph.names)}
+
+
+#: where ``body`` keeps the MLP problem's cells
+_MLP = "mlp."
+
+
+@functools.lru_cache(maxsize=256)
+def _headless(spec: FinetuneSpec) -> tuple[frozenset[str], frozenset[str]]:
+    """The cells of the problem, and of its MLP problem, that no head (the last layer's
+    parameters, the targets) changes: the body's forward values, in every section."""
+    n = spec.layers
+    out = []
+    for graph in (build(spec), mlp_build(_all_trained(spec))):
+        moved = {Cell("W", n).name, Cell("b", n).name, "Y"}
+        for step in graph.steps:
+            if any(resolve(name) in moved for name in step.inputs):
+                moved.add(step.name)
+        out.append(frozenset(graph.names) - moved)
+    return out[0], out[1]
+
+
+def _copied(spec: FinetuneSpec, mlp: Mapping[str, Mat]) -> dict[str, Mat]:
+    """The cells the MLP problem ``mlp`` has (see :func:`_solve`), by their name here."""
+    return {name: mlp[local] for name, local in _as_mlp(spec).items() if local in mlp}
+
+
+#: the sections whose cells are the MLP problem's of the same local name ("": shared)
+_AS_MLP = frozenset({"", FULL, FROZEN, WARMUP})
+
+
+@functools.lru_cache(maxsize=256)
+def _as_mlp(spec: FinetuneSpec) -> dict[str, str]:
+    """Each cell of a section in ``_AS_MLP`` and the MLP cell it equals, by name."""
+    return {s.name: s.cell.local for s in build(spec).steps if s.section in _AS_MLP}
+
+
+@functools.lru_cache(maxsize=256)
+def _first(spec: FinetuneSpec) -> tuple[Step, ...]:
+    """The ``unfreeze`` updates, lowest layer first (the longest decimals: checked first)."""
+    updates = [s for s in build(spec).steps if s.section == UNFREEZE and s.phase == "update"]
+    return tuple(sorted(updates, key=lambda s: s.layer or 0))
+
+
+def _compute(
+    graph: Graph, values: dict[str, Mat], name: str, finish: Callable[[str, Mat], Mat]
+) -> None:
+    """Cell ``name`` into ``values``, and the cells it needs first, as ``Graph.evaluate``
+    computes them."""
+    if name in values:
+        return
+    step = graph[name]
+    for needed in step.inputs:
+        if resolve(needed) not in values:
+            _compute(graph, values, resolve(needed), finish)
+    values[name] = finish(name, step.run(values))
+
+
+def _check_printed(options: FinetuneSpec, step: Step, m: Mat) -> None:
+    """The printed-length budget of ``check_values`` on one cell ahead of the others: a cell
+    that breaks it here breaks it there."""
+    if not m.domain.is_QQ:
+        return  # exact-mode expressions: the print budget governs them
+    flat = [v for row in m.to_list() for v in row]
+    lengths = [printed_length(v) for v in flat]
+    if max(lengths) > options.max_chars:
+        k = lengths.index(max(lengths))
+        raise BudgetError(
+            f"section {UNFREEZE}: cell {step.cell.local} prints as {printed(flat[k])}, "
+            f"{max(lengths)} characters (max_chars is {options.max_chars})"
+        )
 
 
 def check_sections(options: FinetuneSpec, values: Mapping[str, Mat]) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from ...errors import BudgetError
-from ...matrix import Mat, rational
+from ...matrix import Mat, rational, to_fraction
 from ...spec import Spec
 from ...transcendental import PrintBudgetError
 from .budgets import (
@@ -106,6 +106,34 @@ def _generate(spec: Spec, seed: int) -> dict[str, Mat]:
         f"no problem with these options meets the budgets after "
         f"{sum(reasons.values())} draws (most often: {why})"
     )
+
+
+def redraw_head(spec: Spec, given: Mapping[str, Mat], rng: random.Random) -> dict[str, Mat]:
+    """Given values as :func:`generate` draws them, with the last layer (weights, biases) and
+    the targets drawn again from ``rng``, the body (``X``, the hidden layers) kept from
+    ``given``; only the float64 screens are applied (BudgetError: draw again), so the caller
+    solves the problem and checks its budgets (``check_values``) itself.
+
+    For a kind that asks more of a problem than the MLP's budgets and whose failures turn on
+    the head (fine-tuning's new head): one layer is drawn again instead of the whole network.
+    The MLP kind itself never calls it."""
+    n = spec.layers
+    body = ["X", *(f"{p}{layer}" for layer in range(1, n) for p in ("W", "b"))]
+    ints = {name: np.array(_as_ints(given[name])) for name in body}
+    a = ints["X"].astype(float)
+    for layer in range(1, n):
+        a = _float_activation(spec, ints[f"W{layer}"] @ a + ints[f"b{layer}"])
+    ints[f"W{n}"], ints[f"b{n}"], z = _draw_layer(spec, rng, a, spec.sizes[n], True, HIDDEN_MAX)
+    ints["Y"] = _targets(spec, rng, z)
+    _screen_gradients(spec, ints)
+    out = {name: rational(m.tolist()) for name, m in ints.items()}
+    out["lr"] = rational([[spec.lr]])
+    return out
+
+
+def _as_ints(m: Mat) -> list[list[int]]:
+    """A drawn matrix of whole numbers (``X``, a weight, a bias, ``Y``) as Python ints."""
+    return [[int(to_fraction(v)) for v in row] for row in m.to_list()]
 
 
 def _draw(spec: Spec, rng: random.Random) -> dict[str, Mat]:
