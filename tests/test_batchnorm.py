@@ -26,7 +26,7 @@ from handcalc.matrix import Mat, rational, to_floats, to_fraction, to_strings
 from handcalc.printing import printed
 from handcalc.problem import Problem
 from handcalc.render import render_html, render_pdf
-from handcalc.spec import BatchNormSpec
+from handcalc.specs import BatchNormSpec
 
 torch.set_default_dtype(torch.float64)
 

@@ -213,7 +213,7 @@ def test_every_spec_option_is_in_generate_help_with_its_help_text() -> None:
     """The options are generated from every kind's declared options: one row each, help text
     and default, and the kinds that have it where not all do."""
     from handcalc import kinds
-    from handcalc.spec import SPECS
+    from handcalc.specs import SPECS
 
     result = CliRunner().invoke(
         cli, ["generate", "--help"], terminal_width=300, max_content_width=300

@@ -19,7 +19,7 @@ from handcalc.layout import build_sheet
 from handcalc.matrix import Mat, as_mat
 from handcalc.problem import Problem
 from handcalc.render import render_html
-from handcalc.spec import SPECS
+from handcalc.specs import SPECS
 
 KINDS = sorted(kinds.KINDS)
 SEEDS = range(3)

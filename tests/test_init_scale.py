@@ -21,7 +21,7 @@ from handcalc.errors import DocumentError, SpecError
 from handcalc.matrix import entry_float, to_floats
 from handcalc.problem import Problem
 from handcalc.render import render_html, render_pdf
-from handcalc.spec import InitScaleSpec
+from handcalc.specs import InitScaleSpec
 
 torch.set_default_dtype(torch.float64)
 

@@ -28,7 +28,7 @@ from handcalc.pages import paginate
 from handcalc.printing import printed
 from handcalc.problem import Problem
 from handcalc.render import render_html, render_pdf
-from handcalc.spec import NeuronSpec
+from handcalc.specs import NeuronSpec
 
 torch.set_default_dtype(torch.float64)
 

@@ -22,7 +22,7 @@ from handcalc.kinds.zero_init import parameters
 from handcalc.matrix import Mat, rational, to_floats, to_fraction, to_strings
 from handcalc.problem import Problem
 from handcalc.render import render_html, render_pdf
-from handcalc.spec import ZeroInitSpec
+from handcalc.specs import ZeroInitSpec
 
 torch.set_default_dtype(torch.float64)
 

@@ -50,7 +50,7 @@ from ..ops.bn_eval import (
     RunningMean,
     RunningVariance,
 )
-from ..spec import BatchNormSpec
+from ..specs import BatchNormSpec
 from ..transcendental import Table
 from ..values import parse_number
 from .base import Kind

@@ -29,7 +29,7 @@ from ..graph import Graph, Shape, Step, resolve
 from ..matrix import Mat, rational, to_fraction
 from ..notation import printed, printed_length, subscript
 from ..ops import CountParams, WeightGrad
-from ..spec import FinetuneSpec
+from ..specs import FinetuneSpec
 from ..values import parse_number
 from .base import Kind
 from .mlp import Pass, backward, check_targets, forward, generate, given_shapes, loss, update

@@ -18,7 +18,7 @@ from ..graph import Graph, Step
 from ..matrix import Mat, rational
 from ..notation import subscript
 from ..ops import Gain, InitLoss, Std, UniformLoss
-from ..spec import InitScaleSpec
+from ..specs import InitScaleSpec
 from ..transcendental import Base
 from .base import Kind
 from .mlp import check_targets

@@ -12,7 +12,7 @@ from typing import Any
 
 from ..graph import Graph
 from ..matrix import Mat
-from ..spec import NeuronSpec
+from ..specs import NeuronSpec
 from .mlp import MLP, build
 
 NAME = "neuron"

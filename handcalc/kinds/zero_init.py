@@ -24,7 +24,7 @@ from ..graph import Graph, Step
 from ..matrix import Mat, entry_text, rational, to_fraction
 from ..notation import printed_length, subscript
 from ..ops import Moved
-from ..spec import ZeroInitSpec
+from ..specs import ZeroInitSpec
 from .base import Kind
 from .mlp import Pass, check_targets, given_shapes, sgd_step
 
