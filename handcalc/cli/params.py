@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 import click
 
 from ..options import CHOICE, Option
-from ..spec import SPECS
+from ..specs import SPECS
 from .types import KindChoice
 
 F = TypeVar("F", bound=Callable[..., Any])
