@@ -31,16 +31,13 @@ from .base import (
     sub,
     times_scalar,
 )
-from .batchnorm import (
-    BatchVariance,
+from .batchnorm import BatchVariance, Normalise, RowMean, ScaleShift
+from .bn_backward import (
     CentredBiasGrad,
     GammaGrad,
     MeanGrad,
-    Normalise,
     NormalisedGrad,
     NormInputGrad,
-    RowMean,
-    ScaleShift,
     ShiftGrad,
     VarianceGrad,
 )
