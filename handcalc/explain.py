@@ -181,7 +181,8 @@ _SUB = re.compile(r"(Σ|log)_(\w+)")
 def typeset(text: str) -> Markup:
     """A worked line as HTML: ``e^(…)`` as a superscript, ``Σ_columns`` and ``log_3`` with a
     subscript, and the line breakable only between the terms of its top level (at ``=``, ``+``,
-    ``−`` and ``,`` outside brackets): a number, a power or a bracket never breaks inside."""
+    ``−``, ``,`` and between words, outside brackets): a number, a power or a bracket never
+    breaks inside."""
     if not text:
         return Markup("")
     pieces, separators = _top_level(text)
@@ -191,7 +192,9 @@ def typeset(text: str) -> Markup:
     return out
 
 
-_SEPARATORS = (" = ", " + ", f" {MINUS} ", ", ", " → ")
+#: where a worked line may break, outside brackets; the plain space last (between the words of a
+#: derivation: "mu[i] reaches the loss through …"), after the operators it is part of
+_SEPARATORS = (" = ", " + ", f" {MINUS} ", ", ", " → ", " ")
 
 
 def _top_level(text: str) -> tuple[list[str], list[str]]:
@@ -202,6 +205,8 @@ def _top_level(text: str) -> tuple[list[str], list[str]]:
         ch = text[k]
         depth += {"(": 1, "[": 1, ")": -1, "]": -1}.get(ch, 0)
         found = depth == 0 and next((s for s in _SEPARATORS if text.startswith(s, k)), None)
+        if found == " " and text[start:k].startswith("Σ"):
+            found = None  # a sum stays with what it sums: "Σ_columns dZ₃"
         if found:
             pieces.append(text[start:k])
             separators.append(found)

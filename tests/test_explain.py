@@ -123,6 +123,10 @@ def test_typeset_sets_powers_sums_and_logs_and_keeps_expressions_whole():
     assert terms.count('<span class="nb">') == 5 and "(−1)·(−1)</span>" in terms
     assert "Σ<sub>columns</sub>" in str(typeset("db₃ = Σ_columns dZ₃"))
     assert "&lt;" in str(typeset("1 < 2"))  # text is escaped
+    # a derivation's words may break between them; a sum stays with what it sums
+    words = str(typeset("mu[i] reaches the loss through every Zhat[i,j] (and var[i])"))
+    assert words.count('<span class="nb">') == 8 and "(and var[i])</span>" in words
+    assert '<span class="nb">Σ<sub>columns</sub> dZ₃</span>' in str(typeset("db₃ = Σ_columns dZ₃"))
 
 
 @pytest.mark.parametrize(
