@@ -119,6 +119,12 @@ def _mode(env: Mapping[str, str], mode: str | None) -> str:
     return chosen
 
 
+def database_url(instance: Path, env: Mapping[str, str] | None = None) -> str:
+    """``HANDCALC_DATABASE_URL``, else the embedded SQLite file in ``instance``."""
+    env = os.environ if env is None else env
+    return env.get("HANDCALC_DATABASE_URL") or f"sqlite:///{instance / 'handcalc.sqlite3'}"
+
+
 def from_env(
     instance: Path, env: Mapping[str, str] | None = None, mode: str | None = None
 ) -> dict[str, Any]:
@@ -142,7 +148,7 @@ def from_env(
         token = token if given_token else _kept_secret(instance, "instructor_token", 18)
         if given_secret or given_token:
             check_secrets(secret, token)
-    database = env.get("HANDCALC_DATABASE_URL") or f"sqlite:///{instance / 'handcalc.sqlite3'}"
+    database = database_url(instance, env)
     return {
         "HANDCALC_MODE": mode,
         "SECRET_KEY": secret,

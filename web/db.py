@@ -1,19 +1,18 @@
-"""The database: one SQLAlchemy engine per app, one session per request, tables made on start."""
+"""The database: one SQLAlchemy engine per app, one session per request, the schema brought up to
+date on start (:mod:`.migrate`)."""
 
 from __future__ import annotations
 
 import contextlib
 import os
-import time
 from pathlib import Path
 from typing import Any
 
 from flask import Flask, current_app, g
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import Session, sessionmaker
 
-from .models import Base
+from . import migrate
 
 EXTENSION = "handcalc.db"
 
@@ -52,25 +51,9 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True, hide_parameters=True)
 
 
-def create_tables(engine: Engine) -> None:
-    """Create missing tables, and missing indexes of tables made by an earlier version (which
-    ``create_all`` leaves alone); two gunicorn workers starting together may race, so retry."""
-    for attempt in range(5):
-        try:
-            Base.metadata.create_all(engine)
-            for table in Base.metadata.sorted_tables:
-                for index in table.indexes:
-                    index.create(engine, checkfirst=True)
-            return
-        except (OperationalError, ProgrammingError):  # PostgreSQL: "already exists"
-            if attempt == 4:
-                raise
-            time.sleep(0.2 * (attempt + 1))
-
-
 def init_app(app: Flask) -> None:
     engine = make_engine(app.config["DATABASE_URL"])
-    create_tables(engine)
+    migrate.upgrade(engine)  # a no-op once up to date (``handcalc db upgrade`` ran it)
     app.extensions[EXTENSION] = sessionmaker(engine, expire_on_commit=False)
     app.teardown_appcontext(close_session)
 

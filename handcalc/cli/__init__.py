@@ -18,6 +18,7 @@ import sys
 import click
 
 from .classroom import batch
+from .database import db_group
 from .grading import grade
 from .group import HandcalcGroup
 from .problems import generate, kinds_command, solve
@@ -39,6 +40,8 @@ def cli() -> None:
     handcalc trace --seed 7 --out trace7/         every weight and bias over 200 epochs, plots
     handcalc health --out health/                 a deep network's health from three starts
     handcalc kinds                                the kinds of exercise --kind takes
+    handcalc serve                                the grading site for a class
+    handcalc db upgrade                           the site's database schema, brought up to date
     handcalc COMMAND --help                       the options of a command
     """
 
@@ -50,6 +53,7 @@ for command in (
     grade,
     batch,
     serve,
+    db_group,
     trace_command,
     health_command,
 ):
