@@ -25,8 +25,10 @@ APT_PACKAGES=(python3 python3-venv libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-
 if [ "$PROFILE" = dev ]; then
     # poppler-utils: PDF checks; chromium: browser tests (never downloaded); wrk: the service
     # load benchmark; postgresql: the service's test on PostgreSQL (a throwaway cluster in a
-    # temporary folder, never the system's); python3-dev and gcc for packages built from source.
-    APT_PACKAGES+=(python3-dev gcc poppler-utils chromium wrk postgresql)
+    # temporary folder, never the system's); redis-server: the tests of limits shared across
+    # web instances start their own on a free loopback port; python3-dev and gcc for packages
+    # built from source.
+    APT_PACKAGES+=(python3-dev gcc poppler-utils chromium wrk postgresql redis-server)
 fi
 if command -v apt-get >/dev/null 2>&1; then
     missing=()
