@@ -188,8 +188,15 @@ def typeset(text: str) -> Markup:
     pieces, separators = _top_level(text)
     out = Markup("")
     for piece, separator in zip(pieces, [*separators, ""], strict=True):
-        out += Markup('<span class="nb">') + _marks(piece) + Markup("</span>") + escape(separator)
+        marked = _marks(piece)
+        if any(c in piece for c in _BREAKABLE):  # a plain word or number never breaks anyway
+            marked = Markup('<span class="nb">') + marked + Markup("</span>")
+        out += marked + escape(separator)
     return out
+
+
+#: where a browser might break a piece that must stay whole (a bracket's spaces, a fraction)
+_BREAKABLE = frozenset(" /-−·")
 
 
 #: where a worked line may break, outside brackets; the plain space last (between the words of a

@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 import torch
 from pictures import assert_looks_like
+from students import worked
 from torch.nn.utils.fusion import fuse_linear_bn_weights
 
 import handcalc
@@ -284,18 +285,6 @@ def test_the_sheet_key_and_solutions(problem: Problem, tmp_path: Path) -> None:
     assert "gammap" in text and printed(problem, "Zf")[1][0] in text
 
 
-def _answers(problem: Problem, change: dict[str, Callable[[Mat], Mat]]) -> dict[str, Any]:
-    """A student who works every cell from their own values, except where ``change`` says."""
-    finish = problem.spec.treatment().finish
-
-    def written(name: str, value: Mat) -> Mat:
-        value = finish(name, value)
-        return change[name](value) if name in change else value
-
-    values = problem.graph.evaluate(problem.given, written)
-    return {"cells": {s.name: to_strings(values[s.name]) for s in problem.steps}}
-
-
 def _slip(m: Mat) -> Mat:
     rows = [[to_fraction(x) for x in row] for row in m.to_list()]
     rows[0][0] += 1
@@ -311,7 +300,7 @@ def _quadruple(m: Mat) -> Mat:  # still a perfect square: every later root stays
 def test_a_slip_to_a_variance_that_is_not_a_square_is_graded(problem: Problem) -> None:
     """The student's root is then irrational: the steps after it are re-run on its 4-decimal
     value, the one they write down (nothing irrational enters a hand-mode grade)."""
-    report = handcalc.grade(problem, _answers(problem, {"var1": _slip}))
+    report = handcalc.grade(problem, worked(problem, {"var1": _slip}))
     assert report.statuses["var1"] == "wrong" and report.statuses["mu1"] == "correct"
     assert report.statuses["Zhat1"] in ("carried", "wrong")
     report = handcalc.grade(problem, _answers_typed(problem, "var1", _slip))
@@ -326,7 +315,7 @@ def _answers_typed(problem: Problem, name: str, change: Callable[[Mat], Mat]) ->
 
 
 def test_grading_carries_credit_through_bn(problem: Problem) -> None:
-    report = handcalc.grade(problem, _answers(problem, {"var1": _quadruple}))
+    report = handcalc.grade(problem, worked(problem, {"var1": _quadruple}))
     statuses = report.statuses
     assert statuses["var1"] == "wrong"
     for later in ("Zhat1", "BN1", "A1", "Z2", "dgamma1", "dvar1", "dZ1", "running_var1_new"):

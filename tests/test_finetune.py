@@ -13,6 +13,7 @@ import pytest
 import torch
 from oracle import oracle
 from pictures import assert_looks_like
+from students import worked
 
 import handcalc
 from handcalc import kinds
@@ -20,7 +21,7 @@ from handcalc.cells import Cell
 from handcalc.errors import BudgetError, DocumentError, SpecError
 from handcalc.kinds.finetune import Finetune
 from handcalc.layout import GEOMETRIES, build_sheet
-from handcalc.matrix import Mat, rational, to_fraction, to_strings
+from handcalc.matrix import Mat, rational, to_fraction
 from handcalc.problem import Problem
 from handcalc.render import render_html, render_pdf
 
@@ -346,18 +347,6 @@ def test_why_reads_the_steps_own_section() -> None:
     assert db3.op.why(db3, frozen_mlp).startswith("Backprop stops here: layers 1 to 2")
 
 
-def _answers(problem: Problem, change: dict[str, Any]) -> dict[str, Any]:
-    """A student who works every cell from their own values, except where ``change`` says."""
-    finish = problem.spec.treatment().finish
-
-    def written(name: str, value: Mat) -> Mat:
-        value = finish(name, value)
-        return change[name](value) if name in change else value
-
-    values = problem.graph.evaluate(problem.given, written)
-    return {"cells": {s.name: to_strings(values[s.name]) for s in problem.steps}}
-
-
 def _slip(m: Mat) -> Mat:
     rows = [[to_fraction(x) for x in row] for row in m.to_list()]
     rows[0][0] += 1
@@ -366,7 +355,7 @@ def _slip(m: Mat) -> Mat:
 
 def test_a_slip_in_the_warmup_carries_into_the_unfreeze_section() -> None:
     problem = handcalc.generate(kind="finetune", seed=7, schedule="warmup")
-    report = handcalc.grade(problem, _answers(problem, {"warmup.db3": _slip}))
+    report = handcalc.grade(problem, worked(problem, {"warmup.db3": _slip}))
     statuses = report.statuses
     assert statuses["warmup.db3"] == "wrong"
     for later in ("warmup.b3_new", "unfreeze.Z3", "unfreeze.loss", "unfreeze.dZ3"):
@@ -377,7 +366,7 @@ def test_a_slip_in_the_warmup_carries_into_the_unfreeze_section() -> None:
 
 
 def test_a_slip_in_the_shared_forward_pass_carries_into_both_schemes(compare: Problem) -> None:
-    report = handcalc.grade(compare, _answers(compare, {"A2": _slip}))
+    report = handcalc.grade(compare, worked(compare, {"A2": _slip}))
     statuses = report.statuses
     assert statuses["A2"] == "wrong"
     for later in ("Z3", "full.dW3", "frozen.dW3", "full.W3_new", "frozen.W3_new"):
@@ -392,13 +381,13 @@ def test_counting_mistakes_are_diagnosed(compare: Problem) -> None:
         ("full.updated", 6, "matrices_counted"),
     ):
         report = handcalc.grade(
-            compare, _answers(compare, {name: lambda m, w=wrong: rational([[w]])})
+            compare, worked(compare, {name: lambda m, w=wrong: rational([[w]])})
         )
         cell = report[name]
         assert cell.status == "wrong" and code in cell.diagnosis, (name, cell.diagnosis)
         assert cell.feedback
     assert all(
-        s == "correct" for s in handcalc.grade(compare, _answers(compare, {})).statuses.values()
+        s == "correct" for s in handcalc.grade(compare, worked(compare, {})).statuses.values()
     )
 
 
