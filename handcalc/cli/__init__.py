@@ -7,6 +7,8 @@ output.py     results to standard output or files, progress on standard error
 problems.py   generate, solve, kinds
 grading.py    grade
 classroom.py  batch
+admin.py      admin: courses, instructors, API tokens
+worker.py     worker (queued class PDFs)
 server.py     serve
 training.py   trace, health
 """
@@ -17,6 +19,7 @@ import sys
 
 import click
 
+from .admin import admin_group
 from .classroom import batch
 from .database import db_group
 from .grading import grade
@@ -24,6 +27,7 @@ from .group import HandcalcGroup
 from .problems import generate, kinds_command, solve
 from .server import serve
 from .training import health_command, trace_command
+from .worker import worker
 
 
 @click.group(cls=HandcalcGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -42,6 +46,7 @@ def cli() -> None:
     handcalc kinds                                the kinds of exercise --kind takes
     handcalc serve                                the grading site for a class
     handcalc db upgrade                           the site's database schema, brought up to date
+    handcalc admin list-courses                   the site's courses, instructors, API tokens
     handcalc COMMAND --help                       the options of a command
     """
 
@@ -54,8 +59,10 @@ for command in (
     batch,
     serve,
     db_group,
+    admin_group,
     trace_command,
     health_command,
+    worker,
 ):
     cli.add_command(command)
 

@@ -46,6 +46,21 @@ from .types import Whole
     help="Page orientation; auto: whichever takes fewer pages.",
 )
 @click.option("--mono", is_flag=True, help="Black and grey instead of colour (photocopiers).")
+@click.option(
+    "--queue",
+    metavar="URL",
+    envvar="HANDCALC_QUEUE_URL",
+    help="Send the work to the Celery workers of this broker (redis://HOST:PORT/DB; see "
+    "handcalc worker) and wait for it [env HANDCALC_QUEUE_URL; default: this machine's "
+    "processes].",
+)
+@click.option(
+    "--storage",
+    metavar="URL",
+    envvar="HANDCALC_STORAGE_URL",
+    help="With --queue: where the workers put the files, a folder they all mount "
+    "[env HANDCALC_STORAGE_URL; default file:///TMP/handcalc-jobs].",
+)
 def batch(
     roster: Path,
     out: Path,
@@ -56,6 +71,8 @@ def batch(
     solutions: bool,
     orientation: str,
     mono: bool,
+    queue: str | None,
+    storage: str | None,
     **options: Any,
 ) -> None:
     """A worksheet and an answer key for every student of ROSTER, and one class key.
@@ -74,22 +91,29 @@ def batch(
       handcalc batch roster.csv --out sheets/
       handcalc batch roster.csv --out sheets/ --sizes 2,3,2 --reduction mean --paper letter
       handcalc batch roster.csv --out sheets/ --solutions --mono
+      handcalc batch roster.csv --out sheets/ --queue redis://127.0.0.1:6379/0
     """
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
-
     from ..batch import make_batch, read_roster
 
     warn_about_secret(secret)
     students = read_roster(roster)
+    if queue:
+        queued(
+            students,
+            out,
+            queue,
+            storage,
+            kind,
+            secret,
+            paper,
+            solutions,
+            orientation,
+            mono,
+            chosen(options),
+        )
+        return
     # refreshed by hand, not by rich's thread: the worker processes are forked from here
-    with Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=stderr_console(),
-        auto_refresh=False,
-    ) as bar:
+    with _bar() as bar:
         task = bar.add_task("sheets", total=len(students))
 
         def advance(_: Any) -> None:
@@ -112,6 +136,96 @@ def batch(
     click.echo(
         f"wrote {(3 if solutions else 2) * len(done)} sheets for "
         f"{count(len(done), 'student')} and {out / 'class-key.pdf'}",
+        err=True,
+    )
+
+
+def _bar() -> Any:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    return Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=stderr_console(),
+        auto_refresh=False,
+    )
+
+
+#: seconds without a single student done before the batch says what it waits for
+NO_WORKER_SECONDS = 60
+
+
+def queued(
+    students: list[Any],
+    out: Path,
+    queue: str,
+    storage: str | None,
+    kind: str,
+    secret: str | None,
+    paper: str,
+    solutions: bool,
+    orientation: str,
+    mono: bool,
+    options: dict[str, Any],
+) -> None:
+    """The batch as a job on the queue: sent, waited for with a progress bar, its files copied
+    to ``out`` (the same files as without the queue) and removed from the storage."""
+    import datetime
+    import shutil
+    import time
+
+    from ..jobs import Progress as JobProgress
+    from ..jobs import new_job, send, wait
+    from ..storage import open_storage
+
+    store = open_storage(storage)
+    job_id = new_job(
+        store,
+        students,
+        kind=kind,
+        options=options,
+        secret=secret,
+        paper=paper,
+        date=datetime.date.today().isoformat(),
+        solutions=solutions,
+        orientation=orientation,
+        mono=mono,
+    )
+    send(store, job_id, queue)
+    started, told = time.monotonic(), False
+    with _bar() as bar:
+        task = bar.add_task("sheets", total=len(students))
+
+        def show(now: JobProgress) -> None:
+            nonlocal told
+            seen = now.done + len(now.failed)
+            bar.update(task, completed=seen)
+            bar.refresh()
+            if not seen and not told and time.monotonic() - started > NO_WORKER_SECONDS:
+                told = True
+                bar.console.print(
+                    f"no student done after {NO_WORKER_SECONDS} s: is a worker running "
+                    "(handcalc worker --queue URL, with the same storage)?"
+                )
+
+        last = wait(store, job_id, show)
+    out.mkdir(parents=True, exist_ok=True)
+    for path in sorted(store.files(job_id).iterdir()):
+        if not path.name.startswith("."):
+            shutil.copyfile(path, out / path.name)
+    store.remove(job_id)
+    for f in last.failed:
+        click.echo(f"failed: {f['name'] or f['id']} (id {f['id']}): {f['error']}", err=True)
+    if last.failed:
+        raise click.ClickException(
+            f"{count(len(last.failed), 'student')} failed (above); the sheets of the other "
+            f"{last.done} and {out / 'class-key.pdf'} are written"
+        )
+    click.echo(
+        f"wrote {(3 if solutions else 2) * last.done} sheets for "
+        f"{count(last.done, 'student')} and {out / 'class-key.pdf'}",
         err=True,
     )
 
