@@ -34,7 +34,8 @@ from .batch import StudentJob, redraw_duplicates, render_student
 from .class_key import CLASS_KEY, CLASS_KEY_TITLE, write_class_key
 from .errors import HandcalcError
 from .roster import Sheets, Student
-from .storage import RESULT, JobNotFound, Storage, write_json
+from .storage import RESULT, Storage, write_json
+from .storage import JobNotFound as JobNotFound
 from .verify import secret_key
 
 log = logging.getLogger(__name__)
@@ -124,15 +125,27 @@ def new_job(
     return job_id
 
 
+class QueueUnavailable(HandcalcError):
+    """The broker cannot be reached: nothing was sent (or not all of it)."""
+
+
 def send(storage: Storage, job_id: str, url: str) -> None:
-    """Send every student's task of the job to the queue at ``url`` (needs ``handcalc[scale]``)."""
+    """Send every student's task of the job to the queue at ``url`` (needs ``handcalc[scale]``);
+    ``QueueUnavailable`` when the broker cannot be reached."""
     try:
+        from kombu.exceptions import OperationalError
+
         from .tasks import send_job
     except ImportError as e:
         raise HandcalcError(
             f"a queue needs Celery and the Redis client: pip install 'handcalc[scale]' ({e})"
         ) from None
-    send_job(url, job_id, len(storage.manifest(job_id)["students"]))
+    try:
+        send_job(url, job_id, len(storage.manifest(job_id)["students"]))
+    except (OperationalError, OSError) as e:
+        raise QueueUnavailable(
+            f"the job queue cannot be reached ({e}); is its Redis server running?"
+        ) from None
 
 
 def run_inline(
@@ -394,20 +407,3 @@ def wait(
                 f"{timeout:g} s; are workers running on the same queue and storage?"
             )
         time.sleep(poll)
-
-
-__all__ = [
-    "QUEUE_ENV",
-    "JobNotFound",
-    "Progress",
-    "fail",
-    "finish",
-    "is_complete",
-    "new_job",
-    "progress",
-    "queue_url",
-    "run_inline",
-    "run_student",
-    "send",
-    "wait",
-]

@@ -149,6 +149,8 @@ def send_job(url: str, job_id: str, total: int) -> None:
     of its own (the queue declared first: tasks sent before any worker started are kept)."""
     configure(url)
     with app.connection_for_write(url) as connection:
+        # a broker that is down fails in about a second (the default retries for longer)
+        connection.ensure_connection(max_retries=2, interval_start=0.2, interval_step=0.3)
         app.amqp.queues[QUEUE].bind(connection.default_channel).declare()
         producer = app.amqp.Producer(connection)
         for index in range(total):

@@ -176,6 +176,7 @@ def queued(
     import shutil
     import time
 
+    from ..errors import HandcalcError
     from ..jobs import Progress as JobProgress
     from ..jobs import new_job, send, wait
     from ..storage import open_storage
@@ -193,7 +194,11 @@ def queued(
         orientation=orientation,
         mono=mono,
     )
-    send(store, job_id, queue)
+    try:
+        send(store, job_id, queue)
+    except HandcalcError:
+        store.remove(job_id)
+        raise
     started, told = time.monotonic(), False
     with _bar() as bar:
         task = bar.add_task("sheets", total=len(students))
