@@ -160,9 +160,12 @@ def latest_reports(session: Session, assignment_id: int) -> Iterator[dict[str, A
         yield orjson.loads(text)
 
 
-def roster_counts(session: Session) -> dict[int, tuple[int, int]]:
-    """Per assignment: its students, and how many of them have submitted."""
-    rows = session.execute(
+def roster_counts(
+    session: Session, assignment_ids: Iterable[int] | None = None
+) -> dict[int, tuple[int, int]]:
+    """Per assignment (of ``assignment_ids``, or every one): its students, and how many of them
+    have submitted."""
+    query = (
         select(
             Student.assignment_id,
             func.count(distinct(Student.id)),
@@ -171,6 +174,9 @@ def roster_counts(session: Session) -> dict[int, tuple[int, int]]:
         .outerjoin(Submission, Submission.student_id == Student.id)
         .group_by(Student.assignment_id)
     )
+    if assignment_ids is not None:
+        query = query.where(Student.assignment_id.in_(list(assignment_ids)))
+    rows = session.execute(query)
     return {int(a): (int(students), int(submitted)) for a, students, submitted in rows}
 
 

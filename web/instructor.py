@@ -1,5 +1,7 @@
-"""The instructor's pages: sign in with the instructor token, make assignments, add students,
-read the gradebook and the class's statistics, download grades and keys."""
+"""The instructor's pages: sign in (an instructor with login and password, the admin with the
+instructor token), make assignments in one's courses, add students, read the gradebook and the
+class's statistics, download grades and keys. Each instructor sees their own courses only
+(``courses``; the admin every course)."""
 
 from __future__ import annotations
 
@@ -22,7 +24,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from handcalc import kinds
 from handcalc.values import parse_whole
 
-from . import access, auth, db, forms, gradebook, handout, roster
+from . import access, auth, courses, db, forms, gradebook, handout, roster
 from .auth import signed_in
 from .errors import InputError, shown_on
 from .instructor_api import MAX_ATTEMPTS, MAX_TITLE_CHARS
@@ -31,6 +33,8 @@ from .problems import blanks, canonical, problem_for
 from .tokens import student_token
 
 bp = Blueprint("instructor", __name__, url_prefix="/instructor")
+# the app's database is open by now (``db.init_app`` runs before the blueprints are registered)
+bp.record_once(lambda state: courses.ensure_default_course(state.app))
 
 
 def back_to(endpoint: str, said: str = "") -> Callable[[str], BaseResponse]:
@@ -44,27 +48,44 @@ def back_to(endpoint: str, said: str = "") -> Callable[[str], BaseResponse]:
     return page
 
 
+def _signed_in_to() -> BaseResponse:
+    target = request.args.get("next", "")
+    # only a path of this site, never another site, and nothing a header cannot carry
+    if (
+        not target.startswith("/instructor")
+        or target.startswith("//")
+        or any(ord(c) < 32 or ord(c) == 127 for c in target)
+    ):
+        target = url_for("instructor.dashboard")
+    return redirect(target, code=303)
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> BaseResponse | tuple[str, int]:
+    """An instructor's login and password; or, with no login, the instructor token (the admin;
+    the form field ``token`` is taken for the password too, as before courses)."""
     error = None
+    login_name = ""
     if request.method == "POST":
-        given = request.form.get("token", "").strip()
-        # the token first, then the throttle: failures count, the right token always signs in
-        if auth.instructor_token_ok(given):
-            auth.start_session()
-            target = request.args.get("next", "")
-            # only a path of this site, never another site, and nothing a header cannot carry
-            if (
-                not target.startswith("/instructor")
-                or target.startswith("//")
-                or any(ord(c) < 32 or ord(c) == 127 for c in target)
-            ):
-                target = url_for("instructor.dashboard")
-            return redirect(target, code=303)
-        if given:
-            auth.wrong_instructor_token()
-        error = "That is not the instructor token."
-    return render_template("instructor/login.html", error=error), 401 if error else 200
+        login_name = request.form.get("login", "").strip()[: courses.MAX_LOGIN_CHARS]
+        given = (request.form.get("password") or request.form.get("token") or "").strip()
+        if not login_name:
+            # the token first, then the throttle: failures count, the right token always signs in
+            if auth.instructor_token_ok(given):
+                auth.start_session()
+                return _signed_in_to()
+            if given:
+                auth.wrong_instructor_token()
+            error = "That is not the instructor token."
+        else:
+            auth.password_attempt()  # counted before the (slow, on purpose) hash is checked
+            found = courses.signed_in_instructor(db.session(), login_name, given)
+            if found is not None:
+                auth.start_session(found)
+                return _signed_in_to()
+            error = "Wrong login or password."
+    page = render_template("instructor/login.html", error=error, login=login_name)
+    return page, 401 if error else 200
 
 
 @bp.post("/logout")
@@ -77,15 +98,34 @@ def logout() -> BaseResponse:
 @bp.get("/")
 @signed_in
 def dashboard() -> str:
-    rows = db.session().scalars(select(Assignment).order_by(Assignment.id.desc())).all()
-    counts = gradebook.roster_counts(db.session())
+    """The assignments of the caller's courses, the form for a new one; the admin sees every
+    course too."""
+    who = courses.who()
+    session = db.session()
+    rows = session.scalars(
+        select(Assignment).where(who.where(Assignment.course_id)).order_by(Assignment.id.desc())
+    ).all()
+    counts = gradebook.roster_counts(session, [row.id for row in rows])
+    mine = courses.visible_courses(session, who)
+    names = {c.id: c.name for c in mine}
     summary = []
     for row in rows:
         students, submitted = counts.get(row.id, (0, 0))
-        summary.append({"row": row, "students": students, "submitted": submitted})
+        summary.append(
+            {
+                "row": row,
+                "course": names.get(row.course_id, ""),
+                "students": students,
+                "submitted": submitted,
+            }
+        )
     kind = forms.kind_of(request.args.get("kind"))
     return render_template(
         "instructor/dashboard.html",
+        who=who,
+        courses=mine,
+        course_lines=courses.course_lines(session) if who.admin else [],
+        default_course=courses.DEFAULT_COURSE,
         assignments=summary,
         kind=kind,
         kinds=forms.kind_menu(),
@@ -110,8 +150,17 @@ def create() -> BaseResponse:
     title = request.form.get("title", "").strip()[:MAX_TITLE_CHARS]
     if not title:
         raise InputError("title: give the assignment a title")
+    course = courses.course_for_new_assignment(
+        db.session(), courses.who(), request.form.get("course")
+    )
     problem_for(kind, spec, 0)  # options that cannot make a problem fail now
-    row = Assignment(title=title, kind=kind, spec_json=canonical(spec), max_attempts=max_attempts)
+    row = Assignment(
+        title=title,
+        kind=kind,
+        spec_json=canonical(spec),
+        max_attempts=max_attempts,
+        course_id=course.id,
+    )
     db.session().add(row)
     db.session().commit()
     flash(f"Assignment {row.id} created; add students to get their links.")
@@ -127,7 +176,7 @@ def page_number(raw: str | None, pages: int) -> int:
 @signed_in
 def assignment(assignment_id: int) -> str:
     """The gradebook, ``gradebook.PAGE_SIZE`` students a page, and the class's statistics."""
-    row = access.assignment(assignment_id)
+    row = courses.assignment(assignment_id)
     rows = db.session()
     sample = problem_for(row.kind, row.spec, 0)
     cells = blanks(sample)
@@ -167,7 +216,7 @@ def assignment(assignment_id: int) -> str:
 @shown_on(back_to("instructor.assignment", "Nobody was added. "))
 def add_roster(assignment_id: int) -> BaseResponse:
     """Names typed one a line, or a roster CSV (id and name columns, as ``handcalc batch``)."""
-    row = access.assignment(assignment_id)
+    row = courses.assignment(assignment_id)
     upload = request.files.get("roster")
     if request.form.get("source") != "csv":
         names = roster.names_from_text(request.form.get("students", ""))
@@ -188,7 +237,7 @@ def _csv(text: str, name: str) -> Response:
 @bp.get("/assignments/<int:assignment_id>/grades.csv")
 @signed_in
 def grades(assignment_id: int) -> Response:
-    row = access.assignment(assignment_id)
+    row = courses.assignment(assignment_id)
     return _csv(gradebook.grades_csv(db.session(), row), f"assignment-{row.id}-grades.csv")
 
 
@@ -196,7 +245,7 @@ def grades(assignment_id: int) -> Response:
 @signed_in
 def links(assignment_id: int) -> Response:
     """Every student's link (student_id, name, link), for a mail merge."""
-    row = access.assignment(assignment_id)
+    row = courses.assignment(assignment_id)
     return _csv(roster.links_csv(row), f"assignment-{row.id}-links.csv")
 
 
@@ -212,7 +261,7 @@ def _key(row: Assignment, student: Student) -> Response:
 @bp.get("/assignments/<int:assignment_id>/students/<int:student_id>/key")
 @signed_in
 def student_key(assignment_id: int, student_id: int) -> Response:
-    row = access.assignment(assignment_id)
+    row = courses.assignment(assignment_id)
     return _key(row, roster.roster_student_id(row, student_id))
 
 
@@ -220,7 +269,7 @@ def student_key(assignment_id: int, student_id: int) -> Response:
 @signed_in
 def key(assignment_id: int, student: str) -> Response:
     """A student's key by name (links use the id, which works for every name)."""
-    row = access.assignment(assignment_id)
+    row = courses.assignment(assignment_id)
     return _key(row, roster.roster_student(row, student))
 
 
@@ -228,7 +277,7 @@ def key(assignment_id: int, student: str) -> Response:
 @signed_in
 def student_pdf(assignment_id: int, student_id: int, mode: str) -> Response:
     """A student's worksheet, answer key or worked solutions as PDF (``?paper=letter``)."""
-    row = access.assignment(assignment_id)
+    row = courses.assignment(assignment_id)
     student = roster.roster_student_id(row, student_id)
     mode = handout.mode_of(mode)
     paper = handout.paper_of(request.args.get("paper"))
@@ -244,7 +293,7 @@ def student_pdf(assignment_id: int, student_id: int, mode: str) -> Response:
 def class_pdfs(assignment_id: int) -> Response:
     """The class's PDFs as one zip, made while it is sent (``handout.CLASS_PART`` students a
     part). A POST with the form's CSRF token: another site cannot start the work."""
-    row = access.assignment(assignment_id)
+    row = courses.assignment(assignment_id)
     part = handout.part_of(request.form.get("part"), handout.parts_of(row))
     found = handout.class_part(row, part, handout.paper_of(request.form.get("paper")))
     return Response(

@@ -1,14 +1,16 @@
-"""The instructor's JSON API under ``/api/v1/assignments`` (``Authorization: Bearer <token>``):
-make an assignment, put students on its roster, read keys, grades and statistics."""
+"""The instructor's JSON API under ``/api/v1/assignments`` (``Authorization: Bearer <token>``: the
+instructor token for every course, or a course's API token for that course): make an assignment,
+put students on its roster, read keys, grades and statistics."""
 
 from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, jsonify
 
-from . import access, db, gradebook, roster
+from . import access, courses, db, gradebook, roster
 from .api import json_only
 from .auth import instructor_token
 from .bodies import json_object, text, whole
+from .errors import InputError
 from .models import Assignment
 from .problems import DEFAULT_KIND, blanks, canonical, problem_for, read_spec
 
@@ -30,7 +32,7 @@ def _csv(text: str, name: str) -> Response:
 @bp.post("")
 @instructor_token
 def assignment_new() -> tuple[Response, int]:
-    body = json_object(("title", "spec", "max_attempts", "kind"))
+    body = json_object(("title", "spec", "max_attempts", "kind", "course"))
     title = text(body.get("title"), "title", MAX_TITLE_CHARS)
     kind = text(body.get("kind", DEFAULT_KIND), "kind", 40)
     spec = read_spec(body.get("spec"), kind)
@@ -40,17 +42,33 @@ def assignment_new() -> tuple[Response, int]:
         if max_attempts is None
         else whole(max_attempts, "max_attempts", 1, MAX_ATTEMPTS)
     )
+    raw_course = body.get("course")
+    if raw_course is not None and (not isinstance(raw_course, int) or isinstance(raw_course, bool)):
+        raise InputError("course: expected a course id (a whole number)")
+    course = courses.course_for_new_assignment(db.session(), courses.who(), raw_course)
     problem_for(kind, spec, 0)  # options that cannot make a problem fail now
-    row = Assignment(title=title, kind=kind, spec_json=canonical(spec), max_attempts=max_attempts)
+    row = Assignment(
+        title=title,
+        kind=kind,
+        spec_json=canonical(spec),
+        max_attempts=max_attempts,
+        course_id=course.id,
+    )
     db.session().add(row)
     db.session().commit()
-    return jsonify(id=row.id, title=row.title, max_attempts=row.max_attempts, spec=row.spec), 201
+    return jsonify(
+        id=row.id,
+        title=row.title,
+        max_attempts=row.max_attempts,
+        spec=row.spec,
+        course=course.id,
+    ), 201
 
 
 @bp.post("/<int:assignment_id>/roster")
 @instructor_token
 def assignment_roster(assignment_id: int) -> Response:
-    row = access.assignment(assignment_id)
+    row = courses.assignment(assignment_id)
     names = roster.names_from_json(json_object(("students",)).get("students"))
     students = roster.add_students(row, names)
     return jsonify(
@@ -70,7 +88,7 @@ def assignment_roster(assignment_id: int) -> Response:
 @bp.get("/<int:assignment_id>/students/<int:student_id>/key")
 @instructor_token
 def assignment_student_key(assignment_id: int, student_id: int) -> Response:
-    row = access.assignment(assignment_id)
+    row = courses.assignment(assignment_id)
     problem = access.student_problem(roster.roster_student_id(row, student_id))
     return Response(problem.to_json(), mimetype="application/json")
 
@@ -79,7 +97,7 @@ def assignment_student_key(assignment_id: int, student_id: int) -> Response:
 @instructor_token
 def assignment_key(assignment_id: int, student: str) -> Response:
     """The key of a student by name (the id's URL above works for every name)."""
-    row = access.assignment(assignment_id)
+    row = courses.assignment(assignment_id)
     problem = access.student_problem(roster.roster_student(row, student))
     return Response(problem.to_json(), mimetype="application/json")
 
@@ -87,7 +105,7 @@ def assignment_key(assignment_id: int, student: str) -> Response:
 @bp.get("/<int:assignment_id>/grades.csv")
 @instructor_token
 def assignment_grades(assignment_id: int) -> Response:
-    row = access.assignment(assignment_id)
+    row = courses.assignment(assignment_id)
     return _csv(gradebook.grades_csv(db.session(), row), f"assignment-{row.id}-grades.csv")
 
 
@@ -95,13 +113,13 @@ def assignment_grades(assignment_id: int) -> Response:
 @instructor_token
 def assignment_links(assignment_id: int) -> Response:
     """Every student's link as a full URL (student_id, name, link), for a mail merge."""
-    row = access.assignment(assignment_id)
+    row = courses.assignment(assignment_id)
     return _csv(roster.links_csv(row), f"assignment-{row.id}-links.csv")
 
 
 @bp.get("/<int:assignment_id>/stats")
 @instructor_token
 def assignment_stats(assignment_id: int) -> Response:
-    row = access.assignment(assignment_id)
+    row = courses.assignment(assignment_id)
     sample = problem_for(row.kind, row.spec, 0)
     return jsonify(gradebook.stats(db.session(), row, blanks(sample)))

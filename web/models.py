@@ -1,4 +1,5 @@
-"""What the service keeps: assignments, their students, every submission, practice sessions."""
+"""What the service keeps: courses, their instructors and API tokens, assignments, their
+students, every submission, practice sessions, instructors' page sessions."""
 
 from __future__ import annotations
 
@@ -6,7 +7,19 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    select,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -18,10 +31,70 @@ class Base(DeclarativeBase):
     pass
 
 
+#: an instructor teaches a course: who may see and change its assignments
+course_instructor = Table(
+    "course_instructor",
+    Base.metadata,
+    Column("course_id", ForeignKey("course.id"), primary_key=True),
+    Column("instructor_id", ForeignKey("instructor.id"), primary_key=True, index=True),
+)
+
+
+class Course(Base):
+    """A course: its assignments are seen and changed by its instructors (and the admin) only."""
+
+    __tablename__ = "course"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=now)
+    instructors: Mapped[list[Instructor]] = relationship(
+        secondary=course_instructor, back_populates="courses", order_by="Instructor.login"
+    )
+
+
+class Instructor(Base):
+    """An instructor's account: a login (a name or an e-mail address) and an argon2 hash of the
+    password (never the password); an inactive one cannot sign in."""
+
+    __tablename__ = "instructor"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    login: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=now)
+    courses: Mapped[list[Course]] = relationship(
+        secondary=course_instructor, back_populates="instructors", order_by="Course.name"
+    )
+
+
+class CourseToken(Base):
+    """An API token of one course (``Authorization: Bearer``): its SHA-256 only is kept (a random
+    token of 192 bits needs no slow hash), so the table signs nobody in."""
+
+    __tablename__ = "course_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("course.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=now)
+
+
+#: the course of the assignments made before courses, and of those made without a course
+DEFAULT_COURSE = "Default course"
+
+
 class Assignment(Base):
     __tablename__ = "assignment"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    #: the views always name it; a row made without one (a script, a test) is the default course's
+    course_id: Mapped[int] = mapped_column(
+        ForeignKey("course.id"),
+        index=True,
+        default=select(Course.id).where(Course.name == DEFAULT_COURSE).scalar_subquery(),
+    )
     title: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(40), default="mlp")
     spec_json: Mapped[str] = mapped_column(Text)
@@ -104,14 +177,17 @@ class PracticeSession(Base):
 
 
 class InstructorSession(Base):
-    """A signed-in instructor. The cookie carries a random id and this row its SHA-256 (the table
-    alone signs nobody in); signing out deletes the row, which every worker and server sharing
-    the database sees at once."""
+    """A signed-in instructor (or the admin, with the instructor token). The cookie carries a random
+    id and this row its SHA-256 (the table alone signs nobody in); signing out deletes the row,
+    which every worker and server sharing the database sees at once."""
 
     __tablename__ = "instructor_session"
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    #: an HMAC (with the secret key) of the token signed in with: a new token ends old sessions
+    #: an HMAC (with the secret key) of the token signed in with, or of the instructor's password
+    #: hash: a new token or password ends old sessions
     token_mac: Mapped[str] = mapped_column(String(64))
+    #: the instructor signed in; None: the admin (the instructor token)
+    instructor_id: Mapped[int | None] = mapped_column(ForeignKey("instructor.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=now)
     seen_at: Mapped[datetime] = mapped_column(default=now)

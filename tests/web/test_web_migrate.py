@@ -6,13 +6,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from click.testing import CliRunner
 from handcalc.web import migrate
 from handcalc.web.db import make_engine
 from handcalc.web.models import Assignment, Base
-from sqlalchemy import create_engine, insert, inspect, select
+from sqlalchemy import create_engine, inspect, select, text
 
 from handcalc.cli import cli
 
@@ -33,10 +34,15 @@ def test_a_new_database_gets_every_revision_and_matches_the_models(tmp_path: Pat
 
 def test_a_database_from_before_migrations_is_stamped_and_keeps_its_rows(tmp_path: Path) -> None:
     engine = create_engine(_url(tmp_path))
-    Base.metadata.create_all(engine)  # how the service made its tables until migrations
+    # the tables the service made from its models until migrations: revision 0001's, unstamped
     with engine.begin() as connection:
+        command.upgrade(migrate._config(connection), migrate.FIRST)
+        connection.execute(text("DROP TABLE alembic_version"))
         connection.execute(
-            insert(Assignment).values(title="Old", kind="mlp", spec_json="{}", max_attempts=2)
+            text(
+                "INSERT INTO assignment (title, kind, spec_json, max_attempts, created_at) "
+                "VALUES ('Old', 'mlp', '{}', 2, '2026-01-01 00:00:00')"
+            )
         )
     assert migrate.current(engine) is None
     before, after = migrate.upgrade(engine)
