@@ -95,7 +95,8 @@ def backoff(retries: int) -> float:
 def student_task(self: Task, job_id: str, index: int) -> None:
     """One student's sheets; the student who completes the job starts its last step."""
     storage = open_storage()
-    redelivered = bool(self.request.delivery_info.get("redelivered")) or bool(self.request.retries)
+    delivery = self.request.delivery_info or {}
+    redelivered = bool(delivery.get("redelivered")) or bool(self.request.retries)
     try:
         again = storage.has_outcome(job_id, index)  # done before: a redelivered message
         if again:

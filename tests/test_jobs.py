@@ -228,12 +228,14 @@ def test_a_killed_worker_leaves_its_tasks_to_another(
     job = jobs.new_job(storage, students, secret=SECRET)
     first = Worker(url, queue_env, tmp_path / "first.log", 1).wait_ready()
     jobs.send(storage, job, url)
+    broker = redis_client.Redis.from_url(url)
     deadline = time.monotonic() + 60
-    while jobs.progress(storage, job).done < 1:
+    # killed while it works on a task after the first: one done, one taken and not acknowledged
+    while jobs.progress(storage, job).done < 1 or not broker.hlen("unacked"):
         assert time.monotonic() < deadline, first.log.read_text()[-2000:]
-        time.sleep(0.05)
+        time.sleep(0.02)
     first.kill()
-    held = redis_client.Redis.from_url(url).hlen("unacked")
+    held = broker.hlen("unacked")
     now = jobs.progress(storage, job)
     assert held >= 1 and now.done < 5 and not now.finished  # killed with tasks in hand
     second = Worker(url, queue_env, tmp_path / "second.log", 1).wait_ready()
