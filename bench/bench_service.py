@@ -132,12 +132,14 @@ def wrk(
     script: Path | None = None,
     args: list[str] | None = None,
     env: dict[str, str] | None = None,
+    connections: int = CONNECTIONS,
 ) -> dict[str, Any]:
-    """One wrk run; its requests per second, latency percentiles (ms) and errors."""
+    """One wrk run (``connections`` open at once); its requests per second, latency percentiles
+    (ms) and errors."""
     command = [
         "wrk",
-        f"-t{min(2, CONNECTIONS)}",
-        f"-c{CONNECTIONS}",
+        f"-t{min(2, connections)}",
+        f"-c{connections}",
         f"-d{seconds:g}s",
         "--latency",
         "--timeout",

@@ -11,6 +11,7 @@ environment it is refused, because under gunicorn each worker would sign with it
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import secrets
 from collections.abc import Mapping
@@ -125,6 +126,28 @@ def database_url(instance: Path, env: Mapping[str, str] | None = None) -> str:
     return env.get("HANDCALC_DATABASE_URL") or f"sqlite:///{instance / 'handcalc.sqlite3'}"
 
 
+def redis_url(env: Mapping[str, str]) -> str | None:
+    """``HANDCALC_REDIS_URL``: the Redis where request limits are counted for every process of
+    every instance (None: each process counts its own). Needs the ``scale`` extra."""
+    url = (env.get("HANDCALC_REDIS_URL") or "").strip()
+    if not url:
+        return None
+    from .limits import REDIS_SCHEMES, redis_address
+
+    scheme = url.split("://", 1)[0].lower() if "://" in url else ""
+    if scheme not in REDIS_SCHEMES:
+        raise ConfigError(
+            f"HANDCALC_REDIS_URL: must start with {', '.join(s + '://' for s in REDIS_SCHEMES)} "
+            f"(e.g. redis://redis-host:6379/0); got {redis_address(url) if scheme else 'no scheme'}"
+        )
+    if importlib.util.find_spec("redis") is None or importlib.util.find_spec("limits") is None:
+        raise ConfigError(
+            "HANDCALC_REDIS_URL is set but the Redis client is not installed: "
+            "pip install 'handcalc[scale]'"
+        )
+    return url
+
+
 def from_env(
     instance: Path, env: Mapping[str, str] | None = None, mode: str | None = None
 ) -> dict[str, Any]:
@@ -160,6 +183,8 @@ def from_env(
         "CHECKS_PER_MINUTE": _int_env(env, "HANDCALC_CHECKS_PER_MINUTE", 120),
         "PRACTICE_PER_MINUTE": _int_env(env, "HANDCALC_PRACTICE_PER_MINUTE", 600),
         "DEFAULT_MAX_ATTEMPTS": _int_env(env, "HANDCALC_MAX_ATTEMPTS", 3),
+        # where requests per minute are counted for every process and instance (else per process)
+        "REDIS_URL": redis_url(env),
         # wrong instructor tokens per client per minute (per process); the right one always works
         "LOGIN_FAILURES_PER_MINUTE": _int_env(env, "HANDCALC_LOGIN_FAILURES_PER_MINUTE", 10),
         # how many reverse proxies in front of us append to X-Forwarded-For (0: none, the

@@ -1,19 +1,28 @@
-"""What a client may cost, counted in this process: requests per minute per key (a token, or an
-address), seconds of CPU per minute per key, and the memory of the problems kept.
+"""What a client may cost: requests per minute per key (a token, or an address), seconds of CPU
+per minute per key, and the memory of the problems kept.
 
-Each gunicorn worker counts on its own, so with N workers a client can get up to N times the limit
-through; the limit is there to stop a runaway script, not to meter anyone exactly. Attempts at an
-assignment are limited in the database, which every worker shares.
+Requests per minute are counted in Redis when ``HANDCALC_REDIS_URL`` is set (``SharedRateLimiter``:
+the ``limits`` library's moving window on its Redis storage), so every gunicorn worker of every web
+instance enforces one limit; without it, each process counts on its own (``RateLimiter``), so with
+N workers a client can get up to N times the limit through: the limit is there to stop a runaway
+script, not to meter anyone exactly. CPU seconds and the problem cache are always per process.
+Attempts at an assignment are limited in the database, which every worker shares.
 """
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import math
 import threading
 import time
 from collections import OrderedDict, deque
-from collections.abc import Callable
-from typing import Generic, TypeVar
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
+from urllib.parse import urlsplit
+
+if TYPE_CHECKING:
+    from limits.storage import RedisStorage
 
 WINDOW_SECONDS = 60.0
 MAX_KEYS = 100_000
@@ -51,6 +60,131 @@ class RateLimiter:
             del self._hits[key]
         if len(self._hits) >= MAX_KEYS:
             self._hits.clear()
+
+
+class Limiter(Protocol):
+    """What ``access.limit`` asks of a limiter: may ``key`` make one more request now, and else how
+    many seconds until it may."""
+
+    def allow(self, key: str) -> tuple[bool, int]: ...
+
+
+#: how long a request waits for Redis to answer (it answers in well under a millisecond)
+REDIS_TIMEOUT_SECONDS = 0.5
+#: after Redis failed to answer, requests are counted per process this long before it is asked again
+RETRY_SECONDS = 5.0
+#: the schemes of a Redis URL the ``limits`` library's Redis storage takes
+REDIS_SCHEMES = ("redis", "rediss", "redis+unix")
+log = logging.getLogger(__name__)
+
+
+def redis_address(url: str) -> str:
+    """Where a Redis URL points, for messages: scheme, host and port (never its password)."""
+    parts = urlsplit(url)
+    if parts.scheme == "redis+unix":
+        return f"redis+unix://{parts.path}"
+    return f"{parts.scheme}://{parts.hostname or 'localhost'}:{parts.port or 6379}"
+
+
+class SharedCounts:
+    """The Redis every web process counts requests in (one connection pool per app), and whether it
+    answered lately.
+
+    When Redis does not answer, limits are counted per process (as without Redis) for
+    ``RETRY_SECONDS``, then Redis is asked again: a Redis outage lets at most N workers times the
+    limit through, as one machine always did, and never turns grading away. One warning is logged
+    when it stops answering and one line when it answers again."""
+
+    def __init__(self, url: str, clock: Callable[[], float] = time.monotonic) -> None:
+        from limits.storage import RedisStorage
+
+        self.address = redis_address(url)
+        self.storage: RedisStorage = RedisStorage(
+            url,
+            wrap_exceptions=True,  # every Redis error as limits' StorageError
+            key_prefix="handcalc",
+            socket_timeout=REDIS_TIMEOUT_SECONDS,
+            socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
+        )
+        self._clock = clock
+        self._down_until: float | None = None  # None: answering
+
+    def usable(self) -> bool:
+        """Whether to ask Redis now (it answered last time, or it is time to try it again)."""
+        return self._down_until is None or self._clock() >= self._down_until
+
+    def failed(self, error: Exception) -> None:
+        first = self._down_until is None
+        self._down_until = self._clock() + RETRY_SECONDS
+        if first:
+            cause = error.__cause__ or error
+            log.warning(
+                "rate limits: Redis at %s does not answer (%s: %s); counting requests per process "
+                "until it does (asked again every %g s)",
+                self.address,
+                type(cause).__name__,
+                cause,
+                RETRY_SECONDS,
+            )
+
+    def answered(self) -> None:
+        if self._down_until is not None:
+            self._down_until = None
+            log.warning("rate limits: Redis at %s answers again; counting there", self.address)
+
+
+class SharedRateLimiter:
+    """``per_minute`` requests per key in a moving one-minute window, counted in Redis by the
+    ``limits`` library (``MovingWindowRateLimiter``: each request's time is kept, as in
+    ``RateLimiter``), so every process sharing the Redis enforces one limit together.
+
+    Keys (tokens, addresses) are stored hashed: a student's link token is a credential, and Redis
+    needs only to tell keys apart. While Redis does not answer, ``fallback`` counts instead."""
+
+    def __init__(
+        self,
+        name: str,
+        per_minute: int,
+        shared: SharedCounts,
+        fallback: RateLimiter | None = None,
+    ) -> None:
+        from limits import RateLimitItemPerMinute
+        from limits.strategies import MovingWindowRateLimiter
+
+        self.name = name
+        self.per_minute = per_minute
+        self.shared = shared
+        self.fallback = fallback or RateLimiter(per_minute)
+        self._item = RateLimitItemPerMinute(per_minute)
+        self._limiter = MovingWindowRateLimiter(shared.storage)
+
+    def allow(self, key: str) -> tuple[bool, int]:
+        """Whether one more request of ``key`` is allowed now, and else the seconds to wait."""
+        if not self.shared.usable():
+            return self.fallback.allow(key)
+        from limits.errors import StorageError
+
+        hashed = hashlib.blake2b(key.encode(), digest_size=16).hexdigest()
+        try:
+            if self._limiter.hit(self._item, self.name, hashed):
+                allowed, wait = True, 0
+            else:
+                reset = self._limiter.get_window_stats(self._item, self.name, hashed).reset_time
+                allowed, wait = False, max(1, math.ceil(reset - time.time()))
+        except StorageError as e:
+            self.shared.failed(e)
+            return self.fallback.allow(key)
+        self.shared.answered()
+        return allowed, wait
+
+
+def request_limiters(per_minute: Mapping[str, int], redis_url: str | None) -> dict[str, Limiter]:
+    """One limiter per kind of request (``{"check": 120, ...}``): counted in the Redis of
+    ``redis_url`` when there is one, else in this process."""
+    if not redis_url:
+        return {name: RateLimiter(n) for name, n in per_minute.items()}
+    shared = SharedCounts(redis_url)
+    return {name: SharedRateLimiter(name, n, shared) for name, n in per_minute.items()}
 
 
 class CostBudget:

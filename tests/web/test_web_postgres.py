@@ -1,71 +1,44 @@
-"""The service on PostgreSQL (``HANDCALC_DATABASE_URL``): a throwaway cluster in a temporary
-folder, on a Unix socket only, run as an unprivileged user; skipped where PostgreSQL's server or
-psycopg is not installed (scripts/setup.sh installs both)."""
+"""The service on PostgreSQL from end to end, in one test (every test of the service with an app
+runs on PostgreSQL too: see conftest's ``database``). The cluster is the run's one (web_support's
+``PostgresCluster``: a temporary folder, a Unix socket only, an unprivileged user); skipped where
+PostgreSQL's server or psycopg is not installed (scripts/setup.sh installs both).
+
+``BINARIES`` and ``_cluster`` are kept for tests that start a cluster of their own."""
 
 from __future__ import annotations
 
 import csv
 import io
-import os
-import shutil
-import subprocess
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from web_support import SECRET, SPEC, TOKEN, key_answers, negate, student_problem
+from web_support import (
+    POSTGRES_BINARIES,
+    SECRET,
+    SPEC,
+    TOKEN,
+    PostgresCluster,
+    key_answers,
+    negate,
+    student_problem,
+)
 
-BINARIES = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
-pytestmark = [
-    pytest.mark.skipif(not BINARIES, reason="needs Debian's postgresql (its initdb)"),
-    pytest.mark.skipif(
-        shutil.which("runuser") is None and os.geteuid() == 0,
-        reason="needs runuser to start PostgreSQL as a non-root user",
-    ),
-]
-
-
-@pytest.fixture
-def postgres() -> Iterator[str]:
-    pytest.importorskip("psycopg")
-    bin_dir = BINARIES[-1].parent
-    # not under pytest's folder: that one is private to root, and the server runs as nobody
-    with tempfile.TemporaryDirectory(prefix="handcalc-pg-") as folder:
-        yield from _cluster(bin_dir, Path(folder))
+BINARIES = POSTGRES_BINARIES
 
 
 def _cluster(bin_dir: Path, root: Path) -> Iterator[str]:
-    data, sockets = root / "data", root / "run"
-    sockets.mkdir()
-    prefix: list[str] = []
-    user = "handcalc"
-    if os.geteuid() == 0:  # PostgreSQL refuses to run as root
-        shutil.chown(root, "nobody")
-        shutil.chown(sockets, "nobody")
-        root.chmod(0o755)
-        prefix = ["runuser", "-u", "nobody", "--"]
-
-    def run(*args: str) -> None:
-        subprocess.run([*prefix, *args], check=True, capture_output=True, timeout=60)
-
-    run(str(bin_dir / "initdb"), "-D", str(data), "-U", user, "--auth=trust", "-E", "UTF8")
-    run(
-        str(bin_dir / "pg_ctl"),
-        "-D",
-        str(data),
-        "-w",
-        "-l",
-        str(root / "log"),
-        "-o",
-        f"-k {sockets} -c listen_addresses='' -p 54329 -c fsync=off",
-        "start",
-    )
+    """A cluster in ``root`` while the generator runs; the URL of an empty migrated database."""
+    cluster = PostgresCluster(root, bin_dir).start()
     try:
-        run(str(bin_dir / "createdb"), "-h", str(sockets), "-p", "54329", "-U", user, "handcalc")
-        yield f"postgresql+psycopg://{user}@/handcalc?host={sockets}&port=54329"
+        yield cluster.database()
     finally:
-        run(str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop")
+        cluster.stop()
+
+
+@pytest.fixture
+def postgres(pg_cluster: PostgresCluster) -> str:
+    return pg_cluster.database()
 
 
 def test_the_service_on_postgresql(postgres: str) -> None:

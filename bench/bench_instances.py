@@ -1,0 +1,171 @@
+"""Grading throughput of two web instances against one, in one run: the check endpoint
+(``POST /api/v1/practice/<token>/check``, a whole worksheet, bodies cycling through the key and
+one-cell mistakes) loaded by wrk as bench_service.py does (its server start, wrk runs and bodies
+are reused from there), on loopback only.
+
+Three set-ups, each gunicorn with README's production settings and ``--workers`` workers per
+instance, all on one database (PostgreSQL in a throwaway cluster when Debian's is installed, else
+one SQLite file):
+
+- one instance counting its limits per process (no Redis: the baseline, as bench_service.py);
+- one instance counting its limits in Redis (``HANDCALC_REDIS_URL``: what sharing costs);
+- two instances, both counting in the same Redis, each loaded by its own wrk with half the
+  connections (what a load balancer in front of two instances would give them).
+
+Runs are interleaved (each set-up twice, ``--seconds`` split between the two), so all three see
+the same machine. On one machine the instances share its cores: two instances give more only
+while one does not use them all (``--workers 1`` on 2 cores shows it); more machines are what
+scales grading beyond that.
+
+    .venv/bin/python bench/bench_instances.py [--seconds 10] [--workers 1]
+
+Needs Debian's wrk and redis-server (scripts/setup.sh dev installs both).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import bench_service
+from bench_service import CONNECTIONS, LUA, answer_variants, call, line, write_requests, wrk
+
+import handcalc
+
+TESTS = Path(__file__).resolve().parent.parent / "tests" / "web"
+sys.path.insert(0, str(TESTS))  # the servers' harness of the test suite: one way to start them
+import web_support  # noqa: E402
+
+
+@contextlib.contextmanager
+def database(work: Path) -> Iterator[str]:
+    """A PostgreSQL database brought up to date by ``handcalc db upgrade`` (as production does),
+    or a SQLite file where PostgreSQL cannot be started here."""
+    if web_support.postgres_missing():
+        yield f"sqlite:///{work / 'bench.sqlite3'}"
+        return
+    with web_support.postgres_cluster() as cluster:
+        url = cluster.empty_database("bench")
+        command = Path(sys.executable).parent / "handcalc"
+        subprocess.run([str(command), "db", "upgrade", "--database", url], check=True)
+        yield url
+
+
+def stop(server: subprocess.Popen[bytes]) -> None:
+    server.send_signal(signal.SIGTERM)
+    try:
+        server.wait(20)
+    except subprocess.TimeoutExpired:
+        server.kill()
+
+
+def run_setup(bases: list[str], seconds: float, checks: Path) -> dict[str, Any]:
+    """wrk against every base at once (CONNECTIONS shared among them); the summed throughput,
+    the worst percentiles and every error."""
+    connections = CONNECTIONS // len(bases)
+    results: list[dict[str, Any]] = [{} for _ in bases]
+
+    def load(k: int) -> None:
+        results[k] = wrk(bases[k], seconds, LUA, [str(checks)], connections=connections)
+
+    threads = [threading.Thread(target=load, args=(k,)) for k in range(len(bases))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return {
+        "rps": sum(r["rps"] for r in results),
+        "p50": max(r["p50"] for r in results),
+        "p90": max(r["p90"] for r in results),
+        "p99": max(r["p99"] for r in results),
+        "socket_errors": sum(r["socket_errors"] for r in results),
+        "non2xx": sum(r["non2xx"] for r in results),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=10.0, help="load of each set-up")
+    parser.add_argument("--workers", type=int, default=1, help="gunicorn workers per instance")
+    parser.add_argument("--spec", default="{}", help="spec options of the problem (JSON)")
+    options = parser.parse_args()
+    for tool in ("wrk", "redis-server"):
+        if shutil.which(tool) is None:
+            print(f"bench_instances: needs {tool} (bash scripts/setup.sh dev)")
+            return 2
+    spec = json.loads(options.spec)
+    with contextlib.ExitStack() as stack:
+        work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="handcalc-bench-")))
+        url = stack.enter_context(database(work))
+        redis = stack.enter_context(web_support.redis_server())
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("HANDCALC_")},
+            "HANDCALC_ENV": "production",
+            "HANDCALC_SECRET_KEY": secrets.token_urlsafe(32),
+            "HANDCALC_INSTRUCTOR_TOKEN": secrets.token_urlsafe(18),
+            "HANDCALC_DATABASE_URL": url,
+            "HANDCALC_INSTANCE": str(work),
+            # wrk is one client sending thousands a minute: limits counted, never reached
+            "HANDCALC_CHECKS_PER_MINUTE": str(10**7),
+            "HANDCALC_PRACTICE_PER_MINUTE": str(10**7),
+            "HANDCALC_PRACTICE_CPU_SECONDS": str(10**7),
+        }
+        bases = {}
+        for name, extra in (
+            ("alone", {}),
+            ("redis-1", {"HANDCALC_REDIS_URL": redis}),
+            ("redis-2", {"HANDCALC_REDIS_URL": redis}),
+        ):
+            port = bench_service.free_port()
+            server = bench_service.start(port, {**env, **extra}, options.workers)
+            stack.callback(stop, server)
+            bases[name] = f"http://127.0.0.1:{port}"
+        practice = call(bases["alone"], "/api/v1/practice", {"spec": spec, "seed": 7})
+        problem = handcalc.generate(seed=7, **spec)
+        checks = work / "checks.tsv"
+        path = f"/api/v1/practice/{practice['token']}/check"
+        write_requests(checks, [(path, v) for v in answer_variants(problem)])
+        setups = {
+            "1 instance, no Redis": [bases["alone"]],
+            "1 instance, Redis": [bases["redis-1"]],
+            "2 instances, Redis": [bases["redis-1"], bases["redis-2"]],
+        }
+        print(
+            f"problem: {problem.describe()}; {len(problem.steps)} cells; "
+            f"{options.workers} gunicorn worker(s) an instance; database "
+            f"{url.split(':', 1)[0]}; wrk {CONNECTIONS} connections in all, "
+            f"{options.seconds:g} s a set-up; {os.cpu_count()} CPUs"
+        )
+        for bases_of in setups.values():  # warm-up: imports, caches, connections
+            run_setup(bases_of, 1, checks)
+        runs: dict[str, list[dict[str, Any]]] = {name: [] for name in setups}
+        for _ in range(2):  # interleaved, so every set-up sees the same machine
+            for name, bases_of in setups.items():
+                runs[name].append(run_setup(bases_of, options.seconds / 2, checks))
+        merged = {name: bench_service._merge(got) for name, got in runs.items()}
+        for name, result in merged.items():
+            print(line(name, result))
+        alone, shared, two = (merged[name]["rps"] for name in setups)
+        errors = sum(r["socket_errors"] + r["non2xx"] for r in merged.values())
+        print(
+            f"Redis-counted / per-process limits (1 instance): {shared / alone:.2f}; "
+            f"2 instances / 1 instance (both Redis): {two / shared:.2f}; errors: {errors}; "
+            f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
+        )
+        return 0 if errors == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
