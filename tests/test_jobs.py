@@ -245,3 +245,21 @@ def test_a_killed_worker_leaves_its_tasks_to_another(
         second.stop()
     assert (done.done, done.failed, done.finished) == (5, [], True)
     assert len(zipfile.ZipFile(storage.result(job)).namelist()) == 11
+
+
+def test_batch_through_the_queue_names_a_failing_student(
+    worker: Worker, redis: str, queue_env: dict[str, str], tmp_path: Path
+) -> None:
+    roster = tmp_path / "roster.csv"
+    roster.write_text("id,name\ns0,Zero\ns9,Nine\n")
+    result = subprocess.run(
+        [HANDCALC, "batch", str(roster), "--out", str(tmp_path / "q"), "--queue", redis,
+         "--sizes", "6,6", "--batch", "5"],
+        env={**os.environ, **queue_env}, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 1, result.stderr
+    assert "failed: Nine (id s9): student 's9': no problem with these options" in result.stderr
+    assert "1 student failed (above); the sheets of the other 1" in result.stderr
+    assert sorted(p.name for p in (tmp_path / "q").iterdir()) == [
+        "class-key.pdf", "s0-key.pdf", "s0-worksheet.pdf",
+    ]  # fmt: skip
