@@ -71,20 +71,34 @@ def stop(server: subprocess.Popen[bytes]) -> None:
         server.kill()
 
 
-def run_setup(bases: list[str], seconds: float, checks: Path) -> dict[str, Any]:
-    """wrk against every base at once (CONNECTIONS shared among them); the summed throughput,
-    the worst percentiles and every error."""
-    connections = CONNECTIONS // len(bases)
-    results: list[dict[str, Any]] = [{} for _ in bases]
+def process_cpu_ms(pid: int) -> float:
+    """CPU time (user + system) a process has used so far, in ms."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return 1000 * (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run_setup(
+    servers: list[tuple[str, subprocess.Popen[bytes]]], seconds: float, checks: Path, redis: int
+) -> dict[str, Any]:
+    """wrk against every server at once (the connections and wrk's two threads shared among
+    them, so every set-up is sent the same load); the summed throughput, the worst percentiles,
+    every error, and the CPU the servers' workers and Redis spent a request."""
+    connections = CONNECTIONS // len(servers)
+    threads = max(1, 2 // len(servers))
+    results: list[dict[str, Any]] = [{} for _ in servers]
 
     def load(k: int) -> None:
-        results[k] = wrk(bases[k], seconds, LUA, [str(checks)], connections=connections)
+        results[k] = wrk(servers[k][0], seconds, LUA, [str(checks)], None, connections, threads)
 
-    threads = [threading.Thread(target=load, args=(k,)) for k in range(len(bases))]
-    for thread in threads:
+    before = [bench_service.cpu_ms(server.pid) for _, server in servers]
+    redis_before = process_cpu_ms(redis)
+    running = [threading.Thread(target=load, args=(k,)) for k in range(len(servers))]
+    for thread in running:
         thread.start()
-    for thread in threads:
+    for thread in running:
         thread.join()
+    used = sum(bench_service.cpu_ms(s.pid) - b for (_, s), b in zip(servers, before, strict=True))
+    requests = sum(r["requests"] for r in results)
     return {
         "rps": sum(r["rps"] for r in results),
         "p50": max(r["p50"] for r in results),
@@ -92,6 +106,9 @@ def run_setup(bases: list[str], seconds: float, checks: Path) -> dict[str, Any]:
         "p99": max(r["p99"] for r in results),
         "socket_errors": sum(r["socket_errors"] for r in results),
         "non2xx": sum(r["non2xx"] for r in results),
+        "requests": requests,
+        "cpu_ms": used,
+        "redis_ms": process_cpu_ms(redis) - redis_before,
     }
 
 
@@ -122,7 +139,7 @@ def main() -> int:
             "HANDCALC_PRACTICE_PER_MINUTE": str(10**7),
             "HANDCALC_PRACTICE_CPU_SECONDS": str(10**7),
         }
-        bases = {}
+        servers: dict[str, tuple[str, subprocess.Popen[bytes]]] = {}
         for name, extra in (
             ("alone", {}),
             ("redis-1", {"HANDCALC_REDIS_URL": redis}),
@@ -131,16 +148,19 @@ def main() -> int:
             port = bench_service.free_port()
             server = bench_service.start(port, {**env, **extra}, options.workers)
             stack.callback(stop, server)
-            bases[name] = f"http://127.0.0.1:{port}"
-        practice = call(bases["alone"], "/api/v1/practice", {"spec": spec, "seed": 7})
+            servers[name] = (f"http://127.0.0.1:{port}", server)
+        import redis as redis_client
+
+        redis_pid = int(redis_client.Redis.from_url(redis).info("server")["process_id"])
+        practice = call(servers["alone"][0], "/api/v1/practice", {"spec": spec, "seed": 7})
         problem = handcalc.generate(seed=7, **spec)
         checks = work / "checks.tsv"
         path = f"/api/v1/practice/{practice['token']}/check"
         write_requests(checks, [(path, v) for v in answer_variants(problem)])
         setups = {
-            "1 instance, no Redis": [bases["alone"]],
-            "1 instance, Redis": [bases["redis-1"]],
-            "2 instances, Redis": [bases["redis-1"], bases["redis-2"]],
+            "1 instance, no Redis": [servers["alone"]],
+            "1 instance, Redis": [servers["redis-1"]],
+            "2 instances, Redis": [servers["redis-1"], servers["redis-2"]],
         }
         print(
             f"problem: {problem.describe()}; {len(problem.steps)} cells; "
@@ -148,15 +168,18 @@ def main() -> int:
             f"{url.split(':', 1)[0]}; wrk {CONNECTIONS} connections in all, "
             f"{options.seconds:g} s a set-up; {os.cpu_count()} CPUs"
         )
-        for bases_of in setups.values():  # warm-up: imports, caches, connections
-            run_setup(bases_of, 1, checks)
+        for chosen in setups.values():  # warm-up: imports, caches, connections
+            run_setup(chosen, 1, checks, redis_pid)
         runs: dict[str, list[dict[str, Any]]] = {name: [] for name in setups}
         for _ in range(2):  # interleaved, so every set-up sees the same machine
-            for name, bases_of in setups.items():
-                runs[name].append(run_setup(bases_of, options.seconds / 2, checks))
+            for name, chosen in setups.items():
+                runs[name].append(run_setup(chosen, options.seconds / 2, checks, redis_pid))
         merged = {name: bench_service._merge(got) for name, got in runs.items()}
         for name, result in merged.items():
-            print(line(name, result))
+            requests = max(1, sum(r["requests"] for r in runs[name]))
+            web = sum(r["cpu_ms"] for r in runs[name]) / requests
+            cache = sum(r["redis_ms"] for r in runs[name]) / requests
+            print(f"{line(name, result)}   CPU a request: web {web:.2f} ms, Redis {cache:.3f} ms")
         alone, shared, two = (merged[name]["rps"] for name in setups)
         errors = sum(r["socket_errors"] + r["non2xx"] for r in merged.values())
         print(

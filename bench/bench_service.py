@@ -133,12 +133,13 @@ def wrk(
     args: list[str] | None = None,
     env: dict[str, str] | None = None,
     connections: int = CONNECTIONS,
+    threads: int = 2,
 ) -> dict[str, Any]:
-    """One wrk run (``connections`` open at once); its requests per second, latency percentiles
-    (ms) and errors."""
+    """One wrk run (``connections`` open at once, on ``threads`` threads); its requests per
+    second, latency percentiles (ms) and errors."""
     command = [
         "wrk",
-        f"-t{min(2, connections)}",
+        f"-t{min(threads, connections)}",
         f"-c{connections}",
         f"-d{seconds:g}s",
         "--latency",
