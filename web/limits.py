@@ -110,8 +110,16 @@ class SharedCounts:
         self._down_until: float | None = None  # None: answering
 
     def usable(self) -> bool:
-        """Whether to ask Redis now (it answered last time, or it is time to try it again)."""
-        return self._down_until is None or self._clock() >= self._down_until
+        """Whether to ask Redis now: it answered last time, or it is time to try it again (then
+        this request tries, and the others go on counting per process until it has its answer:
+        a Redis that does not answer at all costs one request the timeout, not every one)."""
+        if self._down_until is None:
+            return True
+        now = self._clock()
+        if now < self._down_until:
+            return False
+        self._down_until = now + RETRY_SECONDS
+        return True
 
     def failed(self, error: Exception) -> None:
         first = self._down_until is None
