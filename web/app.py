@@ -24,7 +24,7 @@ from handcalc.cells import field_name
 
 from . import bodies, db, errors, openapi, problems
 from .config import from_env
-from .limits import RateLimiter
+from .limits import request_limiters
 
 csrf = CSRFProtect()
 
@@ -43,18 +43,22 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.config.update(test_config)
     app.json.sort_keys = False  # type: ignore[attr-defined]
 
-    app.extensions["handcalc.limits"] = {
-        "check": RateLimiter(app.config["CHECKS_PER_MINUTE"]),
-        "practice": RateLimiter(app.config["PRACTICE_PER_MINUTE"]),
-        "login": RateLimiter(app.config["LOGIN_FAILURES_PER_MINUTE"]),  # wrong tokens only
-    }
+    # counted in Redis with HANDCALC_REDIS_URL (one limit across instances), else per process
+    app.extensions["handcalc.limits"] = request_limiters(
+        {
+            "check": app.config["CHECKS_PER_MINUTE"],
+            "practice": app.config["PRACTICE_PER_MINUTE"],
+            "login": app.config["LOGIN_FAILURES_PER_MINUTE"],  # wrong tokens only
+        },
+        app.config.get("REDIS_URL"),
+    )
     db.init_app(app)
     problems.init_app(app)
     openapi.init_app(app)
     bodies.init_app(app)  # before CSRF, which reads the form
     csrf.init_app(app)
 
-    from . import api, instructor, instructor_api, plots, practice, student
+    from . import api, instructor, instructor_api, jobs, plots, practice, student
 
     app.register_blueprint(api.health)
     app.register_blueprint(api.bp)
@@ -65,6 +69,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(student.bp)
     app.register_blueprint(instructor.bp)
     app.register_blueprint(plots.bp)  # the training pages: figures drawn on the server
+    jobs.init_app(app)  # class PDFs as jobs (handcalc.jobs): the API and the pages
 
     # the printed sheet's templates (its grid partial) under "sheet/", next to the app's own
     app.jinja_env.loader = ChoiceLoader(
