@@ -8,7 +8,8 @@ Celery on Redis with 1 worker and with 2 workers on this machine, and the same j
 Each worker is ``handcalc worker --concurrency 1`` (one process; ``--max-tasks-per-child`` 100,
 as started by default), started and ready before the clock starts. Printed: students a second
 ("pairs/s": a worksheet and a key), the scaling factor of 2 workers over 1, the queue's cost per
-task (1 worker against in-process, both one process), and the last step's time. A real
+task (tasks that find no job to work on, through one worker; and 1 worker against in-process,
+both one process), and the last step's time. A real
 ``redis-server`` is started on a free loopback port and stopped after.
 """
 
@@ -74,10 +75,33 @@ def queued(url: str, env: dict[str, str], folder: Path, n: int, workers: int) ->
     return seconds
 
 
+def round_trip(url: str, env: dict[str, str], folder: Path, n: int) -> float:
+    """Seconds a task costs the queue alone: ``n`` tasks of a job that is not there (each opens
+    the storage, finds nothing and ends), one one-process worker, until the broker holds none."""
+    import redis
+
+    from handcalc.tasks import QUEUE, send_job
+
+    worker = Worker(url, env, folder / "round-trip.log", 1).wait_ready()
+    broker = redis.Redis.from_url(url)
+    try:
+        start = time.perf_counter()
+        send_job(url, "x" * 24, n)
+        while broker.llen(QUEUE) or broker.hlen("unacked"):
+            time.sleep(0.005)
+        return (time.perf_counter() - start) / n
+    finally:
+        worker.stop()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--students", type=int, default=1000)
+    parser.add_argument(
+        "--round-trips", type=int, default=None, help="tasks that find no job [--students]"
+    )
     args = parser.parse_args()
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     why = queue_missing()
     if why:
         sys.exit(f"bench_queue: {why}")
@@ -97,11 +121,13 @@ def main() -> None:
             print(f"  Celery, 1 worker:              {n / one:6.2f} pairs/s  {one:7.1f} s")
             two = queued(url, env, folder, n, 2)
             print(f"  Celery, 2 workers:             {n / two:6.2f} pairs/s  {two:7.1f} s")
+            trip = round_trip(url, env, folder, args.round_trips or n)
         print(f"  scaling, 2 workers / 1:        {one / two:6.2f}x")
-        overhead = (one - students - last) / n
+        extra = 1000 * (one - students - last) / n
+        print(f"  1 worker against eager:        {extra:+6.1f} ms a student")
         print(
-            f"  the queue's cost a task:       {1000 * overhead:6.1f} ms  "
-            f"(1 worker against eager, per student; {students / n * 1000:.0f} ms of work)"
+            f"  the queue's cost a task:       {1000 * trip:6.1f} ms  (a task that finds no job: "
+            f"broker, Celery, storage; {1000 * students / n:.0f} ms of work a student)"
         )
 
 

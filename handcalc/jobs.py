@@ -214,7 +214,7 @@ def run_student(
             "this worker's secret key (HANDCALC_SECRET_KEY) is not the "
             "one the job was made with: give the workers the same secret as the web service",
         )
-        return is_complete(storage, job_id)
+        return is_complete(storage, job_id, len(manifest["students"]))
     try:
         sheets = render_student(job)
     except OSError:
@@ -238,7 +238,7 @@ def run_student(
                 "files": [p.name for p in (sheets.worksheet, sheets.key, sheets.solutions) if p],
             },
         )
-    return is_complete(storage, job_id)
+    return is_complete(storage, job_id, len(manifest["students"]))
 
 
 def fail(storage: Storage, job_id: str, index: int, error: str) -> None:
@@ -248,9 +248,11 @@ def fail(storage: Storage, job_id: str, index: int, error: str) -> None:
     storage.put_outcome(job_id, index, False, entry)
 
 
-def is_complete(storage: Storage, job_id: str) -> bool:
-    """Whether every student of the job has an outcome."""
-    total = len(storage.manifest(job_id)["students"])
+def is_complete(storage: Storage, job_id: str, total: int | None = None) -> bool:
+    """Whether every student of the job (``total``, read from its manifest unless given) has an
+    outcome."""
+    if total is None:
+        total = len(storage.manifest(job_id)["students"])
     return len({n[:5] for n in storage.outcome_names(job_id)}) >= total
 
 

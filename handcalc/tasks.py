@@ -24,6 +24,7 @@ import os
 import random
 
 from celery import Celery, Task
+from celery.signals import worker_init
 
 from . import jobs
 from .storage import JobNotFound, open_storage
@@ -38,9 +39,10 @@ VISIBILITY_SECONDS = 600
 #: a student's sheets take 0.2-2 s; the soft limit reports the student, the hard one kills
 SOFT_SECONDS = 120
 HARD_SECONDS = 180
-#: the last step merges every key and zips every PDF: minutes for thousands of students
-FINISH_SOFT_SECONDS = 1200
-FINISH_HARD_SECONDS = 1500
+#: the last step merges every key and zips every PDF (10 s for 1,000 students); both limits
+#: stay below the visibility timeout, or a slow last step would be handed to a second worker
+FINISH_SOFT_SECONDS = 500
+FINISH_HARD_SECONDS = 560
 MAX_RETRIES = 5
 BACKOFF_MAX_SECONDS = 60
 #: how often a worker started with --cleanup removes expired jobs
@@ -61,6 +63,18 @@ app.conf.update(
         "remove-expired-jobs": {"task": "handcalc.cleanup", "schedule": CLEANUP_SECONDS}
     },
 )
+
+
+@worker_init.connect
+def _warm(**_: object) -> None:
+    """The worker's main process loads sympy, the kinds and WeasyPrint (a tiny page rendered)
+    before its pool forks: every process of the pool, and each one that replaces a process
+    after ``--max-tasks-per-child`` tasks, starts warm (1-2 s a process otherwise)."""
+    from . import api
+    from .batch import _warm as render_a_tiny_page
+
+    api.generate(seed=0)
+    render_a_tiny_page()
 
 
 def configure(url: str) -> Celery:
