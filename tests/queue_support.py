@@ -96,6 +96,7 @@ class Worker:
         deadline = time.monotonic() + timeout
         while b" ready." not in self.log.read_bytes():
             if self.process.poll() is not None or time.monotonic() > deadline:
+                self.kill()  # nothing left running behind the error
                 raise RuntimeError(f"the worker did not start: {self.log.read_text()[-2000:]}")
             time.sleep(0.1)
         return self
