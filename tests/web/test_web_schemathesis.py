@@ -22,7 +22,14 @@ from web_support import TOKEN
 def real_parameters(path: str, practice: str, student: str, assignment: int) -> dict[str, Any]:
     token = practice if path.startswith("/api/v1/practice/") else student
     # ada is the roster's first student: id 1 in the fixture's fresh database
-    return {"token": token, "id": assignment, "student": "ada", "student_id": 1}
+    # a job id of the right form that names no job (404): a real job is tests/web/test_web_jobs's
+    return {
+        "token": token,
+        "id": assignment,
+        "student": "ada",
+        "student_id": 1,
+        "job": "0" * 24,
+    }
 
 
 def checker(operation: Any, real: dict[str, Any] | None, statuses: Counter[int]) -> Any:
@@ -54,7 +61,9 @@ def test_no_request_gets_a_server_error(
     student = roster["ada"].removeprefix("/s/")
     for operation in found:
         real = real_parameters(operation.path, practice[0], student, assignment)
-        for parameters in (None, real):
+        # a real assignment's /sheets would start a job making PDFs on every example
+        chosen = (None,) if operation.path.endswith("/sheets") else (None, real)
+        for parameters in chosen:
             try:
                 checker(operation, parameters, statuses)()
             except Exception as e:
