@@ -44,8 +44,10 @@ from bench_service import CONNECTIONS, LUA, answer_variants, call, line, write_r
 
 import handcalc
 
-TESTS = Path(__file__).resolve().parent.parent / "tests" / "web"
-sys.path.insert(0, str(TESTS))  # the servers' harness of the test suite: one way to start them
+TESTS = Path(__file__).resolve().parent.parent / "tests"
+# the servers' harness of the test suite: one way to start them
+sys.path[:0] = [str(TESTS), str(TESTS / "web")]
+import queue_support  # noqa: E402
 import web_support  # noqa: E402
 
 
@@ -126,7 +128,7 @@ def main() -> int:
     with contextlib.ExitStack() as stack:
         work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="handcalc-bench-")))
         url = stack.enter_context(database(work))
-        redis = stack.enter_context(web_support.redis_server())
+        redis = stack.enter_context(queue_support.redis_server())
         env = {
             **{k: v for k, v in os.environ.items() if not k.startswith("HANDCALC_")},
             "HANDCALC_ENV": "production",

@@ -45,10 +45,11 @@ def _pong(port: int) -> bool:
 
 
 @contextmanager
-def redis_server() -> Iterator[str]:
-    """A ``redis-server`` on a free loopback port, saving nothing; its URL (database 0)."""
+def redis_server(port: int | None = None) -> Iterator[str]:
+    """A throwaway ``redis-server`` on a loopback port (a free one unless given), saving nothing;
+    its URL (database 0). The queue's tests, the shared limits' and the benchmarks all use it."""
     with tempfile.TemporaryDirectory(prefix="handcalc-redis-") as folder:
-        port = free_port()
+        port = port or free_port()
         log = Path(folder) / "log"
         process = subprocess.Popen(
             [

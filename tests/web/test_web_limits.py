@@ -19,7 +19,8 @@ from handcalc.web.limits import (
     SharedRateLimiter,
     request_limiters,
 )
-from web_support import SPEC, free_port, redis_missing, redis_server
+from queue_support import free_port, redis_server
+from web_support import SPEC, redis_missing
 
 
 class Clock:

@@ -7,10 +7,8 @@ import importlib.util
 import os
 import re
 import shutil
-import socket
 import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -222,13 +220,6 @@ def postgres_cluster() -> Iterator[PostgresCluster]:
             cluster.stop()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 def redis_missing() -> str | None:
     """Why a Redis server cannot be started and used here (None: it can)."""
     if shutil.which("redis-server") is None:
@@ -236,44 +227,3 @@ def redis_missing() -> str | None:
     if importlib.util.find_spec("redis") is None or importlib.util.find_spec("limits") is None:
         return "needs the scale extra (limits[redis]): bash scripts/setup.sh dev"
     return None
-
-
-@contextmanager
-def redis_server(port: int | None = None) -> Iterator[str]:
-    """A throwaway ``redis-server`` on a loopback port (a free one unless given; nothing saved to
-    disk); its URL."""
-    with tempfile.TemporaryDirectory(prefix="handcalc-redis-") as folder:
-        port = port or free_port()
-        process = subprocess.Popen(
-            [
-                "redis-server",
-                *("--port", str(port), "--bind", "127.0.0.1", "--dir", folder),
-                *("--save", "", "--appendonly", "no", "--daemonize", "no"),
-                *("--logfile", str(Path(folder) / "log")),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            deadline = time.monotonic() + 10
-            while True:
-                try:
-                    with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
-                        s.sendall(b"PING\r\n")
-                        if s.recv(16).startswith(b"+PONG"):
-                            break
-                except OSError:
-                    pass
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(
-                        f"redis-server did not start: {(Path(folder) / 'log').read_text()[-800:]}"
-                    )
-                time.sleep(0.05)
-            yield f"redis://127.0.0.1:{port}/0"
-        finally:
-            process.terminate()
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
