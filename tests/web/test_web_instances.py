@@ -26,15 +26,8 @@ from typing import Any
 
 import pytest
 from handcalc.web.tokens import variant_seed
-from web_support import (
-    SPEC,
-    PostgresCluster,
-    free_port,
-    key_answers,
-    negate,
-    redis_missing,
-    redis_server,
-)
+from queue_support import free_port, redis_server
+from web_support import SPEC, PostgresCluster, key_answers, negate, redis_missing
 
 import handcalc
 
