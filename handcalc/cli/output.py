@@ -34,8 +34,9 @@ def emit_problem(
     orientation: str | None = None,
     mono: bool | None = None,
 ) -> None:
-    """JSON as before; html and pdf are the worksheet, the key or the worked solutions."""
-    if fmt == "json":
+    """JSON as before; html and pdf are the worksheet, the key or the worked solutions; xlsx is
+    the self-checking spreadsheet (:mod:`handcalc.spreadsheet`)."""
+    if fmt in ("json", "xlsx"):
         given = [
             f"--{name}"
             for name, value in (
@@ -50,8 +51,20 @@ def emit_problem(
             raise click.UsageError(
                 f"{given[0]} applies to --format html or pdf; the JSON document holds "
                 "the problem and its whole key"
+                if fmt == "json"
+                else f"{given[0]} applies to --format html or pdf; the spreadsheet holds "
+                "the worksheet, its checks and the hidden key"
             )
-        emit(problem.to_json(), output)
+        if fmt == "json":
+            emit(problem.to_json(), output)
+            return
+        from ..spreadsheet import workbook_bytes
+
+        emit_bytes(
+            workbook_bytes(problem),
+            output,
+            "a spreadsheet is not for the terminal: add -o FILE.xlsx",
+        )
         return
     from ..render import render_html, render_pdf
 
@@ -62,12 +75,18 @@ def emit_problem(
         emit(text, output)
         return
     pdf = render_pdf(problem, mode, paper, secret=secret, orientation=turn, mono=grey)
+    emit_bytes(pdf, output, "a PDF is not for the terminal: add -o FILE.pdf")
+
+
+def emit_bytes(data: bytes, output: Path | None, refusal: str) -> None:
+    """A binary file to ``output``, or to standard output where that is not a terminal (a
+    terminal gets ``refusal``, one line)."""
     if output is None:
         if sys.stdout.isatty():
-            raise click.UsageError("a PDF is not for the terminal: add -o FILE.pdf")
-        sys.stdout.buffer.write(pdf)
+            raise click.UsageError(refusal)
+        sys.stdout.buffer.write(data)
     else:
-        output.write_bytes(pdf)
+        output.write_bytes(data)
         click.echo(f"wrote {output}", err=True)
 
 

@@ -16,7 +16,7 @@ from .types import KindChoice
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-FORMATS = ["json", "html", "pdf"]
+FORMATS = ["json", "html", "pdf", "xlsx"]
 PAPERS = ["a4", "letter", "a3"]
 ORIENTATIONS = ["auto", "portrait", "landscape"]
 
