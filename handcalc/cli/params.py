@@ -118,7 +118,8 @@ def sheet_options(fn: F) -> F:
             type=click.Choice(FORMATS),
             default="json",
             show_default=True,
-            help="Output format: the solved JSON document, or a printable sheet.",
+            help="Output format: the solved JSON document, a printable sheet (html, pdf) or a "
+            "self-checking spreadsheet (xlsx, with -o).",
         ),
         click.option(
             "--key",
