@@ -5,6 +5,7 @@ types.py      parameter types: whole numbers, names, CELL=W, a registered kind
 params.py     option groups: a kind's options (generated), how a sheet is written out
 output.py     results to standard output or files, progress on standard error
 problems.py   generate, solve, kinds
+export.py     export (questions for quiz engines)
 grading.py    grade
 classroom.py  batch
 admin.py      admin: courses, instructors, API tokens
@@ -22,6 +23,7 @@ import click
 from .admin import admin_group
 from .classroom import batch
 from .database import db_group
+from .export import export_command
 from .grading import grade
 from .group import HandcalcGroup
 from .problems import generate, kinds_command, solve
@@ -39,6 +41,7 @@ def cli() -> None:
     handcalc generate --seed 7                    a problem and its answer key, as JSON
     handcalc generate --seed 7 --format pdf -o w.pdf      the worksheet (--key: the answer key)
     handcalc batch roster.csv --out sheets/       a worksheet and a key for every student
+    handcalc export --format moodle --seed 7 -o q.xml      quiz questions (qti21, qti12, moodle)
     handcalc solve my_problem.json                solve a problem you typed yourself
     handcalc grade problem.json answers.json      grade a student's answers, cell by cell
     handcalc trace --seed 7 --out trace7/         every weight and bias over 200 epochs, plots
@@ -55,6 +58,7 @@ for command in (
     generate,
     solve,
     kinds_command,
+    export_command,
     grade,
     batch,
     serve,
