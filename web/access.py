@@ -221,7 +221,7 @@ def submit(row: Student, token: str, answers: dict[str, Any]) -> Submission:
     allowed = row.assignment.max_attempts
     if used >= allowed:
         raise NoAttemptsLeft(f"no attempts left: all {allowed} used")
-    report = grade(student_problem(row), answers)
+    report = grade(student_problem(row), answers, row.assignment.grading)
     submission = Submission(
         student_id=row.id,
         attempt=used + 1,

@@ -17,7 +17,8 @@ from .gradebook import latest
 from .inputs import read_answers
 from .models import Student
 from .problems import DEFAULT_KIND, read_spec, student_copy
-from .reports import public_json, public_report, report_of
+from .regrade import student_report
+from .reports import public_json, report_of
 
 health = Blueprint("health", __name__)
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -96,7 +97,7 @@ def student_view(row: Student) -> dict[str, Any]:
             "attempt": last.attempt,
             "submitted_at": last.created_at.isoformat() + "Z",
             "cells": last.answers.get("cells", {}),
-            "report": public_report(last.report),
+            "report": student_report(row.assignment, last.report),
         },
     }
 
@@ -117,5 +118,5 @@ def student_submit(row: Student, token: str) -> tuple[Response, int]:
         id=submission.id,
         attempt=submission.attempt,
         attempts_left=left,
-        report=public_report(submission.report),
+        report=student_report(row.assignment, submission.report),
     ), 201

@@ -1,12 +1,14 @@
 """The instructor's pages: sign in (an instructor with login and password, the admin with the
 instructor token), make assignments in one's courses, add students, read the gradebook and the
-class's statistics, download grades and keys. Each instructor sees their own courses only
+class's statistics, download grades and keys, set the grading options and what students see,
+regrade. Each instructor sees their own courses only
 (``courses``; the admin every course)."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from typing import Any
 
 from flask import (
     Blueprint,
@@ -24,7 +26,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from handcalc import kinds
 from handcalc.values import parse_whole
 
-from . import access, auth, courses, db, forms, gradebook, handout, roster
+from . import access, auth, courses, db, forms, gradebook, handout, regrade, roster
 from .auth import signed_in
 from .errors import InputError, shown_on
 from .instructor_api import MAX_ATTEMPTS, MAX_TITLE_CHARS
@@ -208,6 +210,8 @@ def assignment(assignment_id: int) -> str:
         paper_arg={} if paper == "a4" else {"paper": paper},
         part_size=handout.CLASS_PART,
         parts=-(-stats["students"] // handout.CLASS_PART),
+        settings=regrade.settings_of(row),
+        regrades=regrade.last_regrades(rows, row),
     )
 
 
@@ -301,3 +305,91 @@ def class_pdfs(assignment_id: int) -> Response:
         mimetype="application/zip",
         headers={"Content-Disposition": f'attachment; filename="{found.name}.zip"'},
     )
+
+
+# --- grading and feedback settings, regrading (``regrade``) ----------------------------------
+
+
+def _grading_from_form(form: Any) -> dict[str, Any]:
+    """The settings form's grading fields as ``regrade.change_settings`` reads them: blank
+    fields are the grader's defaults; weights one ``cell = weight`` a line (0: not counted)."""
+    grading: dict[str, Any] = {}
+    for name in ("tolerance", "carried_credit"):
+        raw = (form.get(name) or "").strip()
+        if raw:
+            try:
+                grading[name] = float(raw)
+            except ValueError:
+                raise InputError(f"{name}: {raw[:40]!r} is not a number") from None
+    weights: dict[str, float] = {}
+    for line in (form.get("weights") or "").splitlines():
+        if not line.strip():
+            continue
+        cell, sep, value = line.partition("=")
+        try:
+            weights[cell.strip()] = float(value)
+        except ValueError:
+            raise InputError(
+                f"weights: {line.strip()[:60]!r} is not accepted; write one `cell = weight` a line"
+            ) from None
+        if not sep:
+            raise InputError(f"weights: {line.strip()[:60]!r}: write `cell = weight`")
+    if weights:
+        grading["weights"] = weights
+    return grading
+
+
+@bp.post("/assignments/<int:assignment_id>/settings", endpoint="settings")
+@signed_in
+@shown_on(back_to("instructor.assignment", "The settings were not changed. "))
+def change_settings(assignment_id: int) -> BaseResponse:
+    """The grading options and when students see their feedback and score."""
+    row = courses.assignment(assignment_id)
+    form = request.form
+    regrade.change_settings(
+        row,
+        {
+            "grading": _grading_from_form(form),
+            "feedback": form.get("feedback", row.feedback),
+            "score": form.get("score", row.score_visibility),
+            "due_at": form.get("due_at", ""),
+        },
+    )
+    db.session().commit()
+    flash("Settings saved. Regrade to apply new grading options to the stored submissions.")
+    return redirect(url_for("instructor.assignment", assignment_id=row.id), code=303)
+
+
+@bp.post("/assignments/<int:assignment_id>/release", endpoint="release")
+@signed_in
+def release(assignment_id: int) -> BaseResponse:
+    """Release (or withdraw) the feedback and scores to the students: ``released=1`` or ``0``."""
+    row = courses.assignment(assignment_id)
+    row.released = request.form.get("released", "1") == "1"
+    db.session().commit()
+    flash(
+        "Feedback and scores released to the students."
+        if row.released
+        else "Release withdrawn: students see what the settings allow."
+    )
+    return redirect(url_for("instructor.assignment", assignment_id=row.id), code=303)
+
+
+@bp.post("/assignments/<int:assignment_id>/regrade", endpoint="regrade")
+@signed_in
+def regrade_all(assignment_id: int) -> BaseResponse:
+    """Every stored submission graded again; the summary flashed."""
+    row = courses.assignment(assignment_id)
+    summary = regrade.regrade(db.session(), row)
+    mean = (
+        ""
+        if summary["mean_before"] is None
+        else f" Mean best score {summary['mean_before']:g} → {summary['mean_after']:g}."
+    )
+    graded = summary["submissions"]
+    flash(
+        f"Regraded {graded} submission{'s' * (graded != 1)}: {summary['changed']} changed, "
+        f"the best score of {summary['students_changed']} student"
+        f"{'s' * (summary['students_changed'] != 1)} changed.{mean}"
+    )
+    return redirect(url_for("instructor.assignment", assignment_id=row.id), code=303)

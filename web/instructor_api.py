@@ -1,12 +1,13 @@
 """The instructor's JSON API under ``/api/v1/assignments`` (``Authorization: Bearer <token>``: the
 instructor token for every course, or a course's API token for that course): make an assignment,
-put students on its roster, read keys, grades and statistics."""
+put students on its roster, read keys, grades and statistics, change its grading and feedback
+settings and regrade its submissions."""
 
 from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, jsonify
 
-from . import access, courses, db, gradebook, roster
+from . import access, courses, db, gradebook, regrade, roster
 from .api import json_only
 from .auth import instructor_token
 from .bodies import json_object, text, whole
@@ -123,3 +124,30 @@ def assignment_stats(assignment_id: int) -> Response:
     row = courses.assignment(assignment_id)
     sample = problem_for(row.kind, row.spec, 0)
     return jsonify(gradebook.stats(db.session(), row, blanks(sample)))
+
+
+@bp.get("/<int:assignment_id>/settings")
+@instructor_token
+def assignment_settings(assignment_id: int) -> Response:
+    """The grading options and what students see (``regrade.settings_of``)."""
+    return jsonify(regrade.settings_of(courses.assignment(assignment_id)))
+
+
+@bp.post("/<int:assignment_id>/settings")
+@instructor_token
+def assignment_settings_change(assignment_id: int) -> Response:
+    """Change the settings the body names (the others stay). New grading options grade new
+    submissions; the stored ones change with ``POST …/regrade``."""
+    row = courses.assignment(assignment_id)
+    regrade.change_settings(row, json_object(regrade.SETTINGS))
+    db.session().commit()
+    return jsonify(regrade.settings_of(row))
+
+
+@bp.post("/<int:assignment_id>/regrade")
+@instructor_token
+def assignment_regrade(assignment_id: int) -> Response:
+    """Every stored submission graded again from its answers on the current options (one
+    transaction): the before/after summary."""
+    row = courses.assignment(assignment_id)
+    return jsonify(regrade.regrade(db.session(), row))

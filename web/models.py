@@ -1,5 +1,6 @@
 """What the service keeps: courses, their instructors and API tokens, assignments, their
-students, every submission, practice sessions, instructors' page sessions."""
+students, every submission, the regrades (old scores kept), practice sessions, instructors' page
+sessions."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from sqlalchemy import (
     UniqueConstraint,
     select,
 )
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -100,6 +102,22 @@ class Assignment(Base):
     spec_json: Mapped[str] = mapped_column(Text)
     max_attempts: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(default=now)
+    #: the grading options (``{"tolerance", "carried_credit", "weights"}``, each optional) as JSON;
+    #: None: the grader's defaults (``reports.GRADING_OPTIONS``, ``regrade.read_grading``)
+    grading_json: Mapped[str | None] = mapped_column(Text, nullable=True)
+    #: when a student sees the per-cell marks: "immediate", "after_due" or "never" (exam mode;
+    #: shown once released)
+    feedback: Mapped[str] = mapped_column(
+        String(20), default="immediate", server_default="immediate"
+    )
+    #: whether a student sees the score: "shown" or "hidden_until_release"
+    score_visibility: Mapped[str] = mapped_column(
+        String(30), default="shown", server_default="shown"
+    )
+    #: the due date (UTC, naive as every time here); "after_due" feedback shows from then on
+    due_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    #: released by the instructor: the feedback and the score are shown, whatever the settings
+    released: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
     students: Mapped[list[Student]] = relationship(
         back_populates="assignment", order_by="Student.id"
     )
@@ -107,6 +125,12 @@ class Assignment(Base):
     @property
     def spec(self) -> dict[str, Any]:
         value: dict[str, Any] = json.loads(self.spec_json)
+        return value
+
+    @property
+    def grading(self) -> dict[str, Any]:
+        """The stored grading options ({} for the grader's defaults)."""
+        value: dict[str, Any] = json.loads(self.grading_json) if self.grading_json else {}
         return value
 
 
@@ -156,6 +180,24 @@ class Submission(Base):
     @property
     def report(self) -> dict[str, Any]:
         value: dict[str, Any] = json.loads(self.report_json)
+        return value
+
+
+class Regrade(Base):
+    """One regrade of an assignment: who asked, when, and what changed (every changed
+    submission's score before and after, the class's mean before and after) as JSON, so the old
+    scores are kept after the submissions' rows are rewritten."""
+
+    __tablename__ = "regrade"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("assignment.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=now)
+    summary_json: Mapped[str] = mapped_column(Text)
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        value: dict[str, Any] = json.loads(self.summary_json)
         return value
 
 

@@ -6,6 +6,7 @@ library is :func:`report_of`."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from fractions import Fraction
 from typing import Any
 
@@ -29,15 +30,64 @@ REPORT_FIELDS = (
 CELL_FIELDS = ("status", "score", "max_score", "entries", "feedback", "diagnosis", "carried_from")
 
 
-def report_of(problem: Problem, answers: Mapping[str, Any]) -> Report:
-    """The grading library's report (the only call into it)."""
-    return handcalc.grade(problem, answers)
+#: an assignment's grading options (``Assignment.grading``), each optional: the grader's own
+GRADING_OPTIONS = ("tolerance", "carried_credit", "weights")
 
 
-def grade(problem: Problem, answers: Mapping[str, Any]) -> dict[str, Any]:
+def report_of(
+    problem: Problem, answers: Mapping[str, Any], options: Mapping[str, Any] | None = None
+) -> Report:
+    """The grading library's report (the only call into it), on an assignment's grading options
+    (``GRADING_OPTIONS``; none given: the grader's defaults)."""
+    return handcalc.grade(problem, answers, **dict(options or {}))
+
+
+def grade(
+    problem: Problem, answers: Mapping[str, Any], options: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
     """The grading library's report as JSON (what a submission stores)."""
-    report: dict[str, Any] = report_of(problem, answers).to_dict()
+    report: dict[str, Any] = report_of(problem, answers, options).to_dict()
     return report
+
+
+# --- what a student may see: the assignment's feedback and score settings ---------------------
+
+FEEDBACK = ("immediate", "after_due", "never")
+SCORE = ("shown", "hidden_until_release")
+
+
+def feedback_shown(feedback: str, due_at: datetime | None, released: bool, at: datetime) -> bool:
+    """Whether a student sees the per-cell marks now: at once; after the due date (none set:
+    only once released); never (exam mode) until the instructor releases them."""
+    if released or feedback == "immediate":
+        return True
+    return feedback == "after_due" and due_at is not None and at >= due_at
+
+
+def score_shown(score: str, released: bool) -> bool:
+    return released or score == "shown"
+
+
+def visible_report(report: Mapping[str, Any], feedback: bool, score: bool) -> dict[str, Any]:
+    """``public_report(report)`` less what the assignment does not show yet: without feedback, no
+    cell at all (no status, entries, words, diagnosis) and no first error or notes; without the
+    score, no score anywhere. ``hidden`` says what was left out, for the page and the client."""
+    out = public_report(report)
+    hidden = []
+    if not feedback:
+        out["cells"] = {}
+        out.pop("first_error", None)
+        out.pop("notes", None)
+        hidden.append("feedback")
+    if not score:
+        out.pop("score", None)
+        out.pop("max_score", None)
+        for cell in out["cells"].values():
+            cell.pop("score", None)
+            cell.pop("max_score", None)
+        hidden.append("score")
+    out["hidden"] = hidden
+    return out
 
 
 def public_json(report: Report) -> bytes:

@@ -1,4 +1,5 @@
-"""The student page ``/s/<token>``: the worksheet grid, a submit button, then marks per cell."""
+"""The student page ``/s/<token>``: the worksheet grid, a submit button, then marks per cell and
+the score as far as the assignment shows them (``regrade.student_report``)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from . import access, db, forms
 from .auth import student_link
 from .gradebook import latest
 from .models import Student
-from .reports import public_report
+from .regrade import student_report
 
 bp = Blueprint("student", __name__)
 
@@ -20,7 +21,7 @@ def sheet(row: Student, token: str) -> str:
     problem = access.student_problem(row)
     used = access.attempts_used(row)
     last = latest(db.session(), row.id) if used else None
-    report = public_report(last.report) if last else None
+    report = student_report(row.assignment, last.report) if last else None
     return render_template(
         "worksheet.html",
         mode="student",
