@@ -58,7 +58,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     bodies.init_app(app)  # before CSRF, which reads the form
     csrf.init_app(app)
 
-    from . import api, instructor, instructor_api, jobs, plots, practice, student
+    from . import analytics, api, instructor, instructor_api, jobs, plots, practice, student
 
     app.register_blueprint(api.health)
     app.register_blueprint(api.bp)
@@ -70,6 +70,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(instructor.bp)
     app.register_blueprint(plots.bp)  # the training pages: figures drawn on the server
     jobs.init_app(app)  # class PDFs as jobs (handcalc.jobs): the API and the pages
+    analytics.init_app(app)  # the class's mistakes as a heat map: the page, its PDF, exports
 
     # the printed sheet's templates (its grid partial) under "sheet/", next to the app's own
     app.jinja_env.loader = ChoiceLoader(
