@@ -11,7 +11,9 @@ in ``SQLITE_ONLY_MODULES`` (they run on SQLite only)."""
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -158,3 +160,26 @@ def practice(client: FlaskClient) -> tuple[str, handcalc.Problem]:
     r = client.post("/api/v1/practice", json={"spec": SPEC, "seed": 7})
     assert r.status_code == 201, r.json
     return r.json["token"], handcalc.generate(seed=7, **SPEC)
+
+
+@pytest.fixture
+def live(tmp_path: Path) -> Iterator[tuple[str, Any]]:
+    """The app served on a loopback port by a thread (for a real browser): its URL and the app."""
+    from werkzeug.serving import make_server
+
+    app = create_app(
+        {
+            "HANDCALC_MODE": "testing",
+            "SECRET_KEY": SECRET,
+            "INSTRUCTOR_TOKEN": TOKEN,
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'live.sqlite3'}",
+        }
+    )
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}", app
+    finally:
+        server.shutdown()
+        thread.join(10)

@@ -8,8 +8,6 @@ from __future__ import annotations
 import csv
 import io
 import math
-import threading
-from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -18,7 +16,7 @@ import pytest
 from flask.testing import FlaskClient
 from handcalc.web.analytics import SCALE, analyse, heat_class, point_biserial
 from pictures import assert_looks_like
-from web_support import SECRET, TOKEN, csrf_of, key_answers, negate, student_problem
+from web_support import TOKEN, csrf_of, key_answers, negate, student_problem
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 CHROMIUM = Path("/usr/bin/chromium")
@@ -219,29 +217,6 @@ def test_the_page_and_its_pdf(client: FlaskClient, crafted: int) -> None:
 
 
 # --- in a real browser -----------------------------------------------------------------------
-
-
-@pytest.fixture
-def live(tmp_path: Path) -> Iterator[tuple[str, Any]]:
-    from handcalc.web.app import create_app
-    from werkzeug.serving import make_server
-
-    app = create_app(
-        {
-            "HANDCALC_MODE": "testing",
-            "SECRET_KEY": SECRET,
-            "INSTRUCTOR_TOKEN": TOKEN,
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'live.sqlite3'}",
-        }
-    )
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}", app
-    finally:
-        server.shutdown()
-        thread.join(10)
 
 
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium (/usr/bin/chromium)")

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import io
 import os
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from web_support import SECRET, SPEC, TOKEN, key_answers, negate, student_problem
+from web_support import SPEC, TOKEN, key_answers, negate, student_problem
 
 from handcalc.cells import field_name
 
@@ -29,29 +28,6 @@ pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(),
     reason="needs Debian's chromium (/usr/bin/chromium); scripts/setup.sh installs it",
 )
-
-
-@pytest.fixture
-def live(tmp_path: Path) -> Iterator[tuple[str, Any]]:
-    from handcalc.web.app import create_app
-    from werkzeug.serving import make_server
-
-    app = create_app(
-        {
-            "HANDCALC_MODE": "testing",
-            "SECRET_KEY": SECRET,
-            "INSTRUCTOR_TOKEN": TOKEN,
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'live.sqlite3'}",
-        }
-    )
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}", app
-    finally:
-        server.shutdown()
-        thread.join(10)
 
 
 @pytest.fixture
