@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
@@ -214,8 +214,14 @@ def attempts_used(row: Student) -> int:
     return int(used or 0)
 
 
+#: called with each submission once it is stored: where a learning platform's grade passback
+#: (``lti.passback``) hears of new scores
+SUBMITTED: list[Callable[[Submission], None]] = []
+
+
 def submit(row: Student, token: str, answers: dict[str, Any]) -> Submission:
-    """Grade and store one submission; committed before this returns (409 when none is left)."""
+    """Grade and store one submission; committed before this returns (409 when none is left);
+    then handed to :data:`SUBMITTED`."""
     limit("check", token)
     used = attempts_used(row)
     allowed = row.assignment.max_attempts
@@ -241,6 +247,8 @@ def submit(row: Student, token: str, answers: dict[str, Any]) -> Submission:
             "another submission of yours was stored at the same moment; reload and "
             "check how many attempts are left",
         )
+    for listener in SUBMITTED:
+        listener(submission)
     return submission
 
 

@@ -80,6 +80,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     # a grid's input is named by the one writer of field names (forms reads them back)
     app.jinja_env.globals["field_name"] = field_name
 
+    from . import lti  # LTI 1.3: launches, deep linking, grade passback (the lms extra)
+
+    lti.init_app(app)
     errors.init_app(app)
     app.after_request(_headers)
 

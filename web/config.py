@@ -199,6 +199,8 @@ def from_env(
         "PRACTICE_CPU_SECONDS": _int_env(env, "HANDCALC_PRACTICE_CPU_SECONDS", 10),
         # estimated memory of the problems each worker keeps (least recently used first out)
         "PROBLEM_CACHE_MB": _int_env(env, "HANDCALC_PROBLEM_CACHE_MB", 128),
+        # LTI: the tool's private key (PEM; default: made once in the instance folder)
+        "LTI_KEY_FILE": env.get("HANDCALC_LTI_KEY_FILE") or None,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         # set behind HTTPS (a class on a LAN often has plain HTTP, where a secure cookie is dropped)

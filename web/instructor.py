@@ -140,33 +140,40 @@ def dashboard() -> str:
 @signed_in
 @shown_on(back_to("instructor.dashboard"))
 def create() -> BaseResponse:
-    kind = forms.kind_of(request.form.get("kind"))
-    spec = forms.spec_from_form(request.form, kind)
+    course = courses.course_for_new_assignment(
+        db.session(), courses.who(), request.form.get("course")
+    )
+    row = assignment_from_form(request.form, course.id)
+    flash(f"Assignment {row.id} created; add students to get their links.")
+    return redirect(url_for("instructor.assignment", assignment_id=row.id), code=303)
+
+
+def assignment_from_form(form: Any, course_id: int) -> Assignment:
+    """A new assignment of ``course_id`` from the new-assignment form (title, kind, its options,
+    attempts); committed. Options that cannot make a problem fail before anything is stored."""
+    kind = forms.kind_of(form.get("kind"))
+    spec = forms.spec_from_form(form, kind)
     spec = kinds.get(kind).Options.from_options(spec).to_dict()
-    attempts = request.form.get("max_attempts", "").strip()
+    attempts = form.get("max_attempts", "").strip()
     max_attempts = (
         parse_whole(attempts, "attempts", 1, MAX_ATTEMPTS)
         if attempts
         else int(current_app.config["DEFAULT_MAX_ATTEMPTS"])
     )
-    title = request.form.get("title", "").strip()[:MAX_TITLE_CHARS]
+    title = form.get("title", "").strip()[:MAX_TITLE_CHARS]
     if not title:
         raise InputError("title: give the assignment a title")
-    course = courses.course_for_new_assignment(
-        db.session(), courses.who(), request.form.get("course")
-    )
     problem_for(kind, spec, 0)  # options that cannot make a problem fail now
     row = Assignment(
         title=title,
         kind=kind,
         spec_json=canonical(spec),
         max_attempts=max_attempts,
-        course_id=course.id,
+        course_id=course_id,
     )
     db.session().add(row)
     db.session().commit()
-    flash(f"Assignment {row.id} created; add students to get their links.")
-    return redirect(url_for("instructor.assignment", assignment_id=row.id), code=303)
+    return row
 
 
 def page_number(raw: str | None, pages: int) -> int:
@@ -353,9 +360,11 @@ def change_settings(assignment_id: int) -> BaseResponse:
             "feedback": form.get("feedback", row.feedback),
             "score": form.get("score", row.score_visibility),
             "due_at": form.get("due_at", ""),
+            "score_policy": form.get("score_policy", row.score_policy),
         },
     )
     db.session().commit()
+    regrade.settings_saved(row)
     flash("Settings saved. Regrade to apply new grading options to the stored submissions.")
     return redirect(url_for("instructor.assignment", assignment_id=row.id), code=303)
 
@@ -367,6 +376,7 @@ def release(assignment_id: int) -> BaseResponse:
     row = courses.assignment(assignment_id)
     row.released = request.form.get("released", "1") == "1"
     db.session().commit()
+    regrade.settings_saved(row)
     flash(
         "Feedback and scores released to the students."
         if row.released

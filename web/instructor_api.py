@@ -141,6 +141,7 @@ def assignment_settings_change(assignment_id: int) -> Response:
     row = courses.assignment(assignment_id)
     regrade.change_settings(row, json_object(regrade.SETTINGS))
     db.session().commit()
+    regrade.settings_saved(row)
     return jsonify(regrade.settings_of(row))
 
 

@@ -118,6 +118,9 @@ class Assignment(Base):
     due_at: Mapped[datetime | None] = mapped_column(nullable=True)
     #: released by the instructor: the feedback and the score are shown, whatever the settings
     released: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
+    #: which attempt's score a learning platform's gradebook gets (``lti.passback``): "best"
+    #: or "last"
+    score_policy: Mapped[str] = mapped_column(String(10), default="best", server_default="best")
     students: Mapped[list[Student]] = relationship(
         back_populates="assignment", order_by="Student.id"
     )
@@ -233,3 +236,125 @@ class InstructorSession(Base):
     instructor_id: Mapped[int | None] = mapped_column(ForeignKey("instructor.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=now)
     seen_at: Mapped[datetime] = mapped_column(default=now)
+
+
+# --- learning platforms (LTI 1.3: web/lti) ------------------------------------------------------
+
+
+class LtiPlatform(Base):
+    """A learning platform registered with the tool (``handcalc lti register``): who signs its
+    launches (the issuer, its keys at ``key_set_url``), the tool's client id there, where the OIDC
+    login and the service tokens are asked for, and the deployments it may launch from."""
+
+    __tablename__ = "lti_platform"
+    __table_args__ = (UniqueConstraint("issuer", "client_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    issuer: Mapped[str] = mapped_column(String(255))
+    client_id: Mapped[str] = mapped_column(String(255))
+    auth_login_url: Mapped[str] = mapped_column(Text)
+    auth_token_url: Mapped[str] = mapped_column(Text)
+    key_set_url: Mapped[str] = mapped_column(Text)
+    #: the deployment ids it may launch from, as a JSON list
+    deployments_json: Mapped[str] = mapped_column(Text, default="[]")
+    created_at: Mapped[datetime] = mapped_column(default=now)
+
+    @property
+    def deployments(self) -> list[str]:
+        value: list[str] = json.loads(self.deployments_json)
+        return value
+
+
+class LtiContext(Base):
+    """A platform's course, and the course of ours it is (made at its first launch)."""
+
+    __tablename__ = "lti_context"
+    __table_args__ = (UniqueConstraint("platform_id", "context_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform_id: Mapped[int] = mapped_column(ForeignKey("lti_platform.id"))
+    context_id: Mapped[str] = mapped_column(String(255))
+    course_id: Mapped[int] = mapped_column(ForeignKey("course.id"), index=True)
+    #: the Names and Role Provisioning Service's URL of its members (None: not offered)
+    memberships_url: Mapped[str | None] = mapped_column(Text, nullable=True)
+    platform: Mapped[LtiPlatform] = relationship()
+
+
+class LtiLink(Base):
+    """A platform's resource link (an activity in a course) and the assignment it opens; the
+    line item its scores go to, found or made once and kept (never made twice)."""
+
+    __tablename__ = "lti_link"
+    __table_args__ = (UniqueConstraint("platform_id", "resource_link_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform_id: Mapped[int] = mapped_column(ForeignKey("lti_platform.id"))
+    resource_link_id: Mapped[str] = mapped_column(String(255))
+    context_id: Mapped[int] = mapped_column(ForeignKey("lti_context.id"), index=True)
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("assignment.id"), index=True)
+    title: Mapped[str] = mapped_column(String(255), default="")
+    #: the AGS endpoint of the context's line items, and the link's own line item (None: the
+    #: platform offers no AGS, or the line item is not found or made yet)
+    lineitems_url: Mapped[str | None] = mapped_column(Text, nullable=True)
+    lineitem_url: Mapped[str | None] = mapped_column(Text, nullable=True)
+    #: when a sender began making the line item (others wait: it is made once)
+    creating_since: Mapped[datetime | None] = mapped_column(nullable=True)
+    created_at: Mapped[datetime] = mapped_column(default=now)
+    platform: Mapped[LtiPlatform] = relationship()
+    context: Mapped[LtiContext] = relationship()
+
+
+class LtiUser(Base):
+    """A student's platform identity: the platform's user id (``sub``) on one assignment, and the
+    link its scores go back through."""
+
+    __tablename__ = "lti_user"
+    __table_args__ = (UniqueConstraint("platform_id", "assignment_id", "sub"),)
+
+    student_id: Mapped[int] = mapped_column(ForeignKey("student.id"), primary_key=True)
+    platform_id: Mapped[int] = mapped_column(ForeignKey("lti_platform.id"))
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("assignment.id"), index=True)
+    sub: Mapped[str] = mapped_column(String(255))
+    link_id: Mapped[int] = mapped_column(ForeignKey("lti_link.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=now)
+
+
+class ScoreSend(Base):
+    """The score a platform's gradebook is to show for one student of one link, and how sending
+    it went: ``pending`` (to be sent, now or at ``next_try_at``), ``sent``, or ``failed`` (given up
+    after ``passback.GIVE_UP_AFTER``; sent again from the instructor's page). A newer score
+    replaces the row's and bumps ``version``, so a send that raced it never marks it sent."""
+
+    __tablename__ = "lti_score_send"
+    __table_args__ = (UniqueConstraint("link_id", "student_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    link_id: Mapped[int] = mapped_column(ForeignKey("lti_link.id"))
+    student_id: Mapped[int] = mapped_column(ForeignKey("student.id"), index=True)
+    score: Mapped[float] = mapped_column()
+    max_score: Mapped[float] = mapped_column()
+    comment: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(10), default="pending", index=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    tries: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    next_try_at: Mapped[datetime] = mapped_column(default=now)
+    #: when a sender claimed it (others leave it alone until the lease ends)
+    claimed_until: Mapped[datetime | None] = mapped_column(nullable=True)
+    created_at: Mapped[datetime] = mapped_column(default=now)
+    updated_at: Mapped[datetime] = mapped_column(default=now)
+    sent_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    link: Mapped[LtiLink] = relationship()
+
+
+class LtiLaunchData(Base):
+    """What the OIDC login hands to the launch (the nonce, the state's parameters) and a launch
+    keeps for its deep-linking answer, shared by every worker; each row expires, and a nonce is
+    deleted by the launch that uses it (a replayed launch finds none)."""
+
+    __tablename__ = "lti_launch_data"
+
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    value_json: Mapped[str] = mapped_column(Text)
+    expires_at: Mapped[datetime] = mapped_column(index=True)

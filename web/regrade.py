@@ -42,10 +42,16 @@ from .reports import (
 
 #: called after a regrade's commit with the assignment and the changed students' new scores
 #: (``[{"student_id", "student", "score", "max_score"}]``, the best attempt's): where the grade
-#: passback to a learning platform (LTI AGS) is to be plugged in; nothing is sent today
+#: passback to a learning platform (``lti.passback``) listens
 SCORE_LISTENERS: list[Callable[[Assignment, list[dict[str, Any]]], None]] = []
 
-SETTINGS = ("grading", "feedback", "score", "due_at", "released")
+#: called with an assignment once changed settings are committed (``settings_saved``): a release
+#: or a new score policy changes what a learning platform's gradebook is to show
+SETTINGS_SAVED: list[Callable[[Assignment], None]] = []
+
+SETTINGS = ("grading", "feedback", "score", "due_at", "released", "score_policy")
+#: which attempt's score a learning platform's gradebook shows
+SCORE_POLICIES = ("best", "last")
 
 
 # --- settings ---------------------------------------------------------------------------------
@@ -59,6 +65,7 @@ def settings_of(row: Assignment) -> dict[str, Any]:
         "score": row.score_visibility,
         "due_at": None if row.due_at is None else row.due_at.isoformat() + "Z",
         "released": bool(row.released),
+        "score_policy": row.score_policy,
     }
 
 
@@ -126,8 +133,18 @@ def change_settings(row: Assignment, given: Mapping[str, Any]) -> None:
         if not isinstance(given["released"], bool):
             raise InputError("released: expected true or false")
         new["released"] = given["released"]
+    if "score_policy" in given:
+        if given["score_policy"] not in SCORE_POLICIES:
+            raise InputError(f"score_policy: expected one of {', '.join(SCORE_POLICIES)}")
+        new["score_policy"] = given["score_policy"]
     for name, value in new.items():
         setattr(row, name, value)
+
+
+def settings_saved(row: Assignment) -> None:
+    """Tell :data:`SETTINGS_SAVED` that ``row``'s settings were committed."""
+    for listener in SETTINGS_SAVED:
+        listener(row)
 
 
 def student_report(row: Assignment, report: Mapping[str, Any]) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from werkzeug.wrappers import Response
 from . import access, db, forms
 from .auth import student_link
 from .gradebook import latest
+from .lti.status import status_of
 from .models import Student
 from .regrade import student_report
 
@@ -31,6 +32,7 @@ def sheet(row: Student, token: str) -> str:
         left=max(0, row.assignment.max_attempts - used),
         attempt=last.attempt if last else None,
         report=report,
+        gradebook=status_of(db.session(), row.id),
         sheet=forms.sheet(problem, row.assignment.title, last.answers if last else None, report),
     )
 

@@ -156,6 +156,7 @@ def test_regrade_of_an_assignment_without_submissions(
         ({"due_at": "tomorrow"}, "due_at"),
         ({"due_at": "0001-01-01T00:00+05:00"}, "due_at"),
         ({"released": "yes"}, "released"),
+        ({"score_policy": "worst"}, "score_policy: expected one of"),
         ({"colour": "red"}, "colour"),
     ],
 )
@@ -172,6 +173,7 @@ def test_settings_refuse_what_is_not_accepted(
         "score": "shown",
         "due_at": None,
         "released": False,
+        "score_policy": "best",
     }
 
 
@@ -208,6 +210,7 @@ def test_the_assignment_page_sets_options_and_regrades(
         "score": "hidden_until_release",
         "due_at": "2026-12-24T09:00:00Z",
         "released": False,
+        "score_policy": "best",
     }
     bad = client.post(
         f"/instructor/assignments/{assignment}/settings",

@@ -1,0 +1,293 @@
+"""handcalc as an LTI 1.3 tool, against a platform of the tests' own (tests/lti_platform.py): real
+RSA keys and JWKS on loopback, signed launches and service tokens, both servers threads of this
+process. The whole flow (deep linking → the student's launch → their own variant → a submission
+→ the score at the platform's AGS endpoint, through a platform down for the first send), the
+refusals (forged, expired, replayed, wrong audience, unknown deployment), the roster from NRPS,
+a line item made once, and the best/last policy."""
+
+from __future__ import annotations
+
+import html
+import re
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from flask import Flask
+from handcalc.web import db
+from handcalc.web.lti import registry
+from handcalc.web.models import LtiLink, ScoreSend
+from web_support import SPEC, TOKEN, key_answers, negate, student_problem
+from werkzeug.serving import make_server
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from lti_platform import INSTRUCTOR, LEARNER, Platform, rsa_key, running
+
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+@pytest.fixture
+def tool(make_app: Callable[..., Flask]) -> Iterator[tuple[str, Flask]]:
+    """The service on a loopback port (retries a hundred times sooner than in production)."""
+    app = make_app(LTI_RETRY_SCALE=0.01)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}", app
+    finally:
+        server.shutdown()
+        thread.join(10)
+
+
+@pytest.fixture
+def platform(tool: tuple[str, Flask]) -> Iterator[Platform]:
+    url, app = tool
+    with running(url) as found:
+        with app.app_context():
+            registry.register(db.session(), **found.registration())
+        yield found
+
+
+def new_assignment(url: str, title: str = "Backprop 1", attempts: int = 3) -> int:
+    r = requests.post(
+        url + "/api/v1/assignments",
+        headers=AUTH,
+        json={"title": title, "spec": SPEC, "max_attempts": attempts},
+        timeout=30,
+    )
+    assert r.status_code == 201, r.text
+    return int(r.json()["id"])
+
+
+def until(check: Callable[[], Any], seconds: float = 15) -> Any:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        found = check()
+        if found:
+            return found
+        time.sleep(0.05)
+    raise AssertionError("not within the time")
+
+
+def form_fields(page: str) -> dict[str, str]:
+    return {
+        html.unescape(name): html.unescape(value)
+        for name, value in re.findall(r'name="([^"]+)"[^>]*value="([^"]*)"', page)
+    }
+
+
+#: the picker's form for a new assignment of SPEC's options
+NEW = {
+    "assignment": "new",
+    "title": "Backprop 1",
+    "kind": "mlp",
+    "max_attempts": "3",
+    **{k: ",".join(map(str, v)) if isinstance(v, list) else v for k, v in SPEC.items()},
+}
+
+
+def deep_link(platform: Platform, url: str) -> dict[str, Any]:
+    """An instructor adds the activity from inside the platform: the picker, a new assignment,
+    the signed answer posted back; the platform's content item."""
+    teacher = requests.Session()
+    answer, _ = platform.launch(
+        teacher,
+        platform.claims("teacher-1", roles=(INSTRUCTOR,), message_type="LtiDeepLinkingRequest"),
+    )
+    assert answer.status_code == 303, answer.text
+    picker = teacher.get(url + answer.headers["Location"], timeout=30)
+    assert picker.status_code == 200 and "A new assignment" in picker.text
+    chosen = teacher.post(picker.url, data=NEW, timeout=30)
+    assert chosen.status_code == 200
+    fields = form_fields(chosen.text)
+    action = html.unescape(re.search(r'<form[^>]*action="([^"]+)"', chosen.text)[1])
+    assert action == platform.url + "/deep_link_return"
+    back = requests.post(action, data={"JWT": fields["JWT"]}, timeout=30)
+    assert back.status_code == 200, back.text
+    claims = platform.deep_links[-1]
+    items = claims["https://purl.imsglobal.org/spec/lti-dl/claim/content_items"]
+    assert len(items) == 1
+    return dict(items[0])
+
+
+def test_deep_linking_a_student_launch_and_the_score_at_the_platform_through_a_failed_send(
+    tool: tuple[str, Flask], platform: Platform
+) -> None:
+    url, app = tool
+    item = deep_link(platform, url)
+    assignment = int(item["custom"]["handcalc_assignment"])
+    assert item["url"] == url + "/lti/launch"
+    top = item["lineItem"]["scoreMaximum"]
+    assert top > 0
+    # the platform makes the gradebook column the answer declared, and names it in launches
+    column = f"{platform.url}/{platform.context_id}/lineitems/1"
+    platform.lineitems[column] = {**item["lineItem"], "id": column, "context": platform.context_id}
+
+    student = requests.Session()
+    answer, _ = platform.launch(
+        student,
+        platform.claims("student-ada", name="Ada Lovelace", custom=item["custom"], lineitem=column),
+    )
+    assert answer.status_code == 303, answer.text
+    page = answer.headers["Location"]
+    assert page.startswith("/s/")
+    sheet = student.get(url + page, timeout=30)
+    assert sheet.status_code == 200 and "Ada Lovelace" in sheet.text
+    # a second launch finds the same student (the same link: the same variant, the same attempts)
+    again, _ = platform.launch(
+        requests.Session(),
+        platform.claims("student-ada", name="Ada L.", custom=item["custom"], lineitem=column),
+    )
+    assert again.headers["Location"] == page
+
+    # the platform is down for the first send: the score waits, is retried, and arrives
+    platform.fail_scores = 1
+    problem = student_problem(assignment, "Ada Lovelace")
+    answers = key_answers(problem)
+    wrong = next(iter(answers["cells"]))
+    answers["cells"][wrong] = negate(answers["cells"][wrong])
+    r = student.post(url + "/api/v1" + page + "/submissions", json=answers, timeout=30)
+    assert r.status_code == 201, r.text
+    score = r.json()["report"]["score"]
+    assert 0 < score < r.json()["report"]["max_score"] == top
+    until(lambda: platform.scores)
+    assert platform.failed == 1
+    (sent,) = platform.scores
+    assert sent["userId"] == "student-ada"
+    assert sent["lineitem"] == column
+    assert sent["scoreGiven"] == score and sent["scoreMaximum"] == top
+    assert sent["gradingProgress"] == "FullyGraded"
+    assert wrong in sent["comment"]
+    assert len(platform.lineitems) == 1  # the platform's own column: none made by the tool
+    until(lambda: "reached Test platform" in student.get(url + page, timeout=30).text)
+    with app.app_context():
+        row = db.session().query(ScoreSend).one()
+        assert row.status == "sent" and row.tries == 1 and row.last_error is None
+
+
+def test_refused_launches(tool: tuple[str, Flask], platform: Platform) -> None:
+    url, _ = tool
+    assignment = new_assignment(url)
+    custom = {"handcalc_assignment": str(assignment)}
+    claims = platform.claims("student-1", name="Grace", custom=custom)
+    other_pem, _, _ = rsa_key()
+    now = int(time.time())
+    refusals = {
+        "forged": {"key": other_pem},  # signed with another key under the platform's kid
+        "unknown key": {"key": other_pem, "kid": "not-a-platform-key"},
+        "expired": {"iat": now - 900, "exp": now - 600},
+        "wrong audience": {"aud": "another-tool"},
+        "several audiences, no azp": {"aud": ["handcalc-test-client", "another-tool"]},
+        "unknown nonce": {"nonce": "made-up"},
+    }
+    for what, changes in refusals.items():
+        answer, _ = platform.launch(requests.Session(), claims, **changes)
+        assert answer.status_code == 403, what
+        assert "not accepted" in answer.text, what
+    bad_deployment = {
+        **claims,
+        "https://purl.imsglobal.org/spec/lti/claim/deployment_id": "elsewhere",
+    }
+    answer, _ = platform.launch(requests.Session(), bad_deployment)
+    assert answer.status_code == 403 and "deployment" in answer.text
+    # a launch accepted once is refused when replayed (its nonce is used up)
+    browser = requests.Session()
+    answer, form = platform.launch(browser, claims)
+    assert answer.status_code == 303
+    replay = browser.post(url + "/lti/launch", data=form, allow_redirects=False, timeout=30)
+    assert replay.status_code == 403 and "Nonce" in replay.text
+    # an unknown platform's login is refused before anything is kept
+    r = requests.get(
+        url + "/lti/login",
+        params={
+            "iss": "https://elsewhere.example",
+            "login_hint": "x",
+            "client_id": "c",
+            "target_link_uri": url + "/lti/launch",
+        },
+        allow_redirects=False,
+        timeout=30,
+    )
+    assert r.status_code == 400 and "registration" in r.text
+
+
+def test_roster_from_the_platform_a_line_item_made_once_and_the_score_policy(
+    tool: tuple[str, Flask], platform: Platform
+) -> None:
+    url, app = tool
+    platform.members = [
+        {"user_id": "s-ada", "name": "Ada Lovelace", "status": "Active", "roles": [LEARNER]},
+        {"user_id": "s-alan", "name": "Alan Turing", "status": "Active", "roles": [LEARNER]},
+        {"user_id": "s-gone", "name": "Left Early", "status": "Inactive", "roles": [LEARNER]},
+        {"user_id": "t-1", "name": "The Teacher", "status": "Active", "roles": [INSTRUCTOR]},
+    ]
+    # an activity made without deep linking: the instructor's first launch binds it
+    teacher = requests.Session()
+    answer, _ = platform.launch(teacher, platform.claims("t-1", roles=(INSTRUCTOR,)))
+    assert answer.status_code == 303 and "/lti/pick/" in answer.headers["Location"]
+    picker = teacher.get(url + answer.headers["Location"], timeout=30)
+    bound = teacher.post(picker.url, data=NEW, timeout=30)
+    assert bound.status_code == 200, bound.text
+    assignment = int(bound.url.rsplit("/", 1)[1])
+    # the next instructor launch brings the roster: the active learners only
+    answer, _ = platform.launch(teacher, platform.claims("t-1", roles=(INSTRUCTOR,)))
+    assert answer.headers["Location"].endswith(f"/instructor/assignments/{assignment}")
+    links = requests.get(
+        f"{url}/api/v1/assignments/{assignment}/links.csv", headers=AUTH, timeout=30
+    ).text
+    names = sorted(line.split(",")[1] for line in links.splitlines()[1:] if line)
+    assert names == ["Ada Lovelace", "Alan Turing"]
+
+    # two students submit at the same moment: one gradebook column is made, both scores in it
+    pages = {}
+    for sub, name in (("s-ada", "Ada Lovelace"), ("s-alan", "Alan Turing")):
+        answer, _ = platform.launch(requests.Session(), platform.claims(sub, name=name))
+        pages[sub] = (name, answer.headers["Location"])
+
+    def submit(sub: str, right: bool) -> float:
+        name, page = pages[sub]
+        answers = key_answers(student_problem(assignment, name))
+        if not right:
+            for cell in list(answers["cells"])[:3]:
+                answers["cells"][cell] = negate(answers["cells"][cell])
+        r = requests.post(url + "/api/v1" + page + "/submissions", json=answers, timeout=30)
+        assert r.status_code == 201, r.text
+        return float(r.json()["report"]["score"])
+
+    done: list[float] = []
+    threads = [threading.Thread(target=lambda s=s: done.append(submit(s, True))) for s in pages]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    until(lambda: len(platform.scores) == 2)
+    assert len(platform.lineitems) == 1
+    (column,) = platform.lineitems
+    assert {s["lineitem"] for s in platform.scores} == {column}
+    assert {s["userId"] for s in platform.scores} == {"s-ada", "s-alan"}
+    best = platform.scores[0]["scoreGiven"]
+
+    # policy "best": a worse attempt sends nothing new; "last": the worse one is sent
+    worse = submit("s-ada", False)
+    assert worse < best
+    time.sleep(0.5)
+    assert len(platform.scores) == 2
+    r = requests.post(
+        f"{url}/api/v1/assignments/{assignment}/settings",
+        headers=AUTH,
+        json={"score_policy": "last"},
+        timeout=30,
+    )
+    assert r.status_code == 200 and r.json()["score_policy"] == "last"
+    until(lambda: len(platform.scores) == 3)
+    assert platform.scores[-1]["userId"] == "s-ada"
+    assert platform.scores[-1]["scoreGiven"] == worse
+    with app.app_context():
+        (link,) = db.session().query(LtiLink).all()
+        assert link.lineitem_url == column

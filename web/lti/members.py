@@ -1,0 +1,72 @@
+"""The roster from the platform (LTI Names and Role Provisioning Services): every active learner
+of the platform's course put on the assignment's roster, with their platform identity, so the
+gradebook, the class PDFs and the exports have the whole class before anyone has launched."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import requests
+from pylti1p3.exception import LtiException
+from pylti1p3.names_roles import NamesRolesProvisioningService
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..models import LtiContext, LtiLink, LtiUser
+from .keys import tool_key
+from .links import person_name, student_of
+from .passback import Connector, Platforms
+from .registry import registration_of
+
+SCOPE = "https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly"
+#: the most members read from one course (the roster's own limit is per request; a course
+#: bigger than this is read up to here and said so)
+MAX_MEMBERS = 5000
+log = logging.getLogger(__name__)
+
+
+def _learner(member: dict[str, Any]) -> bool:
+    roles = member.get("roles") or []
+    active = member.get("status", "Active") == "Active"
+    return active and any(isinstance(r, str) and r.endswith("#Learner") for r in roles)
+
+
+def sync(session: Session, link: LtiLink, http: requests.Session | None = None) -> int:
+    """Put the platform course's active learners on the link's roster; how many were new."""
+    context = session.get(LtiContext, link.context_id)
+    if context is None or not context.memberships_url:
+        return 0
+    connector = Connector(registration_of(link.platform, tool_key()), http or Platforms())
+    service = NamesRolesProvisioningService(
+        connector, {"context_memberships_url": context.memberships_url}
+    )
+    known = set(
+        session.scalars(select(LtiUser.sub).where(LtiUser.assignment_id == link.assignment_id))
+    )
+    added = 0
+    seen = 0
+    for member in service.get_members():
+        seen += 1
+        if seen > MAX_MEMBERS:
+            log.warning("the roster from %s stops at %d members", link.platform.name, MAX_MEMBERS)
+            break
+        sub = member.get("user_id")
+        if not isinstance(sub, str) or not sub or not _learner(dict(member)):
+            continue
+        student_of(session, link, sub, person_name({**member, "sub": sub}))
+        added += sub not in known
+        known.add(sub)
+    session.commit()
+    return added
+
+
+def sync_quietly(session: Session, link: LtiLink) -> int | None:
+    """``sync``, or None (logged) when the platform does not answer: an instructor's launch never
+    fails for it."""
+    try:
+        return sync(session, link)
+    except (LtiException, requests.RequestException, ValueError) as e:
+        session.rollback()
+        log.warning("the roster from %s could not be read: %s", link.platform.name, e)
+        return None

@@ -1,0 +1,310 @@
+"""The LTI routes: ``/lti/login`` (OIDC login initiation), ``/lti/launch`` (the platform's signed
+launch), ``/lti/jwks`` (the tool's public keys), ``/lti/config`` (the registration JSON), and
+``/lti/pick/<launch>`` (the instructor picks or makes the assignment an activity opens: deep
+linking, or an activity made without it).
+
+A launch is verified by pylti1p3 (signature against the platform's JWKS, issuer, audience,
+expiry, nonce used once, deployment); then a student lands on their own worksheet (their
+variant, their attempts), an instructor on the assignment's page, signed in. Anything refused is
+a 400/403 page saying why; nothing a launch sends is trusted before it is verified."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask.wrappers import Response
+from pylti1p3.contrib.flask import FlaskMessageLaunch, FlaskOIDCLogin, FlaskRequest
+from pylti1p3.deep_link_resource import DeepLinkResource
+from pylti1p3.exception import LtiException, OIDCException
+from pylti1p3.lineitem import LineItem
+from sqlalchemy import select
+from werkzeug.wrappers import Response as BaseResponse
+
+from .. import access, db, forms
+from ..auth import start_session
+from ..models import Assignment, Course, LtiPlatform
+from ..reports import grade
+from ..roster import student_link
+from . import keys, links, members, passback
+from .registry import ToolConf, platform_of
+from .storage import DatabaseStorage, OneTimeNonces
+
+bp = Blueprint("lti", __name__, url_prefix="/lti")
+
+#: the roles that make a launch an instructor's (context roles, LIS vocabulary)
+STAFF_ROLES = ("Instructor", "TeachingAssistant", "ContentDeveloper", "Administrator")
+
+
+def _parts(
+    request_data: dict[str, Any] | None = None,
+) -> tuple[FlaskRequest, ToolConf, OneTimeNonces, DatabaseStorage]:
+    req = FlaskRequest(request_data=request_data)
+    return req, ToolConf(), OneTimeNonces(req), DatabaseStorage()
+
+
+def _refused(error: Exception, status: int = 403) -> tuple[str, int]:
+    return (
+        render_template(
+            "lti/refused.html",
+            why=str(error) or type(error).__name__,
+        ),
+        status,
+    )
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> BaseResponse | tuple[str, int]:
+    """OIDC login initiation: the platform names itself; we answer with a redirect to its
+    authorisation endpoint carrying a fresh state (in a cookie) and nonce (kept here)."""
+    access.limit("practice", "lti " + access.client())
+    req, conf, nonces, storage = _parts()
+    oidc = FlaskOIDCLogin(req, conf, session_service=nonces, launch_data_storage=storage)
+    try:
+        return oidc.disable_check_cookies().redirect(url_for("lti.launch", _external=True))
+    except (OIDCException, LtiException) as e:
+        return _refused(e, 400)
+
+
+def _audience_ok(data: dict[str, Any], platform: LtiPlatform) -> bool:
+    """The id_token is for us: our client id among its audiences, and the authorised party when
+    there are several (OpenID Connect Core 3.1.3.7)."""
+    aud = data.get("aud")
+    audiences = aud if isinstance(aud, list) else [aud]
+    if platform.client_id not in audiences:
+        return False
+    return len(audiences) == 1 or data.get("azp") == platform.client_id
+
+
+def _teaches(data: dict[str, Any]) -> bool:
+    roles = data.get(links.CLAIM + "roles") or []
+    return any(
+        isinstance(r, str) and r.rsplit("#", 1)[-1] in STAFF_ROLES and "/membership" in r
+        for r in roles
+    )
+
+
+@bp.post("/launch")
+def launch() -> BaseResponse | tuple[str, int]:
+    """The platform's launch: verified, then the student's worksheet or the instructor's page
+    (or the picker, for deep linking and for an activity without an assignment yet)."""
+    access.limit("practice", "lti " + access.client())
+    req, conf, nonces, storage = _parts()
+    message = FlaskMessageLaunch(
+        req,
+        conf,
+        session_service=nonces,
+        launch_data_storage=storage,
+        requests_session=passback.Platforms(),
+    )
+    try:
+        data: dict[str, Any] = dict(message.get_launch_data())
+    except (LtiException, ValueError) as e:
+        return _refused(e)
+    session = db.session()
+    platform = platform_of(session, str(data.get("iss")), message.get_client_id())
+    if platform is None or not _audience_ok(data, platform):
+        return _refused(LtiException("the launch is not addressed to this tool (audience)"))
+    sub = data.get("sub")
+    if not isinstance(sub, str) or not sub:
+        return _refused(LtiException("an anonymous launch: this tool needs to know who you are"))
+    context = links.context_of(session, platform, data)
+    teaches = _teaches(data)
+    if message.is_deep_link_launch():
+        if not teaches:
+            return _refused(LtiException("only a course's instructors choose its activities"))
+        session.commit()
+        return redirect(url_for("lti.pick", launch_id=message.get_launch_id()), code=303)
+    link = links.link_of(session, platform, context, data)
+    if teaches:
+        course = session.get(Course, context.course_id)
+        assert course is not None
+        instructor = links.instructor_of(session, platform, sub, course)
+        session.commit()
+        start_session(instructor)
+        if link is None:
+            return redirect(url_for("lti.pick", launch_id=message.get_launch_id()), code=303)
+        members.sync_quietly(session, link)
+        return redirect(url_for("instructor.assignment", assignment_id=link.assignment_id))
+    if link is None:
+        session.commit()
+        return _refused(
+            LtiException(
+                "your instructor has not chosen the exercise of this activity yet; try again later"
+            ),
+            409,
+        )
+    student = links.student_of(session, link, sub, links.person_name(data))
+    session.commit()
+    assignment = session.get(Assignment, link.assignment_id)
+    assert assignment is not None
+    return redirect(student_link(assignment, student), code=303)
+
+
+# --- the picker -------------------------------------------------------------------------------
+
+
+def _restored(launch_id: str) -> tuple[FlaskMessageLaunch, dict[str, Any], LtiPlatform]:
+    """The instructor's launch kept by ``launch`` (404 once expired, 403 unless staff)."""
+    req, conf, nonces, storage = _parts()
+    try:
+        message = cast(
+            FlaskMessageLaunch,
+            FlaskMessageLaunch.from_cache(
+                launch_id, req, conf, session_service=nonces, launch_data_storage=storage
+            ),
+        )
+    except LtiException:
+        abort(404, "this launch has expired: open the activity from the platform again")
+    data = dict(message.get_launch_data())
+    platform = platform_of(db.session(), str(data.get("iss")), message.get_client_id())
+    if platform is None or not _teaches(data):
+        abort(403, "only a course's instructors choose its activities")
+    return message, data, platform
+
+
+@bp.get("/pick/<launch_id>")
+def pick(launch_id: str) -> str:
+    """The course's assignments to choose from, and the form of a new one."""
+    message, data, platform = _restored(launch_id)
+    session = db.session()
+    context = links.context_of(session, platform, data)
+    rows = session.scalars(
+        select(Assignment)
+        .where(Assignment.course_id == context.course_id)
+        .order_by(Assignment.id.desc())
+    ).all()
+    kind = forms.kind_of(request.args.get("kind"))
+    return render_template(
+        "lti/pick.html",
+        launch_id=launch_id,
+        deep_link=message.is_deep_link_launch(),
+        platform=platform,
+        assignments=rows,
+        kind=kind,
+        kinds=forms.kind_menu(),
+        fields=forms.option_fields(kind, {}),
+        default_attempts=current_app.config["DEFAULT_MAX_ATTEMPTS"],
+    )
+
+
+@bp.post("/pick/<launch_id>")  # no CSRF token: the launch id is the credential (random, kept
+def picked(launch_id: str) -> BaseResponse | str | tuple[str, int]:  # here, this launch only
+    """The chosen (or new) assignment: for deep linking, the signed answer posted back to the
+    platform; for an activity without an assignment, the link made and the assignment's page."""
+    from ..instructor import assignment_from_form
+
+    message, data, platform = _restored(launch_id)
+    session = db.session()
+    context = links.context_of(session, platform, data)
+    raw = request.form.get("assignment", "")
+    if raw == "new":
+        try:
+            row = assignment_from_form(request.form, context.course_id)
+        except Exception as e:  # an input error: the picker again, saying why
+            from handcalc import HandcalcError
+
+            if not isinstance(e, HandcalcError):
+                raise
+            return _refused(e, 400)
+    else:
+        found = session.get(Assignment, int(raw)) if raw.isdigit() else None
+        if found is None or found.course_id != context.course_id:
+            abort(404, "no such assignment in this course")
+        row = found
+    if message.is_deep_link_launch():
+        return _deep_link_answer(message, row)
+    resource_id = links.claim(data, "resource_link").get("id")
+    link = links.link_of(session, platform, context, data) or links.bind(
+        session, platform, context, str(resource_id), row, data
+    )
+    session.commit()
+    return redirect(url_for("instructor.assignment", assignment_id=link.assignment_id), 303)
+
+
+def max_score(row: Assignment) -> float:
+    """The assignment's highest score (every variant has the same cells and weights)."""
+    from ..problems import problem_of
+
+    report = grade(problem_of(row.kind, row.spec_json, 0), {"cells": {}}, row.grading)
+    return float(report.get("max_score") or 0) or 1.0
+
+
+def _deep_link_answer(message: FlaskMessageLaunch, row: Assignment) -> str:
+    """The deep-linking answer: an activity opening ``row``, with its gradebook column (the
+    platform makes the line item, so the tool never makes one), auto-posted to the platform."""
+    item = LineItem()
+    item.set_label(row.title).set_score_maximum(max_score(row))
+    item.set_resource_id(f"handcalc-assignment-{row.id}")
+    resource = DeepLinkResource()
+    resource.set_url(url_for("lti.launch", _external=True)).set_title(row.title)
+    resource.set_custom_params({links.ASSIGNMENT_PARAM: str(row.id)}).set_lineitem(item)
+    html: str = message.get_deep_link().output_response_form([resource])
+    return html
+
+
+# --- registration -----------------------------------------------------------------------------
+
+
+@bp.get("/jwks")
+def jwks() -> Response:
+    """The tool's public keys (platforms check its signed messages with them)."""
+    response = jsonify(keys.jwks())
+    response.cache_control.max_age = 300
+    return response
+
+
+@bp.get("/config")
+def config() -> Response:
+    """The tool's registration as JSON (Canvas pastes it; every URL a platform asks for)."""
+    launch_url = url_for("lti.launch", _external=True)
+    domain = urlsplit(launch_url).netloc
+    placements = [
+        {
+            "placement": "link_selection",
+            "message_type": "LtiDeepLinkingRequest",
+            "target_link_uri": launch_url,
+        },
+        {
+            "placement": "assignment_selection",
+            "message_type": "LtiDeepLinkingRequest",
+            "target_link_uri": launch_url,
+        },
+    ]
+    return jsonify(
+        {
+            "title": "handcalc",
+            "description": "Backpropagation by hand: each student's own worksheet, graded cell "
+            "by cell with credit carried forward; scores go to the gradebook.",
+            "oidc_initiation_url": url_for("lti.login", _external=True),
+            "target_link_uri": launch_url,
+            "public_jwk_url": url_for("lti.jwks", _external=True),
+            "scopes": [
+                *passback.SCOPES,
+                "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem.readonly",
+                "https://purl.imsglobal.org/spec/lti-ags/scope/result.readonly",
+                "https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly",
+            ],
+            "extensions": [
+                {
+                    "platform": "canvas.instructure.com",
+                    "domain": domain,
+                    "privacy_level": "name_only",
+                    "settings": {"placements": placements},
+                }
+            ],
+            "custom_fields": {},
+            "redirect_uris": [launch_url],
+            "deep_linking_url": launch_url,
+        }
+    )
