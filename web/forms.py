@@ -9,14 +9,21 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from flask import current_app
+
 from handcalc import Problem, kinds
 from handcalc.cells import read_field
 from handcalc.grading import DEFAULT_TOLERANCE
 from handcalc.layout import build_sheet
 from handcalc.options import CHOICE, WHOLE, Options
+from handcalc.values import parse_whole
 
+from . import db
+from .errors import InputError
 from .inputs import MAX_ENTRY_CHARS
-from .problems import DEFAULT_KIND, blanks
+from .instructor_api import MAX_ATTEMPTS, MAX_TITLE_CHARS
+from .models import Assignment
+from .problems import DEFAULT_KIND, blanks, canonical, problem_for
 from .reports import marks as report_marks
 
 
@@ -195,3 +202,34 @@ def sheet(
         "correctly from your own earlier values get credit carried forward."
     )
     return Page(title, layout(problem), written, marks, feedback, cells, notes)
+
+
+# --- a new assignment ------------------------------------------------------------------------
+
+
+def new_assignment(form: Any, course_id: int) -> Assignment:
+    """A new assignment of ``course_id`` from the new-assignment form (title, kind, its options,
+    attempts); committed. Options that cannot make a problem fail before anything is stored."""
+    kind = kind_of(form.get("kind"))
+    spec = spec_from_form(form, kind)
+    spec = kinds.get(kind).Options.from_options(spec).to_dict()
+    attempts = form.get("max_attempts", "").strip()
+    max_attempts = (
+        parse_whole(attempts, "attempts", 1, MAX_ATTEMPTS)
+        if attempts
+        else int(current_app.config["DEFAULT_MAX_ATTEMPTS"])
+    )
+    title = form.get("title", "").strip()[:MAX_TITLE_CHARS]
+    if not title:
+        raise InputError("title: give the assignment a title")
+    problem_for(kind, spec, 0)  # options that cannot make a problem fail now
+    row = Assignment(
+        title=title,
+        kind=kind,
+        spec_json=canonical(spec),
+        max_attempts=max_attempts,
+        course_id=course_id,
+    )
+    db.session().add(row)
+    db.session().commit()
+    return row

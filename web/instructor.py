@@ -23,15 +23,12 @@ from flask import (
 from sqlalchemy import select
 from werkzeug.wrappers import Response as BaseResponse
 
-from handcalc import kinds
-from handcalc.values import parse_whole
-
 from . import access, auth, courses, db, forms, gradebook, handout, regrade, roster
 from .auth import signed_in
 from .errors import InputError, shown_on
-from .instructor_api import MAX_ATTEMPTS, MAX_TITLE_CHARS
+from .lti import status as lti_status
 from .models import Assignment, Student
-from .problems import blanks, canonical, problem_for
+from .problems import blanks, problem_for
 from .tokens import student_token
 
 bp = Blueprint("instructor", __name__, url_prefix="/instructor")
@@ -143,37 +140,9 @@ def create() -> BaseResponse:
     course = courses.course_for_new_assignment(
         db.session(), courses.who(), request.form.get("course")
     )
-    row = assignment_from_form(request.form, course.id)
+    row = forms.new_assignment(request.form, course.id)
     flash(f"Assignment {row.id} created; add students to get their links.")
     return redirect(url_for("instructor.assignment", assignment_id=row.id), code=303)
-
-
-def assignment_from_form(form: Any, course_id: int) -> Assignment:
-    """A new assignment of ``course_id`` from the new-assignment form (title, kind, its options,
-    attempts); committed. Options that cannot make a problem fail before anything is stored."""
-    kind = forms.kind_of(form.get("kind"))
-    spec = forms.spec_from_form(form, kind)
-    spec = kinds.get(kind).Options.from_options(spec).to_dict()
-    attempts = form.get("max_attempts", "").strip()
-    max_attempts = (
-        parse_whole(attempts, "attempts", 1, MAX_ATTEMPTS)
-        if attempts
-        else int(current_app.config["DEFAULT_MAX_ATTEMPTS"])
-    )
-    title = form.get("title", "").strip()[:MAX_TITLE_CHARS]
-    if not title:
-        raise InputError("title: give the assignment a title")
-    problem_for(kind, spec, 0)  # options that cannot make a problem fail now
-    row = Assignment(
-        title=title,
-        kind=kind,
-        spec_json=canonical(spec),
-        max_attempts=max_attempts,
-        course_id=course_id,
-    )
-    db.session().add(row)
-    db.session().commit()
-    return row
 
 
 def page_number(raw: str | None, pages: int) -> int:
@@ -219,6 +188,8 @@ def assignment(assignment_id: int) -> str:
         parts=-(-stats["students"] // handout.CLASS_PART),
         settings=regrade.settings_of(row),
         regrades=regrade.last_regrades(rows, row),
+        platform_links=lti_status.links_of(rows, row),
+        sends=lti_status.sends_of(rows, row),
     )
 
 

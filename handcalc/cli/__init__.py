@@ -26,6 +26,7 @@ from .database import db_group
 from .export import export_command
 from .grading import grade
 from .group import HandcalcGroup
+from .lti import lti_group
 from .problems import generate, kinds_command, solve
 from .server import serve
 from .training import health_command, trace_command
@@ -64,6 +65,7 @@ for command in (
     serve,
     db_group,
     admin_group,
+    lti_group,
     trace_command,
     health_command,
     worker,

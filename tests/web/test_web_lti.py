@@ -92,7 +92,7 @@ NEW = {
 }
 
 
-def deep_link(platform: Platform, url: str) -> dict[str, Any]:
+def deep_link(platform: Platform, url: str) -> tuple[dict[str, Any], requests.Session]:
     """An instructor adds the activity from inside the platform: the picker, a new assignment,
     the signed answer posted back; the platform's content item."""
     teacher = requests.Session()
@@ -113,14 +113,14 @@ def deep_link(platform: Platform, url: str) -> dict[str, Any]:
     claims = platform.deep_links[-1]
     items = claims["https://purl.imsglobal.org/spec/lti-dl/claim/content_items"]
     assert len(items) == 1
-    return dict(items[0])
+    return dict(items[0]), teacher
 
 
 def test_deep_linking_a_student_launch_and_the_score_at_the_platform_through_a_failed_send(
     tool: tuple[str, Flask], platform: Platform
 ) -> None:
     url, app = tool
-    item = deep_link(platform, url)
+    item, _ = deep_link(platform, url)
     assignment = int(item["custom"]["handcalc_assignment"])
     assert item["url"] == url + "/lti/launch"
     top = item["lineItem"]["scoreMaximum"]
@@ -288,6 +288,83 @@ def test_roster_from_the_platform_a_line_item_made_once_and_the_score_policy(
     until(lambda: len(platform.scores) == 3)
     assert platform.scores[-1]["userId"] == "s-ada"
     assert platform.scores[-1]["scoreGiven"] == worse
+    # a regrade on new weights sends the new scores (here: the cells Ada got wrong count 0)
+    wrong = list(key_answers(student_problem(assignment, "Ada Lovelace"))["cells"])[:3]
+    r = requests.post(
+        f"{url}/api/v1/assignments/{assignment}/settings",
+        headers=AUTH,
+        json={"grading": {"weights": {cell: 0 for cell in wrong}}},
+        timeout=30,
+    )
+    assert r.status_code == 200, r.text
+    summary = requests.post(
+        f"{url}/api/v1/assignments/{assignment}/regrade", headers=AUTH, json={}, timeout=30
+    ).json()
+    assert summary["students_changed"] == 2
+    until(lambda: len(platform.scores) == 5)
+    latest = {s["userId"]: s for s in platform.scores[-2:]}
+    assert latest["s-ada"]["scoreGiven"] == latest["s-ada"]["scoreMaximum"]
     with app.app_context():
         (link,) = db.session().query(LtiLink).all()
         assert link.lineitem_url == column
+
+
+def test_the_instructor_sees_why_a_score_was_not_sent_and_sends_it_again(
+    tool: tuple[str, Flask], platform: Platform
+) -> None:
+    url, _ = tool
+    item, teacher = deep_link(platform, url)
+    assignment = int(item["custom"]["handcalc_assignment"])
+    student = requests.Session()
+    answer, _ = platform.launch(
+        student, platform.claims("s-grace", name="Grace Hopper", custom=item["custom"])
+    )
+    page = answer.headers["Location"]
+    platform.fail_scores = 10**6  # down until further notice
+    answers = key_answers(student_problem(assignment, "Grace Hopper"))
+    r = student.post(url + "/api/v1" + page + "/submissions", json=answers, timeout=30)
+    assert r.status_code == 201
+    mine = f"{url}/instructor/assignments/{assignment}"
+    shown = until(lambda: platform.failed and teacher.get(mine, timeout=30).text)
+    assert "Learning platform" in shown and "0 of 1 scores reached the platform" in shown
+    assert "Grace Hopper" in shown and "503 SERVICE UNAVAILABLE" in shown
+    assert "platform down for maintenance" in shown
+    assert "on its way to Test platform" in student.get(url + page, timeout=30).text
+    platform.fail_scores = 0
+    csrf = re.search(
+        r'send-again"[^<]*<input type="hidden" name="csrf_token" value="([^"]+)"', shown
+    )
+    assert csrf
+    again = teacher.post(
+        f"{url}/lti/assignments/{assignment}/send-again", data={"csrf_token": csrf[1]}, timeout=30
+    )
+    assert again.status_code == 200 and "to be sent again now" in again.text
+    until(lambda: platform.scores)
+    assert platform.scores[-1]["userId"] == "s-grace"
+    assert "1 of 1 scores reached the platform" in teacher.get(mine, timeout=30).text
+    # the form without its CSRF token is refused (the instructor's cookie alone is not enough)
+    forged = teacher.post(f"{url}/lti/assignments/{assignment}/send-again", timeout=30)
+    assert forged.status_code == 400
+
+
+def test_the_service_runs_without_the_lms_extra(tmp_path: Path) -> None:
+    """The quick start installs no LTI library: the app starts, its pages work, /lti is a 404."""
+    import subprocess
+
+    script = f"""
+import sys
+sys.modules["pylti1p3"] = None  # as if the lms extra were not installed
+from handcalc.web.app import create_app
+app = create_app({{"HANDCALC_MODE": "testing", "DATABASE_URL": "sqlite:///{tmp_path}/x.db",
+                   "INSTRUCTOR_TOKEN": "{TOKEN}"}})
+c = app.test_client()
+H = {{"Authorization": "Bearer {TOKEN}"}}
+r = c.post("/api/v1/assignments", headers=H, json={{"title": "t", "spec": {SPEC!r}}})
+links = c.post(f"/api/v1/assignments/{{r.json['id']}}/roster", headers=H,
+               json={{"students": ["ada"]}}).json["links"]
+print(c.get(links["ada"]).status_code, c.get("/lti/jwks").status_code)
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
+    assert done.stdout.split() == ["200", "404"], done.stderr[-2000:]

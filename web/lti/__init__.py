@@ -38,7 +38,8 @@ def init_app(app: Flask) -> None:
     from . import passback, views
 
     app.register_blueprint(views.bp)
-    # the platform posts the launch (no CSRF token: its signature is the check), and the picker's
-    # form carries the launch's random id, good for that launch only
-    csrf.exempt(views.bp)
+    # the platform posts the login and the launch (no CSRF token: the launch's signature is the
+    # check), and the picker's form carries the launch's random id, good for that launch only
+    for view in (views.login, views.launch, views.picked):
+        csrf.exempt(view)
     passback.init_app(app)

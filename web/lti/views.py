@@ -17,6 +17,7 @@ from flask import (
     Blueprint,
     abort,
     current_app,
+    flash,
     jsonify,
     redirect,
     render_template,
@@ -31,8 +32,8 @@ from pylti1p3.lineitem import LineItem
 from sqlalchemy import select
 from werkzeug.wrappers import Response as BaseResponse
 
-from .. import access, db, forms
-from ..auth import start_session
+from .. import access, courses, db, forms
+from ..auth import signed_in, start_session
 from ..models import Assignment, Course, LtiPlatform
 from ..reports import grade
 from ..roster import student_link
@@ -120,18 +121,18 @@ def launch() -> BaseResponse | tuple[str, int]:
         return _refused(LtiException("an anonymous launch: this tool needs to know who you are"))
     context = links.context_of(session, platform, data)
     teaches = _teaches(data)
-    if message.is_deep_link_launch():
-        if not teaches:
-            return _refused(LtiException("only a course's instructors choose its activities"))
-        session.commit()
-        return redirect(url_for("lti.pick", launch_id=message.get_launch_id()), code=303)
-    link = links.link_of(session, platform, context, data)
-    if teaches:
+    if message.is_deep_link_launch() and not teaches:
+        return _refused(LtiException("only a course's instructors choose its activities"))
+    if teaches:  # signed in to the instructor's pages of the course
         course = session.get(Course, context.course_id)
         assert course is not None
         instructor = links.instructor_of(session, platform, sub, course)
         session.commit()
         start_session(instructor)
+    if message.is_deep_link_launch():
+        return redirect(url_for("lti.pick", launch_id=message.get_launch_id()), code=303)
+    link = links.link_of(session, platform, context, data)
+    if teaches:
         if link is None:
             return redirect(url_for("lti.pick", launch_id=message.get_launch_id()), code=303)
         members.sync_quietly(session, link)
@@ -202,15 +203,13 @@ def pick(launch_id: str) -> str:
 def picked(launch_id: str) -> BaseResponse | str | tuple[str, int]:  # here, this launch only
     """The chosen (or new) assignment: for deep linking, the signed answer posted back to the
     platform; for an activity without an assignment, the link made and the assignment's page."""
-    from ..instructor import assignment_from_form
-
     message, data, platform = _restored(launch_id)
     session = db.session()
     context = links.context_of(session, platform, data)
     raw = request.form.get("assignment", "")
     if raw == "new":
         try:
-            row = assignment_from_form(request.form, context.course_id)
+            row = forms.new_assignment(request.form, context.course_id)
         except Exception as e:  # an input error: the picker again, saying why
             from handcalc import HandcalcError
 
@@ -251,6 +250,20 @@ def _deep_link_answer(message: FlaskMessageLaunch, row: Assignment) -> str:
     resource.set_custom_params({links.ASSIGNMENT_PARAM: str(row.id)}).set_lineitem(item)
     html: str = message.get_deep_link().output_response_form([resource])
     return html
+
+
+# --- the instructor's page ------------------------------------------------------------------
+
+
+@bp.post("/assignments/<int:assignment_id>/send-again")
+@signed_in
+def send_again(assignment_id: int) -> BaseResponse:
+    """The assignment's unsent scores (pending or failed) sent again now."""
+    row = courses.assignment(assignment_id)
+    count = passback.send_again(db.session(), row)
+    passback.soon(current_app._get_current_object())  # type: ignore[attr-defined]
+    flash(f"{count} score{'s' * (count != 1)} to be sent again now; reload to see how it went.")
+    return redirect(url_for("instructor.assignment", assignment_id=row.id, _anchor="platform"), 303)
 
 
 # --- registration -----------------------------------------------------------------------------
