@@ -156,17 +156,24 @@ def redact_logs(app: Flask) -> None:
 NO_STORE = ("/api/", "/instructor")
 
 
+def page_policy(form_action: str = "'self'", frame_ancestors: str = "'none'") -> str:
+    """The pages' Content-Security-Policy: nothing from elsewhere; forms post and frames are
+    allowed as said (by default: to ourselves, by nobody)."""
+    return (
+        "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+        f"script-src 'self'; form-action {form_action}; frame-ancestors {frame_ancestors}"
+    )
+
+
 def _headers(response: Response) -> Response:
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "no-referrer")  # tokens live in page URLs
     if response.mimetype == "text/html":
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
-            "script-src 'self'; "
-            "form-action 'self'; frame-ancestors 'none'",
-        )
+        if "Content-Security-Policy" not in response.headers:
+            # a view that sets its own policy says who may frame it (the LTI picker: the
+            # platform); every other page is framed by nobody
+            response.headers["X-Frame-Options"] = "DENY"
+            response.headers["Content-Security-Policy"] = page_policy()
         response.headers.setdefault("Cache-Control", "no-store")
     # keys, grades, statistics and students' work: kept by no browser or proxy (only the API's
     # description may be, with the static assets)

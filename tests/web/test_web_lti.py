@@ -92,6 +92,15 @@ NEW = {
 }
 
 
+def framed_by_the_platform(page: requests.Response, platform: Platform) -> None:
+    """The platform's deep-linking dialog is a frame: the page lets the platform (only) frame
+    it and post its form there."""
+    policy = page.headers["Content-Security-Policy"]
+    assert f"frame-ancestors 'self' {platform.url}" in policy
+    assert f"form-action 'self' {platform.url}" in policy
+    assert "X-Frame-Options" not in page.headers
+
+
 def deep_link(platform: Platform, url: str) -> tuple[dict[str, Any], requests.Session]:
     """An instructor adds the activity from inside the platform: the picker, a new assignment,
     the signed answer posted back; the platform's content item."""
@@ -103,8 +112,10 @@ def deep_link(platform: Platform, url: str) -> tuple[dict[str, Any], requests.Se
     assert answer.status_code == 303, answer.text
     picker = teacher.get(url + answer.headers["Location"], timeout=30)
     assert picker.status_code == 200 and "A new assignment" in picker.text
+    framed_by_the_platform(picker, platform)
     chosen = teacher.post(picker.url, data=NEW, timeout=30)
     assert chosen.status_code == 200
+    framed_by_the_platform(chosen, platform)
     fields = form_fields(chosen.text)
     action = html.unescape(re.search(r'<form[^>]*action="([^"]+)"', chosen.text)[1])
     assert action == platform.url + "/deep_link_return"
@@ -368,3 +379,33 @@ print(c.get(links["ada"]).status_code, c.get("/lti/jwks").status_code)
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
     )
     assert done.stdout.split() == ["200", "404"], done.stderr[-2000:]
+
+
+def test_the_deep_linking_answer_goes_back_by_itself_in_a_browser(
+    tool: tuple[str, Flask], platform: Platform
+) -> None:
+    """Chromium, the page's policy in force: the picker's choice reaches the platform (the
+    answer page's form posts itself there; an inline script would have been refused)."""
+    chromium = Path("/usr/bin/chromium")
+    if not chromium.exists():
+        pytest.skip("needs Debian's chromium (/usr/bin/chromium); scripts/setup.sh installs it")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    url, _ = tool
+    answer, _ = platform.launch(
+        requests.Session(),
+        platform.claims("teacher-1", roles=(INSTRUCTOR,), message_type="LtiDeepLinkingRequest"),
+    )
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(chromium), args=["--no-sandbox"])
+        try:
+            page = browser.new_page()
+            page.goto(url + answer.headers["Location"])
+            page.fill("input[name=title]", "Made in the dialog")
+            page.click("text=Make it and use it")
+            page.wait_for_url(platform.url + "/deep_link_return", timeout=15_000)
+            assert "deep link received" in page.content()
+        finally:
+            browser.close()
+    (claims,) = platform.deep_links
+    (item,) = claims["https://purl.imsglobal.org/spec/lti-dl/claim/content_items"]
+    assert item["title"] == "Made in the dialog"

@@ -19,6 +19,7 @@ from flask import (
     current_app,
     flash,
     jsonify,
+    make_response,
     redirect,
     render_template,
     request,
@@ -33,6 +34,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response as BaseResponse
 
 from .. import access, courses, db, forms
+from ..app import page_policy
 from ..auth import signed_in, start_session
 from ..models import Assignment, Course, LtiPlatform
 from ..reports import grade
@@ -42,6 +44,7 @@ from .registry import ToolConf, platform_of
 from .storage import DatabaseStorage, OneTimeNonces
 
 bp = Blueprint("lti", __name__, url_prefix="/lti")
+DEEP_LINKING = "https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings"
 
 #: the roles that make a launch an instructor's (context roles, LIS vocabulary)
 STAFF_ROLES = ("Instructor", "TeachingAssistant", "ContentDeveloper", "Administrator")
@@ -175,7 +178,7 @@ def _restored(launch_id: str) -> tuple[FlaskMessageLaunch, dict[str, Any], LtiPl
 
 
 @bp.get("/pick/<launch_id>")
-def pick(launch_id: str) -> str:
+def pick(launch_id: str) -> Response:
     """The course's assignments to choose from, and the form of a new one."""
     message, data, platform = _restored(launch_id)
     session = db.session()
@@ -186,7 +189,7 @@ def pick(launch_id: str) -> str:
         .order_by(Assignment.id.desc())
     ).all()
     kind = forms.kind_of(request.args.get("kind"))
-    return render_template(
+    page = render_template(
         "lti/pick.html",
         launch_id=launch_id,
         deep_link=message.is_deep_link_launch(),
@@ -197,10 +200,11 @@ def pick(launch_id: str) -> str:
         fields=forms.option_fields(kind, {}),
         default_attempts=current_app.config["DEFAULT_MAX_ATTEMPTS"],
     )
+    return _framed(make_response(page), data, platform)
 
 
 @bp.post("/pick/<launch_id>")  # no CSRF token: the launch id is the credential (random, kept
-def picked(launch_id: str) -> BaseResponse | str | tuple[str, int]:  # here, this launch only
+def picked(launch_id: str) -> BaseResponse | tuple[str, int]:  # here, this launch only
     """The chosen (or new) assignment: for deep linking, the signed answer posted back to the
     platform; for an activity without an assignment, the link made and the assignment's page."""
     message, data, platform = _restored(launch_id)
@@ -215,14 +219,15 @@ def picked(launch_id: str) -> BaseResponse | str | tuple[str, int]:  # here, thi
 
             if not isinstance(e, HandcalcError):
                 raise
-            return _refused(e, 400)
+            page, status = _refused(e, 400)
+            return _framed(make_response(page, status), data, platform)
     else:
         found = session.get(Assignment, int(raw)) if raw.isdigit() else None
         if found is None or found.course_id != context.course_id:
             abort(404, "no such assignment in this course")
         row = found
     if message.is_deep_link_launch():
-        return _deep_link_answer(message, row)
+        return _deep_link_answer(message, data, platform, row)
     resource_id = links.claim(data, "resource_link").get("id")
     link = links.link_of(session, platform, context, data) or links.bind(
         session, platform, context, str(resource_id), row, data
@@ -239,17 +244,53 @@ def max_score(row: Assignment) -> float:
     return float(report.get("max_score") or 0) or 1.0
 
 
-def _deep_link_answer(message: FlaskMessageLaunch, row: Assignment) -> str:
+def _deep_link_answer(
+    message: FlaskMessageLaunch, data: dict[str, Any], platform: LtiPlatform, row: Assignment
+) -> Response:
     """The deep-linking answer: an activity opening ``row``, with its gradebook column (the
-    platform makes the line item, so the tool never makes one), auto-posted to the platform."""
+    platform makes the line item, so the tool never makes one), posted back to the platform by
+    a page of ours (pylti1p3's own page has an inline script, which our policy refuses)."""
     item = LineItem()
     item.set_label(row.title).set_score_maximum(max_score(row))
     item.set_resource_id(f"handcalc-assignment-{row.id}")
     resource = DeepLinkResource()
     resource.set_url(url_for("lti.launch", _external=True)).set_title(row.title)
     resource.set_custom_params({links.ASSIGNMENT_PARAM: str(row.id)}).set_lineitem(item)
-    html: str = message.get_deep_link().output_response_form([resource])
-    return html
+    jwt = message.get_deep_link().get_response_jwt([resource])
+    settings = data.get(DEEP_LINKING, {})
+    return_url = settings.get("deep_link_return_url", "") if isinstance(settings, dict) else ""
+    page = render_template(
+        "lti/return.html", platform=platform, title=row.title, jwt=jwt, return_url=return_url
+    )
+    return _framed(make_response(page), data, platform)
+
+
+def _origin(url: Any) -> str | None:
+    parts = urlsplit(url) if isinstance(url, str) else None
+    if parts is None or parts.scheme not in ("https", "http") or not parts.netloc:
+        return None
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _framed(response: Response, data: dict[str, Any], platform: LtiPlatform) -> Response:
+    """Let the platform frame the page (its deep-linking dialog is a frame) and take its form:
+    the origins of its issuer, login, deep-linking return and launch presentation URLs."""
+    settings = data.get(DEEP_LINKING)
+    presentation = links.claim(data, "launch_presentation")
+    found = {
+        _origin(u)
+        for u in (
+            platform.issuer,
+            platform.auth_login_url,
+            settings.get("deep_link_return_url") if isinstance(settings, dict) else None,
+            presentation.get("return_url"),
+        )
+    }
+    origins = " ".join(sorted(o for o in found if o))
+    response.headers["Content-Security-Policy"] = page_policy(
+        form_action=f"'self' {origins}", frame_ancestors=f"'self' {origins}"
+    )
+    return response
 
 
 # --- the instructor's page ------------------------------------------------------------------
