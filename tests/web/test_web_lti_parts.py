@@ -241,3 +241,21 @@ def test_names_and_courses_that_collide(app: Flask, linked: Callable[..., Any]) 
             )
             is None
         )
+
+
+def test_the_registration_json_names_the_tool_s_own_urls(client: Any) -> None:
+    """What Canvas's "Enter URL" reads: every URL on the host asked, each one a route that
+    answers as the registration says (the keys as a JWKS, the login and launch as LTI)."""
+    config = client.get("/lti/config", base_url="https://tool.example").json
+    assert config["oidc_initiation_url"] == "https://tool.example/lti/login"
+    assert config["target_link_uri"] == "https://tool.example/lti/launch"
+    assert config["public_jwk_url"] == "https://tool.example/lti/jwks"
+    (canvas,) = config["extensions"]
+    assert canvas["domain"] == "tool.example"
+    assert {p["placement"] for p in canvas["settings"]["placements"]} == {
+        "link_selection",
+        "assignment_selection",
+    }
+    assert "https://purl.imsglobal.org/spec/lti-ags/scope/score" in config["scopes"]
+    jwks = client.get("/lti/jwks").json
+    assert [k["kid"] for k in jwks["keys"]] == [keys.tool_key(client.application).kid]

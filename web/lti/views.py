@@ -326,11 +326,13 @@ def config() -> Response:
     placements = [
         {
             "placement": "link_selection",
+            "text": "handcalc",
             "message_type": "LtiDeepLinkingRequest",
             "target_link_uri": launch_url,
         },
         {
             "placement": "assignment_selection",
+            "text": "handcalc",
             "message_type": "LtiDeepLinkingRequest",
             "target_link_uri": launch_url,
         },
@@ -358,7 +360,5 @@ def config() -> Response:
                 }
             ],
             "custom_fields": {},
-            "redirect_uris": [launch_url],
-            "deep_linking_url": launch_url,
         }
     )
