@@ -259,3 +259,24 @@ def test_the_registration_json_names_the_tool_s_own_urls(client: Any) -> None:
     assert "https://purl.imsglobal.org/spec/lti-ags/scope/score" in config["scopes"]
     jwks = client.get("/lti/jwks").json
     assert [k["kid"] for k in jwks["keys"]] == [keys.tool_key(client.application).kid]
+
+
+def test_a_restarted_process_resumes_the_waiting_sends_at_its_first_request(
+    make_app: Callable[..., Flask], linked: Callable[..., Any]
+) -> None:
+    import time
+
+    first = make_app()
+    with first.test_request_context():
+        made = linked()
+        passback.queue(db.session(), made["assignment"])  # waiting, never tried
+    later = make_app(LTI_RETRY_SCALE=0.01)  # "after a restart": a new app on the database
+    assert later.test_client().get("/healthz").status_code == 200
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with later.app_context():
+            row = db.session().query(ScoreSend).one()
+            if row.tries:
+                break
+        time.sleep(0.05)
+    assert row.tries >= 1 and row.last_error == "the platform could not be reached"

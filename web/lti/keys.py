@@ -91,4 +91,3 @@ def tool_key(app: Flask | None = None) -> ToolKey:
 def jwks() -> dict[str, Any]:
     """The tool's public keys as a JWKS."""
     return {"keys": [tool_key().jwk]}
-

@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..courses import hash_password
+from ..errors import InputError
 from ..inputs import NOT_IN_NAMES
 from ..models import (
     Assignment,
@@ -198,44 +199,45 @@ def copy_assignment(session: Session, source: Assignment, course_id: int) -> Ass
 
 def student_of(session: Session, link: LtiLink, sub: str, name: str) -> Student:
     """The platform user ``sub``'s roster row on the link's assignment, made at their first
-    launch (or when the roster came from the platform) under a name free on that roster."""
-    found = session.scalar(
-        select(LtiUser).where(
-            LtiUser.platform_id == link.platform_id,
-            LtiUser.assignment_id == link.assignment_id,
-            LtiUser.sub == sub,
+    launch (or when the roster came from the platform) under a name free on that roster;
+    committed. Two launches making the same row at one moment: the second finds the first's."""
+    for _ in range(3):
+        found = session.scalar(
+            select(LtiUser).where(
+                LtiUser.platform_id == link.platform_id,
+                LtiUser.assignment_id == link.assignment_id,
+                LtiUser.sub == sub,
+            )
         )
-    )
-    if found is not None:
-        student = session.get(Student, found.student_id)
-        assert student is not None
+        if found is not None:
+            student = session.get(Student, found.student_id)
+            assert student is not None
+            return student
+        taken = set(
+            session.scalars(
+                select(Student.name).where(Student.assignment_id == link.assignment_id)
+            ).all()
+        )
+        chosen = name if name not in taken else f"{name[: MAX_NAME_CHARS - 11]} ({_short(sub)})"
+        student = Student(assignment_id=link.assignment_id, name=chosen)
+        try:
+            session.add(student)
+            session.flush()
+            session.add(
+                LtiUser(
+                    student_id=student.id,
+                    platform_id=link.platform_id,
+                    assignment_id=link.assignment_id,
+                    sub=sub,
+                    link_id=link.id,
+                )
+            )
+            session.commit()
+        except IntegrityError:  # made by another launch, or the name taken meanwhile
+            session.rollback()
+            continue
         return student
-    taken = set(
-        session.scalars(
-            select(Student.name).where(Student.assignment_id == link.assignment_id)
-        ).all()
-    )
-    chosen = name
-    if chosen in taken:
-        chosen = f"{name[: MAX_NAME_CHARS - 11]} ({_short(sub)})"
-    student = Student(assignment_id=link.assignment_id, name=chosen)
-    session.add(student)
-    session.flush()
-    session.add(
-        LtiUser(
-            student_id=student.id,
-            platform_id=link.platform_id,
-            assignment_id=link.assignment_id,
-            sub=sub,
-            link_id=link.id,
-        )
-    )
-    try:
-        session.flush()
-    except IntegrityError:  # the same user's other launch made them at the same moment
-        session.rollback()
-        return student_of(session, link, sub, name)
-    return student
+    raise InputError("your roster entry could not be made; open the activity again")
 
 
 def instructor_of(session: Session, platform: LtiPlatform, sub: str, course: Course) -> Instructor:

@@ -52,10 +52,10 @@ def sync(session: Session, link: LtiLink, http: requests.Session | None = None) 
             log.warning("the roster from %s stops at %d members", link.platform.name, MAX_MEMBERS)
             break
         sub = member.get("user_id")
-        if not isinstance(sub, str) or not sub or not _learner(dict(member)):
+        if not isinstance(sub, str) or not sub or sub in known or not _learner(dict(member)):
             continue
         student_of(session, link, sub, person_name({**member, "sub": sub}))
-        added += sub not in known
+        added += 1
         known.add(sub)
     session.commit()
     return added

@@ -21,6 +21,8 @@ that finds another making it waits for the next try rather than making a second 
 
 from __future__ import annotations
 
+import logging
+import os
 import threading
 import time
 from collections.abc import Iterable
@@ -59,6 +61,7 @@ LEASE = timedelta(seconds=60)
 TIMEOUT = (5, 15)
 #: sends taken per round (the rest wait for the next round, a second later)
 BATCH = 50
+log = logging.getLogger(__name__)
 #: the longest comment sent (platforms cut theirs; this is Canvas's and Moodle's comfort)
 MAX_COMMENT = 1000
 
@@ -162,16 +165,26 @@ class SendError(Exception):
     """A send that did not arrive; the message says why, for the instructor's page."""
 
 
+def _response(error: Exception) -> requests.Response | None:
+    response = getattr(error, "response", None)
+    if response is None and len(error.args) > 1:
+        response = error.args[1]
+    return response if isinstance(response, requests.Response) else None
+
+
+def _status(error: Exception) -> int | None:
+    response = _response(error)
+    return None if response is None else response.status_code
+
+
 def _why(error: Exception) -> str:
     """What went wrong, in a line an instructor can act on."""
     if isinstance(error, requests.Timeout):
         return "the platform did not answer in time"
     if isinstance(error, requests.ConnectionError):
         return "the platform could not be reached"
-    response = getattr(error, "response", None)
-    if response is None and len(error.args) > 1:
-        response = error.args[1]
-    if isinstance(response, requests.Response):
+    response = _response(error)
+    if response is not None:
         body = " ".join(response.text.split())[:200]
         return f"the platform answered {response.status_code} {response.reason}: {body}".strip()
     return str(error)[:300] or type(error).__name__
@@ -285,6 +298,8 @@ def deliver_due(http: requests.Session | None = None) -> dict[str, int]:
             send(session, row, http)
         except (SendError, LtiException, requests.RequestException, ValueError) as e:
             session.rollback()
+            if _status(e) == 401:  # the platform forgot our token (restarted): ask anew
+                Connector.tokens.clear()
             row = session.get(ScoreSend, send_id)
             assert row is not None
             row.tries += 1
@@ -359,24 +374,39 @@ def _retrier(app: Flask) -> None:
 
 
 def _retry_loop(app: Flask) -> None:
-    while True:
-        with app.app_context():
-            session = db.session()
-            nxt = session.scalar(
-                select(ScoreSend.next_try_at)
-                .where(ScoreSend.status == "pending")
-                .order_by(ScoreSend.next_try_at)
-                .limit(1)
-            )
-            if nxt is None:
-                with _LOCK:
+    try:
+        while True:
+            if _retry_round(app):
+                continue
+            with _LOCK:  # a send that failed meanwhile found this thread alive: look again
+                if _next_try(app) is None:
                     _RETRIERS.pop(id(app), None)
-                return
-            wait = (nxt - now()).total_seconds()
-            db.close_session()
-        time.sleep(min(max(wait, 0.05), 60.0))
-        with app.app_context():
-            deliver_due()
+                    return
+    except Exception:  # the database went away, say: the next send starts another retrier
+        log.warning("the score retrier stopped", exc_info=True)
+        with _LOCK:
+            _RETRIERS.pop(id(app), None)
+
+
+def _next_try(app: Flask) -> Any:
+    with app.app_context():
+        return db.session().scalar(
+            select(ScoreSend.next_try_at)
+            .where(ScoreSend.status == "pending")
+            .order_by(ScoreSend.next_try_at)
+            .limit(1)
+        )
+
+
+def _retry_round(app: Flask) -> bool:
+    """Wait for the next pending send, then send what is due; False when nothing waits."""
+    nxt = _next_try(app)
+    if nxt is None:
+        return False
+    time.sleep(min(max((nxt - now()).total_seconds(), 0.05), 60.0))
+    with app.app_context():
+        deliver_due()
+    return True
 
 
 # --- hooks ------------------------------------------------------------------------------------
@@ -399,7 +429,8 @@ def _settings_saved(row: Assignment) -> None:
 
 
 def init_app(app: Flask) -> None:
-    """Listen to submissions, regrades and settings; resume sends left waiting by a restart."""
+    """Listen to submissions, regrades and settings; resume sends left waiting by a restart (at
+    the process's first request: a thread started before gunicorn forks would not survive it)."""
     for hooks, hook in (
         (access.SUBMITTED, _submitted),
         (regrade.SCORE_LISTENERS, _regraded),
@@ -407,3 +438,15 @@ def init_app(app: Flask) -> None:
     ):
         if hook not in hooks:
             hooks.append(hook)  # type: ignore[arg-type]
+    resumed: list[int] = []
+
+    @app.before_request
+    def resume() -> None:
+        if resumed == [os.getpid()]:
+            return
+        resumed[:] = [os.getpid()]
+        waiting = db.session().scalar(
+            select(ScoreSend.id).where(ScoreSend.status == "pending").limit(1)
+        )
+        if waiting is not None:
+            _retrier(app)

@@ -45,6 +45,8 @@ from .storage import DatabaseStorage, OneTimeNonces
 
 bp = Blueprint("lti", __name__, url_prefix="/lti")
 DEEP_LINKING = "https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings"
+#: how long an instructor's launch is kept for the picker (its id is the picker's credential)
+LAUNCH_SECONDS = 3600
 
 #: the roles that make a launch an instructor's (context roles, LIS vocabulary)
 STAFF_ROLES = ("Instructor", "TeachingAssistant", "ContentDeveloper", "Administrator")
@@ -111,6 +113,7 @@ def launch() -> BaseResponse | tuple[str, int]:
         launch_data_storage=storage,
         requests_session=passback.Platforms(),
     )
+    message.set_launch_data_lifetime(LAUNCH_SECONDS)
     try:
         data: dict[str, Any] = dict(message.get_launch_data())
     except (LtiException, ValueError) as e:
@@ -148,8 +151,8 @@ def launch() -> BaseResponse | tuple[str, int]:
             ),
             409,
         )
+    session.commit()  # the course and the link, whatever becomes of the student's row
     student = links.student_of(session, link, sub, links.person_name(data))
-    session.commit()
     assignment = session.get(Assignment, link.assignment_id)
     assert assignment is not None
     return redirect(student_link(assignment, student), code=303)
