@@ -174,7 +174,8 @@ def test_deep_linking_a_student_launch_and_the_score_at_the_platform_through_a_f
     assert sent["lineitem"] == column
     assert sent["scoreGiven"] == score and sent["scoreMaximum"] == top
     assert sent["gradingProgress"] == "FullyGraded"
-    assert wrong in sent["comment"]
+    assert sent["comment"].startswith(f"Attempt 1: {len(answers['cells']) - 1} of ")
+    assert f"\n{wrong} (wrong): " in sent["comment"] and "sign" in sent["comment"]
     assert len(platform.lineitems) == 1  # the platform's own column: none made by the tool
     until(lambda: "reached Test platform" in student.get(url + page, timeout=30).text)
     with app.app_context():
@@ -254,6 +255,22 @@ def test_roster_from_the_platform_a_line_item_made_once_and_the_score_policy(
     ).text
     names = sorted(line.split(",")[1] for line in links.splitlines()[1:] if line)
     assert names == ["Ada Lovelace", "Alan Turing"]
+
+    # a learner who joins later comes with the button on the assignment's page
+    platform.members.append(
+        {"user_id": "s-grace", "name": "Grace Hopper", "status": "Active", "roles": [LEARNER]}
+    )
+    mine = teacher.get(f"{url}/instructor/assignments/{assignment}", timeout=30).text
+    csrf = re.search(
+        r'lti/assignments/\d+/roster"[^<]*<input type="hidden" name="csrf_token" value="([^"]+)"',
+        mine,
+    )
+    assert csrf
+    brought = teacher.post(
+        f"{url}/lti/assignments/{assignment}/roster", data={"csrf_token": csrf[1]}, timeout=30
+    )
+    assert "Roster from the platform: 1 new student." in brought.text
+    assert "Grace Hopper" in brought.text
 
     # two students submit at the same moment: one gradebook column is made, both scores in it
     pages = {}

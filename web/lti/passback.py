@@ -113,8 +113,7 @@ def comment_of(row: Assignment, submission: Submission) -> str:
     for name, cell in cells.items():
         if not isinstance(cell, dict) or cell.get("status") in ("correct", "carried"):
             continue
-        said = cell.get("diagnosis") or cell.get("feedback") or cell.get("status")
-        lines.append(f"{name}: {said}")
+        lines.append(f"{name} ({cell.get('status')}): {cell.get('feedback') or ''}".rstrip(": "))
     text = "\n".join(lines)
     return text if len(text) <= MAX_COMMENT else text[: MAX_COMMENT - 1] + "…"
 

@@ -39,7 +39,7 @@ from ..auth import signed_in, start_session
 from ..models import Assignment, Course, LtiPlatform
 from ..reports import grade
 from ..roster import student_link
-from . import keys, links, members, passback
+from . import keys, links, members, passback, status
 from .registry import ToolConf, platform_of
 from .storage import DatabaseStorage, OneTimeNonces
 
@@ -307,6 +307,21 @@ def send_again(assignment_id: int) -> BaseResponse:
     count = passback.send_again(db.session(), row)
     passback.soon(current_app._get_current_object())  # type: ignore[attr-defined]
     flash(f"{count} score{'s' * (count != 1)} to be sent again now; reload to see how it went.")
+    return redirect(url_for("instructor.assignment", assignment_id=row.id, _anchor="platform"), 303)
+
+
+@bp.post("/assignments/<int:assignment_id>/roster")
+@signed_in
+def roster(assignment_id: int) -> BaseResponse:
+    """The roster brought from the platform now (NRPS; an instructor's launch does it too)."""
+    row = courses.assignment(assignment_id)
+    session = db.session()
+    found = [members.sync_quietly(session, link) for link in status.links_of(session, row)]
+    if any(n is None for n in found):
+        flash("The platform did not give its roster; try again later.", "error")
+    else:
+        added = sum(n or 0 for n in found)
+        flash(f"Roster from the platform: {added} new student{'s' * (added != 1)}.")
     return redirect(url_for("instructor.assignment", assignment_id=row.id, _anchor="platform"), 303)
 
 
