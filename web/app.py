@@ -71,6 +71,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(plots.bp)  # the training pages: figures drawn on the server
     jobs.init_app(app)  # class PDFs as jobs (handcalc.jobs): the API and the pages
     analytics.init_app(app)  # the class's mistakes as a heat map: the page, its PDF, exports
+    from . import exports  # an assignment as a quiz engine's question bank; regrade records
+
+    exports.init_app(app)
 
     # the printed sheet's templates (its grid partial) under "sheet/", next to the app's own
     app.jinja_env.loader = ChoiceLoader(
