@@ -14,7 +14,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -49,25 +49,31 @@ def _int_env(env: Mapping[str, str], name: str, default: int, minimum: int = 1) 
     return value
 
 
-def _kept_secret(instance: Path, name: str, nbytes: int) -> str:
-    """A random secret made on first use and kept in the instance folder (readable by us only).
+def kept_file(path: Path, make: Callable[[], bytes]) -> bytes:
+    """The file at ``path``, made first with ``make()`` (readable by us only) if there is none.
 
     Workers starting together must agree on it: the file appears whole or not at all (written
-    aside, then linked into place), and whoever links second reads the first one's secret."""
-    path = instance / name
+    aside, then linked into place), and whoever links second reads the first one's."""
     if not path.exists():
-        instance.mkdir(parents=True, exist_ok=True)
-        aside = instance / f".{name}.{os.getpid()}.{secrets.token_hex(4)}"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        aside = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
         fd = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(secrets.token_urlsafe(nbytes) + "\n")
+        with os.fdopen(fd, "wb") as f:
+            f.write(make())
         try:
             os.link(aside, path)
         except FileExistsError:
             pass
         finally:
             aside.unlink()
-    value = path.read_text(encoding="utf-8").strip()
+    return path.read_bytes()
+
+
+def _kept_secret(instance: Path, name: str, nbytes: int) -> str:
+    """A random secret made on first use and kept in the instance folder (``kept_file``)."""
+    path = instance / name
+    made = kept_file(path, lambda: (secrets.token_urlsafe(nbytes) + "\n").encode())
+    value = made.decode("utf-8").strip()
     if not value:
         raise ConfigError(f"{path}: empty; delete it to have a new one made")
     return value

@@ -35,6 +35,7 @@ from .models import (
     Instructor,
     course_instructor,
 )
+from .problems import canonical, problem_for
 
 MAX_COURSE_CHARS = 200
 MAX_LOGIN_CHARS = 254
@@ -347,3 +348,22 @@ def course_lines(session: Session) -> list[CourseLine]:
         )
         for c in courses
     ]
+
+
+def store_assignment(
+    title: str, kind: str, spec: dict[str, Any], max_attempts: int, course_id: int
+) -> Assignment:
+    """A new assignment of ``course_id``, committed; options that cannot make a problem fail
+    before anything is stored (the API's and the pages' new assignments, and the LTI picker's)."""
+    problem_for(kind, spec, 0)
+    row = Assignment(
+        title=title,
+        kind=kind,
+        spec_json=canonical(spec),
+        max_attempts=max_attempts,
+        course_id=course_id,
+    )
+    session = db.session()
+    session.add(row)
+    session.commit()
+    return row

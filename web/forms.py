@@ -18,12 +18,12 @@ from handcalc.layout import build_sheet
 from handcalc.options import CHOICE, WHOLE, Options
 from handcalc.values import parse_whole
 
-from . import db
+from . import courses
 from .errors import InputError
 from .inputs import MAX_ENTRY_CHARS
 from .instructor_api import MAX_ATTEMPTS, MAX_TITLE_CHARS
 from .models import Assignment
-from .problems import DEFAULT_KIND, blanks, canonical, problem_for
+from .problems import DEFAULT_KIND, blanks
 from .reports import marks as report_marks
 
 
@@ -222,14 +222,4 @@ def new_assignment(form: Any, course_id: int) -> Assignment:
     title = form.get("title", "").strip()[:MAX_TITLE_CHARS]
     if not title:
         raise InputError("title: give the assignment a title")
-    problem_for(kind, spec, 0)  # options that cannot make a problem fail now
-    row = Assignment(
-        title=title,
-        kind=kind,
-        spec_json=canonical(spec),
-        max_attempts=max_attempts,
-        course_id=course_id,
-    )
-    db.session().add(row)
-    db.session().commit()
-    return row
+    return courses.store_assignment(title, kind, spec, max_attempts, course_id)

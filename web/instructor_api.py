@@ -12,8 +12,7 @@ from .api import json_only
 from .auth import instructor_token
 from .bodies import json_object, text, whole
 from .errors import InputError
-from .models import Assignment
-from .problems import DEFAULT_KIND, blanks, canonical, problem_for, read_spec
+from .problems import DEFAULT_KIND, blanks, problem_for, read_spec
 
 bp = Blueprint("instructor_api", __name__, url_prefix="/api/v1/assignments")
 bp.before_request(json_only)
@@ -47,16 +46,7 @@ def assignment_new() -> tuple[Response, int]:
     if raw_course is not None and (not isinstance(raw_course, int) or isinstance(raw_course, bool)):
         raise InputError("course: expected a course id (a whole number)")
     course = courses.course_for_new_assignment(db.session(), courses.who(), raw_course)
-    problem_for(kind, spec, 0)  # options that cannot make a problem fail now
-    row = Assignment(
-        title=title,
-        kind=kind,
-        spec_json=canonical(spec),
-        max_attempts=max_attempts,
-        course_id=course.id,
-    )
-    db.session().add(row)
-    db.session().commit()
+    row = courses.store_assignment(title, kind, spec, max_attempts, course.id)
     return jsonify(
         id=row.id,
         title=row.title,

@@ -11,7 +11,6 @@ in ``SQLITE_ONLY_MODULES`` (they run on SQLite only)."""
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -28,6 +27,7 @@ from web_support import (
     PostgresCluster,
     postgres_cluster,
     postgres_missing,
+    served,
 )
 
 import handcalc
@@ -165,8 +165,6 @@ def practice(client: FlaskClient) -> tuple[str, handcalc.Problem]:
 @pytest.fixture
 def live(tmp_path: Path) -> Iterator[tuple[str, Any]]:
     """The app served on a loopback port by a thread (for a real browser): its URL and the app."""
-    from werkzeug.serving import make_server
-
     app = create_app(
         {
             "HANDCALC_MODE": "testing",
@@ -175,11 +173,5 @@ def live(tmp_path: Path) -> Iterator[tuple[str, Any]]:
             "DATABASE_URL": f"sqlite:///{tmp_path / 'live.sqlite3'}",
         }
     )
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}", app
-    finally:
-        server.shutdown()
-        thread.join(10)
+    with served(app) as url:
+        yield url, app

@@ -22,11 +22,10 @@ from flask import Flask
 from handcalc.web import db
 from handcalc.web.lti import registry
 from handcalc.web.models import LtiLink, ScoreSend
-from web_support import SPEC, TOKEN, key_answers, negate, student_problem
-from werkzeug.serving import make_server
+from lti_platform import INSTRUCTOR, LEARNER, Platform, rsa_key, running
+from web_support import SPEC, TOKEN, key_answers, negate, served, student_problem
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from lti_platform import INSTRUCTOR, LEARNER, Platform, rsa_key, running
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
@@ -35,14 +34,8 @@ AUTH = {"Authorization": f"Bearer {TOKEN}"}
 def tool(make_app: Callable[..., Flask]) -> Iterator[tuple[str, Flask]]:
     """The service on a loopback port (retries a hundred times sooner than in production)."""
     app = make_app(LTI_RETRY_SCALE=0.01)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}", app
-    finally:
-        server.shutdown()
-        thread.join(10)
+    with served(app) as url:
+        yield url, app
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -28,6 +29,21 @@ def student_problem(
 ) -> handcalc.Problem:
     """The problem the service gives ``name`` (its seed is an HMAC only the server can make)."""
     return handcalc.generate(seed=variant_seed(SECRET, assignment, name), **(spec or SPEC))
+
+
+@contextmanager
+def served(app: Any) -> Iterator[str]:
+    """A WSGI app served by a thread on a loopback port while the block runs: its URL."""
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(10)
 
 
 def key_answers(problem: handcalc.Problem) -> dict[str, Any]:

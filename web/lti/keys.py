@@ -8,8 +8,6 @@ starting together agree on one, as with the secret key). The testing mode makes 
 
 from __future__ import annotations
 
-import os
-import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +16,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from flask import Flask, current_app
 from jwcrypto.jwk import JWK
+
+from ..config import kept_file
 
 KEY_FILE = "lti-private.pem"
 KEY_BITS = 2048
@@ -45,23 +45,6 @@ def _new_pem() -> bytes:
     )
 
 
-def _kept_pem(path: Path) -> bytes:
-    """The key at ``path``, made there first if there is none (whole or not at all)."""
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        aside = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-        fd = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as f:
-            f.write(_new_pem())
-        try:
-            os.link(aside, path)
-        except FileExistsError:
-            pass
-        finally:
-            aside.unlink()
-    return path.read_bytes()
-
-
 def _tool_key(pem: bytes) -> ToolKey:
     private = serialization.load_pem_private_key(pem, password=None)
     public_pem = private.public_key().public_bytes(
@@ -82,7 +65,7 @@ def tool_key(app: Flask | None = None) -> ToolKey:
         elif app.config["HANDCALC_MODE"] == "testing":
             pem = _new_pem()
         else:
-            pem = _kept_pem(Path(app.instance_path) / KEY_FILE)
+            pem = kept_file(Path(app.instance_path) / KEY_FILE, _new_pem)
         found = app.extensions.setdefault("handcalc.lti_key", _tool_key(pem))
     assert isinstance(found, ToolKey)
     return found
