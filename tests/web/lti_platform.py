@@ -29,7 +29,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from flask import Flask, abort, jsonify, request
 from jwcrypto.jwk import JWK
-from werkzeug.serving import make_server
+from web_support import served
 
 CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"
 AGS = "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"
@@ -287,12 +287,6 @@ class Platform:
 def running(tool_url: str) -> Iterator[Platform]:
     """A platform served on a loopback port by a thread while the block runs."""
     platform = Platform(tool_url)
-    server = make_server("127.0.0.1", 0, platform.app(), threaded=True)
-    platform.url = f"http://127.0.0.1:{server.server_port}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with served(platform.app()) as url:
+        platform.url = url
         yield platform
-    finally:
-        server.shutdown()
-        thread.join(10)
