@@ -280,3 +280,9 @@ def test_a_restarted_process_resumes_the_waiting_sends_at_its_first_request(
                 break
         time.sleep(0.05)
     assert row.tries >= 1 and row.last_error == "the platform could not be reached"
+
+
+def test_a_picker_of_a_launch_that_is_not_kept_is_a_404(client: Any) -> None:
+    for launch_id in ("lti1p3-launch-made-up", "x" * 300):
+        assert client.get(f"/lti/pick/{launch_id}").status_code == 404
+        assert client.post(f"/lti/pick/{launch_id}", data={"assignment": "1"}).status_code == 404

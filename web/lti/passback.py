@@ -55,8 +55,9 @@ POLICIES = ("best", "last")
 RETRY_SECONDS = (30, 120, 600, 1800, 3600)
 #: after this long without success a send is ``failed`` (sent again by hand)
 GIVE_UP_AFTER = timedelta(days=3)
-#: how long a sender holds a row (longer than a send can take: TIMEOUT's sum, twice)
-LEASE = timedelta(seconds=60)
+#: how long a sender holds a row (longer than a send can take: a token, a line item and a score,
+#: each within TIMEOUT; a sender that died lets go after this)
+LEASE = timedelta(minutes=5)
 #: seconds to connect, seconds to read: a platform that hangs costs a send this much at most
 TIMEOUT = (5, 15)
 #: sends taken per round (the rest wait for the next round, a second later)

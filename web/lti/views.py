@@ -141,6 +141,7 @@ def launch() -> BaseResponse | tuple[str, int]:
     if teaches:
         if link is None:
             return redirect(url_for("lti.pick", launch_id=message.get_launch_id()), code=303)
+        session.commit()  # the link as the launch left it, whatever the roster's fate
         members.sync_quietly(session, link)
         return redirect(url_for("instructor.assignment", assignment_id=link.assignment_id))
     if link is None:
