@@ -62,10 +62,10 @@ class FloatMLP:
         return 1.0 - a * a
 
     def output(self, z: Array) -> Array:
-        match self.spec.loss:
-            case "softmax_ce":
+        match self.spec.output:
+            case "softmax":
                 return self._softmax(z)
-            case "sigmoid_bce":
+            case "sigmoid":
                 return self._rounded(portable.sigmoid(z * self._scale))
         return z
 
@@ -87,7 +87,8 @@ class FloatMLP:
 
     def loss(self, z: Array, y: Array) -> float:
         """The loss summed over the columns (the reduction's factor is applied by the caller),
-        from Z without rounding; in base mode in log base b."""
+        from Z without rounding (squared error of a sigmoid: from the output A, as the sheet
+        has it); in base mode in log base b."""
         s = self._scale if self.spec.transcendental == "base" else 1.0
         if self.spec.loss == "softmax_ce":
             u = z * s
@@ -98,7 +99,8 @@ class FloatMLP:
             u = z * s
             softplus = np.maximum(u, 0.0) + portable.log(1.0 + portable.exp(-np.abs(u)))
             return float(np.sum(softplus - y * u) / s)
-        return float(0.5 * np.sum((z - y) ** 2))
+        a = z if self.spec.output == "identity" else self.output(z)
+        return float(0.5 * np.sum((a - y) ** 2))
 
     def forward(self, params: Mapping[str, Array], x: Array) -> list[tuple[Array, Array]]:
         """(Z, A) of each layer."""
@@ -124,7 +126,10 @@ class FloatMLP:
         cache = cache if cache is not None else self.forward(params, x)
         n = self.spec.layers
         lowest = min(self.spec.trainable)
-        dz = (cache[-1][1] - y) * factor
+        a_out = cache[-1][1]
+        dz = (a_out - y) * factor
+        if not self.spec.own_output:  # squared error of a sigmoid: nothing cancels
+            dz = dz * a_out * (1.0 - a_out)
         grads: dict[str, Array] = {}
         for layer in range(n, lowest - 1, -1):
             below = cache[layer - 2][1] if layer > 1 else x

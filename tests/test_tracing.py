@@ -53,6 +53,17 @@ def _floats(problem: handcalc.Problem, name: str) -> np.ndarray:
         {"seed": 8, "sizes": "3,2,2", "activation": "identity", "loss": "mse", "batch": "3"},
         {"seed": 9, "sizes": "2,3,2", "transcendental": "exact"},
         {"seed": 1, "frozen": "1", "lr": "1/4"},
+        # squared error of a sigmoid output: no A − Y shortcut, dZ = (A − Y)∘A∘(1 − A)
+        {"seed": 5, "sizes": "2,2,2", "loss": "mse", "output": "sigmoid", "digits": "1"},
+        {
+            "seed": 2,
+            "sizes": "2,2,1",
+            "batch": "1",
+            "loss": "mse",
+            "output": "sigmoid",
+            "transcendental": "exact",
+            "max_chars": "40",
+        },
     ],
     ids=lambda o: ",".join(f"{k}={v}" for k, v in o.items()),
 )
