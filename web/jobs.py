@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from typing import Any
 
 from flask import (
@@ -55,6 +56,12 @@ pages = Blueprint("jobs", __name__, url_prefix="/instructor/assignments")
 REFRESH_SECONDS = 2
 #: one in-process job at a time in each web process (without a queue): the others wait
 _HERE = threading.BoundedSemaphore(1)
+#: an in-process job's runner writes its heartbeat this often (between students, and while it
+#: waits for its turn); one not heard of for STALE_SECONDS died with its process (a restart)
+HEARTBEAT_SECONDS = 30
+STALE_SECONDS = 600
+HEARTBEAT = "heartbeat"
+ABANDONED = "abandoned"
 
 
 def init_app(app: Flask) -> None:
@@ -122,10 +129,23 @@ def start(row: Assignment, paper: str) -> str:
                 retry_after=60,
             ) from None
     else:
+        _beat(where, job_id)
         threading.Thread(
             target=_run_here, args=(where, job_id, secret), name="handcalc-job", daemon=True
         ).start()
     return job_id
+
+
+def _beat(where: Storage, job_id: str) -> None:
+    """The in-process runner is alive (the time, in the job's folder every process reads)."""
+    (where.folder(job_id) / HEARTBEAT).write_text(f"{time.time()}\n", encoding="utf-8")
+
+
+def _heard(where: Storage, job_id: str) -> float | None:
+    try:
+        return float((where.folder(job_id) / HEARTBEAT).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
 
 
 def _pause() -> None:
@@ -139,19 +159,55 @@ def _pause() -> None:
 
 
 def _run_here(where: Storage, job_id: str, secret: str) -> None:
-    with _HERE:
-        try:
-            jobs.run_inline(where, job_id, secret, between=_pause)
-        except Exception as e:  # the job must end, or its page would wait for ever
-            log.exception("job %s failed", job_id)
-            try:
-                total = len(where.manifest(job_id)["students"])
-                for index in range(total):
-                    if not where.has_outcome(job_id, index):
-                        jobs.fail(where, job_id, index, f"the service failed ({type(e).__name__})")
-                jobs.finish(where, job_id, secret)
-            except Exception:
-                log.exception("job %s could not be ended", job_id)
+    while not _HERE.acquire(timeout=HEARTBEAT_SECONDS):  # another job's turn: still alive
+        _beat(where, job_id)
+    try:
+        _run_turn(where, job_id, secret)
+    finally:
+        _HERE.release()
+
+
+def _run_turn(where: Storage, job_id: str, secret: str) -> None:
+    def between() -> None:
+        _pause()
+        _beat(where, job_id)
+
+    try:
+        jobs.run_inline(where, job_id, secret, between=between)
+    except Exception as e:  # the job must end, or its page would wait for ever
+        log.exception("job %s failed", job_id)
+        _end(where, job_id, secret, f"the service failed ({type(e).__name__})")
+
+
+def _end(where: Storage, job_id: str, secret: str, why: str) -> None:
+    """End a job that cannot go on: every student not done fails with ``why``, and the zip is
+    made of the others."""
+    try:
+        total = len(where.manifest(job_id)["students"])
+        for index in range(total):
+            if not where.has_outcome(job_id, index):
+                jobs.fail(where, job_id, index, why)
+        jobs.finish(where, job_id, secret)
+    except Exception:
+        log.exception("job %s could not be ended", job_id)
+
+
+def _abandon_if_stale(where: Storage, job_id: str, found: jobs.Progress) -> None:
+    """An in-process job whose runner has not been heard of for ``STALE_SECONDS`` died with its
+    process (a restart): ended once, by whichever process sees it first, in a thread of its own
+    (its page says so at the next refresh) — rather than "running" for ever."""
+    if found.finished or queue():
+        return
+    heard = _heard(where, job_id) or found.created
+    if time.time() - heard < STALE_SECONDS:
+        return
+    try:
+        fd = os.open(where.folder(job_id) / ABANDONED, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
+    except FileExistsError:
+        return  # being ended already
+    os.close(fd)
+    why = "the web process making this job stopped (a restart?); start the job again"
+    threading.Thread(target=_end, args=(where, job_id, access.secret(), why), daemon=True).start()
 
 
 def job_of(row: Assignment, job_id: str) -> jobs.Progress:
@@ -167,6 +223,7 @@ def job_of(row: Assignment, job_id: str) -> jobs.Progress:
             f"no job {job_id[:70]!r} of assignment {row.id} (jobs are removed a while "
             "after they finish)",
         )
+    _abandon_if_stale(storage(), job_id, found)
     return found
 
 

@@ -238,3 +238,28 @@ def test_a_queue_that_cannot_be_reached_is_a_503(tmp_path: Path) -> None:
     assert r.status_code == 503 and r.headers["Retry-After"] == "60"
     assert "queue cannot be reached" in r.json["error"]["message"]
     assert not list((tmp_path / "jobs").iterdir())  # nothing left behind
+
+
+def test_a_job_whose_process_died_ends_instead_of_running_for_ever(
+    client: FlaskClient, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """An in-process job outlives nothing: when its process stops (here its runner does
+    nothing, as a process killed mid-job), its heartbeat goes stale and the next look at it ends
+    it, saying why; a job heard of recently is left running."""
+    from handcalc.web import jobs as web_jobs
+
+    monkeypatch.setattr(jobs, "run_inline", lambda *a, **k: None)  # dies at once, silently
+    aid = new_class(client, NAMES)
+    r = client.post(f"/api/v1/assignments/{aid}/sheets", headers=AUTH, json={})
+    status, job = r.json["status"], r.json["job"]
+    heartbeat = tmp_path / "jobs" / job / web_jobs.HEARTBEAT
+    time.sleep(0.3)
+    assert heartbeat.exists()
+    assert client.get(status, headers=AUTH).json["state"] == "running"  # heard of just now
+    stale = time.time() - web_jobs.STALE_SECONDS - 1
+    heartbeat.write_text(f"{stale}\n", encoding="utf-8")
+    body = finished(client, status, timeout=30)
+    assert (body["done"], body["failed"]) == (0, 3)
+    assert all(
+        "stopped" in f["error"] and "start the job again" in f["error"] for f in body["failures"]
+    )
