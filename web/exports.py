@@ -47,7 +47,7 @@ from . import access, courses, db, handout
 from .api import json_only
 from .auth import instructor_token, signed_in
 from .gradebook import students_count
-from .handout import _pause as let_others_run  # gevent: the other requests run between students
+from .handout import let_others_run  # gevent: the other requests run between students
 from .models import Assignment, Regrade, Student
 from .problems import problem_of, read_options, sheet_numbers
 from .tokens import variant_seed

@@ -219,7 +219,7 @@ class _Sink(io.RawIOBase):
         return out
 
 
-def _pause() -> None:
+def let_others_run() -> None:
     """Let the other requests of a gevent worker (gunicorn_config's) run: without it one class
     download held every connection of its worker, and the worker's heartbeat, for a minute.
     ``gevent.idle`` waits until the loop has polled its sockets; ``gevent.sleep(0)`` does not
@@ -262,7 +262,7 @@ def class_zip(part: ClassPart) -> Iterator[bytes]:
             made: dict[str, bytes] = {}
             try:
                 for mode in MODES:
-                    _pause()
+                    let_others_run()
                     made[mode] = pdf(problem, mode, part.paper, part.title, entry.name, part.secret)
             except Exception:  # the response has begun: the zip is the only place to say it
                 failures += 1
@@ -280,7 +280,7 @@ def class_zip(part: ClassPart) -> Iterator[bytes]:
             keys[-1].write_bytes(made["key"])
             yield sink.take()
         if keys:
-            _pause()
+            let_others_run()
             merged = Path(folder) / CLASS_KEY
             try:
                 merge_pdfs(

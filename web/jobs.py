@@ -148,16 +148,6 @@ def _heard(where: Storage, job_id: str) -> float | None:
         return None
 
 
-def _pause() -> None:
-    """Let the other requests of a gevent worker run (a thread is a greenlet there)."""
-    try:
-        from gevent import idle, monkey
-    except ImportError:  # pragma: no cover - gevent is a dependency
-        return
-    if monkey.is_module_patched("socket"):
-        idle()
-
-
 def _run_here(where: Storage, job_id: str, secret: str) -> None:
     while not _HERE.acquire(timeout=HEARTBEAT_SECONDS):  # another job's turn: still alive
         _beat(where, job_id)
@@ -169,7 +159,7 @@ def _run_here(where: Storage, job_id: str, secret: str) -> None:
 
 def _run_turn(where: Storage, job_id: str, secret: str) -> None:
     def between() -> None:
-        _pause()
+        handout.let_others_run()
         _beat(where, job_id)
 
     try:
