@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import os
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,8 @@ from handcalc.web.models import (
     Submission,
     now,
 )
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from web_support import SPEC
 
 pytest.importorskip("pylti1p3")
@@ -286,3 +288,203 @@ def test_a_picker_of_a_launch_that_is_not_kept_is_a_404(client: Any) -> None:
     for launch_id in ("lti1p3-launch-made-up", "x" * 300):
         assert client.get(f"/lti/pick/{launch_id}").status_code == 404
         assert client.post(f"/lti/pick/{launch_id}", data={"assignment": "1"}).status_code == 404
+
+
+#: any JSON value, small
+JSONISH = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+ROLES = [
+    "http://purl.imsglobal.org/vocab/lis/v2/membership#Learner",
+    "http://purl.imsglobal.org/vocab/lis/v2/membership#Instructor",
+]
+#: a launch's claims: what pylti1p3 checks itself well-formed (its refusals of the rest are
+#: quick and tested above), what our code reads after it either well-formed or anything at all
+CLAIMS = st.fixed_dictionaries(
+    {
+        "sub": st.text(min_size=1, max_size=300),
+        "name": st.text(max_size=300) | JSONISH,
+        "given_name": JSONISH,
+        "email": JSONISH,
+        links.CLAIM + "message_type": st.sampled_from(
+            ["LtiResourceLinkRequest", "LtiDeepLinkingRequest"]
+        ),
+        links.CLAIM + "version": st.just("1.3.0"),
+        links.CLAIM + "deployment_id": st.just("1"),
+        links.CLAIM + "roles": st.lists(st.sampled_from(ROLES), max_size=2)
+        | st.lists(JSONISH, max_size=2),
+        links.CLAIM + "context": st.fixed_dictionaries(
+            {"id": st.text(max_size=300) | JSONISH, "title": st.text(max_size=300) | JSONISH}
+        )
+        | JSONISH,
+        links.CLAIM + "resource_link": st.fixed_dictionaries(
+            {"id": st.text(min_size=1, max_size=300), "title": st.text(max_size=300) | JSONISH}
+        ),
+        links.CLAIM + "custom": st.fixed_dictionaries(
+            {links.ASSIGNMENT_PARAM: st.sampled_from(["1", "0", "-1", "1e9", "x"]) | JSONISH}
+        )
+        | JSONISH,
+        links.CLAIM + "launch_presentation": JSONISH,
+        links.AGS_CLAIM: st.fixed_dictionaries(
+            {"lineitems": st.text(max_size=20) | JSONISH, "lineitem": JSONISH}
+        )
+        | JSONISH,
+        links.NRPS_CLAIM: st.fixed_dictionaries({"context_memberships_url": JSONISH}) | JSONISH,
+        "https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings": st.fixed_dictionaries(
+            {"deep_link_return_url": st.text(max_size=30) | JSONISH}
+        )
+        | JSONISH,
+    }
+)
+
+
+@pytest.fixture
+def hostile(app: Flask) -> Iterator[tuple[Any, dict[str, Any]]]:
+    """The app with a platform whose keys a test signs with (its JWKS served on loopback)."""
+    from lti_platform import rsa_key
+    from web_support import served
+
+    pem, jwk, kid = rsa_key()
+    keys_app = Flask("keys")
+    keys_app.add_url_rule("/jwks", "jwks", lambda: {"keys": [jwk]})
+    with served(keys_app) as url:
+        with app.app_context():
+            registry.register(
+                db.session(),
+                name="P",
+                issuer="https://p.example",
+                client_id="c",
+                auth_login_url="https://p.example/auth",
+                auth_token_url="http://127.0.0.1:9/token",
+                key_set_url=url + "/jwks",
+                deployments=["1"],
+            )
+            course = db.session().query(Course).first()
+            db.session().add(
+                Assignment(
+                    course_id=course.id, title="A", spec_json=json.dumps(SPEC), max_attempts=3
+                )
+            )
+            db.session().commit()
+        yield app, {"pem": pem, "kid": kid}
+
+
+@settings(
+    max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(claims=CLAIMS, aud=st.sampled_from(["c", ["c"], ["c", "d"]]), azp=st.just("c") | JSONISH)
+def test_no_signed_launch_makes_a_500(
+    hostile: tuple[Any, dict[str, Any]], claims: dict[str, Any], aud: Any, azp: Any
+) -> None:
+    """Launches signed by a registered platform (so every check runs, and our own code past
+    them) whose claims are anything at all: each a redirect or a 4xx, never a 500."""
+    import time
+    from urllib.parse import parse_qs, urlsplit
+
+    import jwt
+
+    app, key = hostile
+    client = app.test_client()
+    login = client.get(
+        "/lti/login",
+        query_string={"iss": "https://p.example", "client_id": "c", "login_hint": "h",
+                      "target_link_uri": "http://localhost/lti/launch"},
+    )  # fmt: skip
+    asked = {k: v[0] for k, v in parse_qs(urlsplit(login.headers["Location"]).query).items()}
+    body = {
+        **claims,
+        "iss": "https://p.example",
+        "aud": aud,
+        "azp": azp,
+        "nonce": asked["nonce"],
+        "iat": int(time.time()),
+        "exp": int(time.time()) + 60,
+    }
+    token = jwt.encode(body, key["pem"], algorithm="RS256", headers={"kid": key["kid"]})
+    r = client.post("/lti/launch", data={"id_token": token, "state": asked["state"]})
+    assert r.status_code in (302, 303) or 400 <= r.status_code < 500, r.get_data(as_text=True)[
+        -600:
+    ]
+
+
+def _b64(data: bytes) -> str:
+    import base64
+
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+#: what a hostile client may post as an id_token: text, three dotted parts of anything, or a
+#: well-formed JWT (unsigned) whose header and claims are anything
+TOKENS = (
+    st.text(max_size=40)
+    | st.lists(st.text(max_size=12), min_size=3, max_size=3).map(".".join)
+    | st.tuples(
+        st.fixed_dictionaries(
+            {},
+            optional={"kid": JSONISH, "alg": st.sampled_from(["RS256", "none", "HS256"]) | JSONISH},
+        ),
+        st.fixed_dictionaries(
+            {},
+            optional={
+                "iss": st.sampled_from(["https://p.example", "x"]) | JSONISH,
+                "aud": st.sampled_from(["c", ["c", "d"]]) | JSONISH,
+                "nonce": JSONISH,
+                "sub": JSONISH,
+                "exp": JSONISH,
+                links.CLAIM + "deployment_id": st.sampled_from(["1"]) | JSONISH,
+                links.CLAIM + "message_type": JSONISH,
+            },
+        ),
+    ).map(lambda hc: f"{_b64(json.dumps(hc[0]).encode())}.{_b64(json.dumps(hc[1]).encode())}.x")
+)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    token=TOKENS,
+    state=st.text(max_size=20),
+    params=st.dictionaries(
+        st.sampled_from(
+            [
+                "iss",
+                "login_hint",
+                "client_id",
+                "target_link_uri",
+                "lti_message_hint",
+                "lti_deployment_id",
+            ]
+        ),
+        st.text(max_size=30) | st.sampled_from(["https://p.example", "c"]),
+        max_size=6,
+    ),
+)
+def test_no_launch_or_login_makes_a_500(
+    app: Flask, token: str, state: str, params: dict[str, str]
+) -> None:
+    """Whatever a client sends to the LTI routes is refused with a 4xx, never a 500 (the state
+    cookie set, so that the checks past it run too)."""
+    with app.app_context():
+        if not registry.platforms(db.session()):
+            registry.register(
+                db.session(),
+                name="P",
+                issuer="https://p.example",
+                client_id="c",
+                auth_login_url="https://p.example/auth",
+                auth_token_url="https://p.example/token",
+                key_set_url="http://127.0.0.1:9/jwks",  # nothing listens
+                deployments=["1"],
+            )
+    client = app.test_client()
+    if state and state.isprintable() and ";" not in state and "," not in state:
+        client.set_cookie(f"lti1p3-{state}", state)
+    r = client.post("/lti/launch", data={"id_token": token, "state": state})
+    assert r.status_code < 500, r.get_data(as_text=True)[:300]
+    assert client.get("/lti/login", query_string=params).status_code < 500
+    assert client.get(f"/lti/pick/{state or 'x'}").status_code < 500

@@ -35,8 +35,11 @@ def registration_of(platform: LtiPlatform, key: ToolKey) -> Registration:
     )
 
 
-def platform_of(session: Session, issuer: str, client_id: str | None) -> LtiPlatform | None:
-    """The platform of ``issuer`` (and ``client_id``: one issuer may register the tool twice)."""
+def platform_of(session: Session, issuer: Any, client_id: Any) -> LtiPlatform | None:
+    """The platform of ``issuer`` (and ``client_id``: one issuer may register the tool twice);
+    None for anything but text (a launch's claims are any JSON until checked)."""
+    if not isinstance(issuer, str) or not (client_id is None or isinstance(client_id, str)):
+        return None
     query = select(LtiPlatform).where(LtiPlatform.issuer == issuer)
     if client_id is not None:
         query = query.where(LtiPlatform.client_id == client_id)

@@ -74,4 +74,4 @@ class OneTimeNonces(FlaskSessionService):
     def check_nonce(self, nonce: str) -> bool:
         storage = self.data_storage
         assert isinstance(storage, DatabaseStorage)
-        return storage.take(self._get_key("nonce", nonce))
+        return isinstance(nonce, str) and storage.take(self._get_key("nonce", nonce))

@@ -52,6 +52,21 @@ LAUNCH_SECONDS = 3600
 STAFF_ROLES = ("Instructor", "TeachingAssistant", "ContentDeveloper", "Administrator")
 
 
+class Launch(FlaskMessageLaunch):
+    """pylti1p3's launch, reading its client id safely from any ``aud`` (a platform's or an
+    attacker's: an empty list, a number)."""
+
+    def get_client_id(self) -> str:
+        aud = self._get_jwt_body().get("aud")
+        first = aud[0] if isinstance(aud, list) and aud else aud
+        return first if isinstance(first, str) else ""
+
+
+#: what pylti1p3 raises on claims of the wrong type (its checks assume well-typed JSON): a launch
+#: that makes one is malformed, and refused as such
+MALFORMED = (TypeError, KeyError, AttributeError, IndexError)
+
+
 def _parts(
     request_data: dict[str, Any] | None = None,
 ) -> tuple[FlaskRequest, ToolConf, OneTimeNonces, DatabaseStorage]:
@@ -106,7 +121,7 @@ def launch() -> BaseResponse | tuple[str, int]:
     (or the picker, for deep linking and for an activity without an assignment yet)."""
     access.limit("practice", "lti " + access.client())
     req, conf, nonces, storage = _parts()
-    message = FlaskMessageLaunch(
+    message = Launch(
         req,
         conf,
         session_service=nonces,
@@ -118,6 +133,8 @@ def launch() -> BaseResponse | tuple[str, int]:
         data: dict[str, Any] = dict(message.get_launch_data())
     except (LtiException, ValueError) as e:
         return _refused(e)
+    except MALFORMED as e:
+        return _refused(LtiException(f"a malformed launch ({type(e).__name__}): {e}"[:300]))
     session = db.session()
     platform = platform_of(session, str(data.get("iss")), message.get_client_id())
     if platform is None or not _audience_ok(data, platform):
@@ -168,7 +185,7 @@ def _restored(launch_id: str) -> tuple[FlaskMessageLaunch, dict[str, Any], LtiPl
     try:
         message = cast(
             FlaskMessageLaunch,
-            FlaskMessageLaunch.from_cache(
+            Launch.from_cache(
                 launch_id, req, conf, session_service=nonces, launch_data_storage=storage
             ),
         )
