@@ -237,6 +237,8 @@ def test_roster_from_the_platform_a_line_item_made_once_and_the_score_policy(
     answer, _ = platform.launch(teacher, platform.claims("t-1", roles=(INSTRUCTOR,)))
     assert answer.status_code == 303 and "/lti/pick/" in answer.headers["Location"]
     picker = teacher.get(url + answer.headers["Location"], timeout=30)
+    for odd in ("²", "9" * 5000, "-1", "0", "99999"):  # no such assignment: a 404, never a 500
+        assert teacher.post(picker.url, data={"assignment": odd}, timeout=30).status_code == 404
     bound = teacher.post(picker.url, data=NEW, timeout=30)
     assert bound.status_code == 200, bound.text
     assignment = int(bound.url.rsplit("/", 1)[1])

@@ -243,7 +243,8 @@ def picked(launch_id: str) -> BaseResponse | tuple[str, int]:  # here, this laun
             page, status = _refused(e, 400)
             return _framed(make_response(page, status), data, platform)
     else:
-        found = session.get(Assignment, int(raw)) if raw.isdigit() else None
+        number = int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 10 else 0
+        found = session.get(Assignment, number) if number else None
         if found is None or found.course_id != context.course_id:
             abort(404, "no such assignment in this course")
         row = found
