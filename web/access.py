@@ -23,9 +23,9 @@ from werkzeug.exceptions import TooManyRequests
 from handcalc import HandcalcError, Problem
 from handcalc.api import MAX_SEED
 
-from . import db
+from . import db, limits
 from .errors import NoAttemptsLeft
-from .limits import CostBudget
+from .limits import Budget
 from .models import Assignment, PracticeSession, Student, Submission
 from .problems import (
     DEFAULT_KIND,
@@ -58,12 +58,13 @@ def limit(kind: str, key: str) -> None:
 PRACTICE_CPU_SECONDS = 10
 
 
-def _cpu_budget() -> CostBudget:
-    found = current_app.extensions.get("handcalc.cpu")
+def _cpu_budget() -> Budget:
+    found: Budget | None = current_app.extensions.get("handcalc.cpu")
     if found is None:
         seconds = float(current_app.config.get("PRACTICE_CPU_SECONDS") or PRACTICE_CPU_SECONDS)
-        found = current_app.extensions.setdefault("handcalc.cpu", CostBudget(seconds))
-    assert isinstance(found, CostBudget)
+        made = limits.cpu_budget(seconds, current_app.config.get("REDIS_URL"))
+        found = current_app.extensions.setdefault("handcalc.cpu", made)
+    assert found is not None
     return found
 
 

@@ -251,6 +251,70 @@ class CostBudget:
             self._balance.clear()
 
 
+class Budget(Protocol):
+    """What ``access.cpu_budget`` asks of a budget of CPU seconds."""
+
+    def allow(self, key: str) -> tuple[bool, int]: ...
+
+    def charge(self, key: str, seconds: float) -> None: ...
+
+
+class SharedCostBudget:
+    """``CostBudget`` across every process sharing the Redis: each process keeps its token bucket
+    (the bound on a burst), and what a key spent in every process this minute is added up in Redis
+    (milliseconds, in the ``limits`` library's storage, keys hashed); a key that has spent
+    ``per_minute`` seconds in all waits for the next minute. Without it, a client spreading its
+    requests over N workers or instances got N budgets. While Redis does not answer, the
+    process's bucket alone counts (as without Redis)."""
+
+    def __init__(self, per_minute: float, shared: SharedCounts, local: CostBudget | None = None):
+        self.per_minute_ms = int(per_minute * 1000)
+        self.shared = shared
+        self.local = local or CostBudget(per_minute)
+
+    def _key(self, key: str) -> tuple[str, int]:
+        """The Redis key of ``key``'s spending this minute, and the seconds left in the minute."""
+        now = time.time()
+        minute = int(now // WINDOW_SECONDS)
+        hashed = hashlib.blake2b(key.encode(), digest_size=16).hexdigest()
+        return f"cpu/{hashed}/{minute}", max(1, math.ceil((minute + 1) * WINDOW_SECONDS - now))
+
+    def allow(self, key: str) -> tuple[bool, int]:
+        allowed, wait = self.local.allow(key)
+        if not allowed or not self.shared.usable():
+            return allowed, wait
+        from limits.errors import StorageError
+
+        name, left = self._key(key)
+        try:
+            spent = self.shared.storage.get(name)
+        except StorageError as e:
+            self.shared.failed(e)
+            return allowed, wait
+        self.shared.answered()
+        return (True, 0) if spent < self.per_minute_ms else (False, left)
+
+    def charge(self, key: str, seconds: float) -> None:
+        self.local.charge(key, seconds)
+        if not self.shared.usable():
+            return
+        from limits.errors import StorageError
+
+        name, _ = self._key(key)
+        try:
+            self.shared.storage.incr(name, int(WINDOW_SECONDS) + 1, max(1, round(seconds * 1000)))
+        except StorageError as e:
+            self.shared.failed(e)
+
+
+def cpu_budget(per_minute: float, redis_url: str | None) -> Budget:
+    """A budget of CPU seconds per key and minute: shared in the Redis of ``redis_url`` when
+    there is one, else this process's."""
+    if not redis_url:
+        return CostBudget(per_minute)
+    return SharedCostBudget(per_minute, SharedCounts(redis_url))
+
+
 class BoundedCache(Generic[K, V]):
     """Least recently used values, bounded by their total size (as the caller weighs them), not
     by their number. A value heavier than the whole bound is not kept."""

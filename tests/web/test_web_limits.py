@@ -15,6 +15,7 @@ from handcalc.web.limits import (
     BoundedCache,
     CostBudget,
     RateLimiter,
+    SharedCostBudget,
     SharedCounts,
     SharedRateLimiter,
     request_limiters,
@@ -180,6 +181,41 @@ def test_the_app_counts_in_redis_across_instances(make_app: Any, redis_url: str)
     assert codes == [200, 200, 200, 429]
     refused = two.test_client().post(path, json={"cells": {}})
     assert refused.status_code == 429 and 1 <= int(refused.headers["Retry-After"]) <= 60
+
+
+def test_processes_sharing_a_redis_share_one_cpu_budget(redis_url: str) -> None:
+    """A client spreading its practice over workers or instances gets one budget, not one each:
+    what it spent anywhere this minute counts everywhere (each process still bounds a burst)."""
+    import redis
+
+    redis.Redis.from_url(redis_url).flushdb()
+    first, second = (SharedCostBudget(6.0, SharedCounts(redis_url)) for _ in range(2))
+    assert first.allow("10.0.0.1") == (True, 0) and second.allow("10.0.0.1") == (True, 0)
+    first.charge("10.0.0.1", 1.0)  # within the first process's burst (1.2 s)
+    for budget in (first, second):
+        for _ in range(3):
+            budget.local = CostBudget(6.0, burst=100.0)  # bursts aside: the minute's total
+            budget.charge("10.0.0.1", 1.0)
+    allowed, wait = second.allow("10.0.0.1")  # 7 s spent in all: the minute is over budget
+    assert not allowed and 1 <= wait <= 60
+    assert first.allow("10.0.0.1")[0] is False
+    assert second.allow("10.0.0.2") == (True, 0)  # per key
+    keys = [k.decode() for k in redis.Redis.from_url(redis_url).keys("handcalc:cpu/*")]
+    assert keys and not any("10.0.0.1" in k for k in keys)  # addresses stored hashed
+
+
+def test_the_app_meters_practice_in_redis_across_instances(make_app: Any, redis_url: str) -> None:
+    import redis
+
+    redis.Redis.from_url(redis_url).flushdb()
+    one, two = (make_app(REDIS_URL=redis_url, PRACTICE_CPU_SECONDS=2) for _ in range(2))
+    assert one.test_client().post("/api/v1/practice", json={"spec": SPEC}).status_code == 201
+    budget = one.extensions["handcalc.cpu"]
+    assert isinstance(budget, SharedCostBudget)
+    budget.charge("127.0.0.1", 3.0)  # this address spent the minute's 2 s on instance one
+    refused = two.test_client().post("/api/v1/practice", json={"spec": SPEC})
+    assert refused.status_code == 429 and 1 <= int(refused.headers["Retry-After"]) <= 60
+    assert "share of the server's time" in refused.json["error"]["message"]
 
 
 def test_the_app_with_redis_down_grades_and_says_why(
