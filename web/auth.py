@@ -27,6 +27,7 @@ from functools import wraps
 from typing import Any, TypeVar
 
 from flask import current_app, g, redirect, request, session, url_for
+from itsdangerous import BadData, URLSafeTimedSerializer
 from sqlalchemy import delete, update
 from werkzeug.datastructures import WWWAuthenticate
 from werkzeug.exceptions import TooManyRequests, Unauthorized
@@ -127,19 +128,69 @@ def wrong_instructor_token() -> None:
     _count_login("too many wrong instructor tokens from your address this minute")
 
 
-def password_attempt() -> None:
+def password_attempt(login: str) -> None:
     """Count a sign-in with a password against this client, before its hash is checked; 429 once
     it has had too many this minute. Checking a password costs tens of milliseconds of CPU
     (argon2, on purpose), so attempts are counted before that work, not failures after it: an
     address that keeps guessing gets 429s that cost nothing. The instructor token is checked in
-    microseconds and keeps its rule (failures only, never refused)."""
-    _count_login("too many sign-in attempts from your address this minute")
+    microseconds and keeps its rule (failures only, never refused).
+
+    A browser that signed in as ``login`` before carries a device cookie (OWASP's "device
+    cookies"): its attempts count against that device, not the address, so someone guessing from
+    the same address (a campus NAT) never locks the instructor out of their own browser."""
+    device = _device(login)
+    if device is not None:
+        _count_login("too many sign-in attempts from this browser this minute", f"device {device}")
+    else:
+        _count_login("too many sign-in attempts from your address this minute")
 
 
-def _count_login(said: str) -> None:
-    allowed, wait = current_app.extensions["handcalc.limits"]["login"].allow(access.client())
+def _count_login(said: str, key: str | None = None) -> None:
+    limiter = current_app.extensions["handcalc.limits"]["login"]
+    allowed, wait = limiter.allow(key or access.client())
     if not allowed:
         raise TooManyRequests(f"{said}; try again in {wait} s", retry_after=wait)
+
+
+# --- device cookies -------------------------------------------------------------------------
+
+#: the cookie a browser that signed in keeps (signed: login and a random id), and how long
+DEVICE_COOKIE = "handcalc_device"
+DEVICE_DAYS = 180
+
+
+def _devices() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(access.secret(), salt="handcalc.device")
+
+
+def _device(login: str) -> str | None:
+    """The id of this browser's device cookie for ``login``, if it has a good one."""
+    raw = request.cookies.get(DEVICE_COOKIE)
+    if not raw or len(raw) > 500:
+        return None
+    try:
+        value = _devices().loads(raw, max_age=DEVICE_DAYS * 86400)
+    except BadData:
+        return None
+    if not isinstance(value, dict) or value.get("login") != login.casefold():
+        return None
+    device = value.get("id")
+    return device if isinstance(device, str) else None
+
+
+def remember_device(response: Any, login: str) -> Any:
+    """Give this browser a device cookie for ``login`` (after a successful sign-in)."""
+    value = _devices().dumps({"login": login.casefold(), "id": secrets.token_urlsafe(12)})
+    response.set_cookie(
+        DEVICE_COOKIE,
+        value,
+        max_age=DEVICE_DAYS * 86400,
+        path=url_for("instructor.login"),
+        secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")),
+        httponly=True,
+        samesite="Lax",
+    )
+    return response
 
 
 def bearer() -> Who:

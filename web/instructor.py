@@ -77,11 +77,11 @@ def login() -> BaseResponse | tuple[str, int]:
                 auth.wrong_instructor_token()
             error = "That is not the instructor token."
         else:
-            auth.password_attempt()  # counted before the (slow, on purpose) hash is checked
+            auth.password_attempt(login_name)  # counted before the (slow) hash is checked
             found = courses.signed_in_instructor(db.session(), login_name, given)
             if found is not None:
                 auth.start_session(found)
-                return _signed_in_to()
+                return auth.remember_device(_signed_in_to(), login_name)
             error = "Wrong login or password."
     page = render_template("instructor/login.html", error=error, login=login_name)
     return page, 401 if error else 200

@@ -271,6 +271,48 @@ def test_sign_in_with_a_password_and_its_limits(world: World) -> None:
     assert client.post("/instructor/login", data={"token": TOKEN}).status_code == 303
 
 
+def test_a_browser_that_signed_in_before_is_not_locked_out_by_its_address(world: World) -> None:
+    """Someone guessing Alice's password from her address (a campus NAT) uses up the address's
+    sign-ins; her own browser, which signed in before, keeps its own count (a device cookie)."""
+    app = world.app
+    hers = sign_in(app, ALICE, PASSWORDS[ALICE])
+    cookie = hers.get_cookie("handcalc_device", path="/instructor/login")
+    assert cookie is not None and cookie.http_only and ALICE not in cookie.value
+    hers.post("/instructor/logout")
+    guesser = app.test_client()
+    limit = app.config["LOGIN_FAILURES_PER_MINUTE"]
+    wrong = {"login": ALICE, "password": "a-guess"}
+    codes = [guesser.post("/instructor/login", data=wrong).status_code for _ in range(limit + 1)]
+    assert codes[-1] == 429
+    # a new browser at the address, even with the right password: the address's limit
+    fresh = app.test_client()
+    assert (
+        fresh.post(
+            "/instructor/login", data={"login": ALICE, "password": PASSWORDS[ALICE]}
+        ).status_code
+        == 429
+    )
+    # her browser signs in; the cookie is hers only (another login, a forged one: the address)
+    assert (
+        hers.post(
+            "/instructor/login", data={"login": ALICE, "password": PASSWORDS[ALICE]}
+        ).status_code
+        == 303
+    )
+    assert (
+        hers.post("/instructor/login", data={"login": BOB, "password": PASSWORDS[BOB]}).status_code
+        == 429
+    )
+    forged = app.test_client()
+    forged.set_cookie("handcalc_device", cookie.value[:-2] + "xx", path="/instructor/login")
+    assert (
+        forged.post(
+            "/instructor/login", data={"login": ALICE, "password": PASSWORDS[ALICE]}
+        ).status_code
+        == 429
+    )
+
+
 def test_a_new_password_or_a_closed_account_signs_the_instructor_out(world: World) -> None:
     app = world.app
     alice = sign_in(app, ALICE, PASSWORDS[ALICE])
