@@ -373,8 +373,8 @@ def render_pdf(
 
 
 def grid_html(problem: Problem) -> str:
-    """The answer key's grids alone, as printed, with their CSS inlined: a problem's picture in
-    Jupyter."""
+    """The answer key's grids alone, as printed, and its figures (a neuron's graph), with their CSS
+    inlined: a problem's picture in Jupyter."""
     sheet = build_sheet(problem)
     template = environment().from_string(
         '{% from "_grid.html" import paper_grid %}<div class="handcalc key">'
@@ -386,7 +386,9 @@ def grid_html(problem: Problem) -> str:
         '<div class="stair" style="width:{{ "%.1f"|format(g.size[0]) }}mm;'
         'height:{{ "%.1f"|format(g.size[1]) }}mm">'
         '{{ paper_grid(g, "key", 0, 0, rise, label_line) }}</div>'
-        "{% endfor %}{% endfor %}</div>"
+        "{% endfor %}{% endfor %}"
+        '{% for f in sheet.figures %}<h4>{{ f.title }}</h4>{{ f.svg("key")|safe }}{% endfor %}'
+        "</div>"
     )
     return template.render(
         sheet=sheet,

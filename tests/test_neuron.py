@@ -272,6 +272,28 @@ def test_worksheet_key_and_solutions_render_to_html_and_pdf(tmp_path: Path) -> N
             assert printed(problem, "dW1")[0][1] in text, mode
 
 
+def test_mono_greys_the_figure_and_jupyter_shows_it() -> None:
+    """--mono prints the graph in black and grey as it does the grids (no colour role's ink or
+    line left); the Jupyter picture of a problem shows the graph with the key's grids."""
+    from handcalc.layout.model import TONES
+    from handcalc.render import grid_html
+
+    problem = handcalc.generate(kind="neuron", seed=7)
+    colours = {c for pair in TONES.values() for c in pair if c not in ("#222222", "#6b7280")}
+    for mode in ("worksheet", "key"):
+        coloured = render_html(problem, mode, date="2026-01-01", secret="s")
+        mono = render_html(problem, mode, date="2026-01-01", secret="s", mono=True)
+        graph = mono[
+            mono.index('class="neuron-graph"') : mono.index(
+                "</svg>", mono.index('class="neuron-graph"')
+            )
+        ]
+        assert not {c for c in colours if c in graph}, mode
+        assert any(c in coloured for c in colours)
+    picture = grid_html(problem)
+    assert 'class="neuron-graph"' in picture and printed(problem, "dZ1")[0][0] in picture
+
+
 def test_the_worksheet_page_looks_as_reviewed() -> None:
     problem = handcalc.generate(kind="neuron", seed=7)
     pdf = render_pdf(problem, "worksheet", date="2026-01-01", secret="reference")

@@ -27,7 +27,7 @@ from ..notation import MINUS, approx, printed_entries, subscript
 from ..ops import Activate, Sigmoid
 from ..printing import printed
 from ..problem import Problem
-from .model import TONES, Figure
+from .model import MONO_TONES, TONES, Figure
 
 PT = 25.4 / 72  # mm per point
 #: type: entries in DejaVu Sans Mono at the grids' size, node labels and notes in DejaVu Sans
@@ -39,8 +39,9 @@ BOX_H, GAP, PAD = 4.8, 0.9, 2.0
 #: node radius, the sum's bar width, the slant into a product node, the margin around all
 R, BAR, SLANT, MARGIN = 3.5, 7.0, 6.0, 1.0
 LINE, INK = "#555555", "#222222"
-FILL = {"given": "#eef0f3", "work": "#fbfaf0", "answer": "#ffffff"}
-KEY_FILL = "#f3f6fb"
+#: boxes' fills by role ("key": an answer box on the key), and for photocopiers
+FILL = {"given": "#eef0f3", "work": "#fbfaf0", "answer": "#ffffff", "key": "#f3f6fb"}
+MONO_FILL = {"given": "#f0f0f0", "work": "#ffffff", "answer": "#ffffff", "key": "#f4f4f4"}
 SHORTCUT = "(taken with the loss)"
 TITLE = "The neuron as a graph: values above each edge, gradients ∂L/∂· below"
 
@@ -98,6 +99,8 @@ def neuron_figure(problem: Problem) -> Figure:
         round(scene.height, 2),
         svg(scene, filled=False),
         svg(scene, filled=True),
+        svg(scene, filled=False, mono=True),
+        svg(scene, filled=True, mono=True),
     )
 
 
@@ -316,8 +319,10 @@ def _size(v: float) -> str:
     return _f(math.ceil(v * 100) / 100)
 
 
-def svg(scene: Scene, filled: bool) -> str:
-    """The scene as an SVG element (mm), the key's entries written where ``filled``."""
+def svg(scene: Scene, filled: bool, mono: bool = False) -> str:
+    """The scene as an SVG element (mm), the key's entries written where ``filled``, in the
+    colour roles or (``mono``) black and grey."""
+    tones = MONO_TONES if mono else TONES
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="neuron-graph" style="display:block" '
         f'width="{_f(scene.width)}mm" height="{_f(scene.height)}mm" '
@@ -332,13 +337,13 @@ def svg(scene: Scene, filled: bool) -> str:
         if arrow:
             out.append(_arrow(points[-2], points[-1]))
     for node in scene.nodes:
-        out.append(_node(node))
+        out.append(_node(node, tones))
     for s in scene.slots:
-        out.append(_slot(s, filled))
+        out.append(_slot(s, filled, tones, MONO_FILL if mono else FILL))
     for x, y, text, anchor in scene.notes:
         out.append(
             f'<text x="{_f(x)}" y="{_f(y)}" font-family="DejaVu Sans" '
-            f'font-size="{_size(NOTE)}" font-style="italic" fill="{TONES["derivative"][0]}" '
+            f'font-size="{_size(NOTE)}" font-style="italic" fill="{tones["derivative"][0]}" '
             f'text-anchor="{anchor}">{escape(text)}</text>'
         )
     out.append("</svg>")
@@ -358,8 +363,8 @@ def _arrow(a: tuple[float, float], b: tuple[float, float]) -> str:
     return f'<polygon points="{pts}" fill="{LINE}"/>'
 
 
-def _node(node: Node) -> str:
-    ink = TONES[node.tone][0]
+def _node(node: Node, tones: dict[str, tuple[str, str]]) -> str:
+    ink = tones[node.tone][0]
     fill = "#f1f2f4" if node.op else "#ffffff"
     label = escape(node.label)
     attrs = f'data-node="{escape(node.key)}"'
@@ -373,7 +378,7 @@ def _node(node: Node) -> str:
     else:
         shape = (
             f'<circle cx="{_f(node.x)}" cy="{_f(node.y)}" r="{_f(R)}" fill="{fill}" '
-            f'stroke="{INK if node.op else TONES[node.tone][1]}" stroke-width="0.35"/>'
+            f'stroke="{INK if node.op else tones[node.tone][1]}" stroke-width="0.35"/>'
         )
         cy = node.y
     weight = ' font-weight="bold"' if node.op else ""
@@ -384,10 +389,10 @@ def _node(node: Node) -> str:
     return f"<g {attrs}>{shape}{text}</g>"
 
 
-def _slot(s: Slot, filled: bool) -> str:
-    ink, line = TONES[s.tone]
+def _slot(s: Slot, filled: bool, tones: dict[str, tuple[str, str]], fills: dict[str, str]) -> str:
+    ink, line = tones[s.tone]
     width = s.width * len(s.texts)
-    fill = KEY_FILL if filled and s.role == "answer" else FILL[s.role]
+    fill = fills["key"] if filled and s.role == "answer" else fills[s.role]
     dash = ' stroke-dasharray="0.3 0.7" stroke-linecap="round"' if s.role == "work" else ""
     stroke = "0.35" if s.role == "work" else "0.3"
     attrs = f' data-cell="{escape(s.cell)}"' if s.cell else ""

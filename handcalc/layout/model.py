@@ -32,6 +32,8 @@ TONES = {
     "derivative": ("#7d1d58", "#b37399"),
     "none": ("#222222", "#6b7280"),
 }
+#: the same roles for photocopiers (``--mono``): black ink, grey lines
+MONO_TONES = {role: ("#111111", "#666666") for role in TONES}
 
 
 @dataclass(frozen=True)
@@ -267,10 +269,15 @@ class Figure:
     height: float
     blank: str
     filled: str
+    #: the two fillings in black and grey (``--mono``); empty: the coloured ones serve
+    blank_mono: str = ""
+    filled_mono: str = ""
 
-    def svg(self, mode: str) -> str:
-        """The markup for ``mode`` (worksheet, key, form)."""
-        return self.filled if mode == "key" else self.blank
+    def svg(self, mode: str, mono: bool = False) -> str:
+        """The markup for ``mode`` (worksheet, key, form), in black and grey when ``mono``."""
+        if mode == "key":
+            return (self.filled_mono if mono else "") or self.filled
+        return (self.blank_mono if mono else "") or self.blank
 
 
 @dataclass(frozen=True)
