@@ -72,6 +72,12 @@ class Platform:
     scores: list[dict[str, Any]] = field(default_factory=list)
     deep_links: list[dict[str, Any]] = field(default_factory=list)
     members: list[dict[str, Any]] = field(default_factory=list)
+    #: dynamic registration: the token the platform hands out, what tools sent, configs read
+    registration_token: str = "reg-token-1"
+    tool_registrations: list[dict[str, Any]] = field(default_factory=list)
+    config_reads: int = 0
+    #: the issuer its configuration names (None: its own URL)
+    claimed_issuer: str | None = None
     fail_scores: int = 0
     failed: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -273,6 +279,42 @@ class Platform:
         def memberships(context: str) -> Any:
             self.scopes()
             return jsonify({"id": request.url, "context": {"id": context}, "members": self.members})
+
+        @app.get("/.well-known/openid-configuration")
+        def openid_configuration() -> Any:
+            self.config_reads += 1
+            return jsonify(
+                {
+                    "issuer": self.claimed_issuer or self.url,
+                    "authorization_endpoint": self.url + "/auth",
+                    "token_endpoint": self.url + "/token",
+                    "jwks_uri": self.url + "/jwks",
+                    "registration_endpoint": self.url + "/register",
+                    "https://purl.imsglobal.org/spec/lti-platform-configuration": {
+                        "product_family_code": "testplatform",
+                        "version": "1.0",
+                        "messages_supported": [{"type": "LtiResourceLinkRequest"},
+                                               {"type": "LtiDeepLinkingRequest"}],
+                    },
+                }
+            )  # fmt: skip
+
+        @app.post("/register")
+        def register_tool() -> Any:
+            if request.headers.get("Authorization") != f"Bearer {self.registration_token}":
+                abort(401, "registration token")
+            tool = request.get_json(force=True)
+            self.tool_registrations.append(tool)
+            return jsonify(
+                {
+                    **tool,
+                    "client_id": CLIENT_ID,
+                    "https://purl.imsglobal.org/spec/lti-tool-configuration": {
+                        **tool["https://purl.imsglobal.org/spec/lti-tool-configuration"],
+                        "deployment_id": DEPLOYMENT,
+                    },
+                }
+            )
 
         @app.post("/deep_link_return")
         def deep_link_return() -> Any:

@@ -421,3 +421,59 @@ def test_the_deep_linking_answer_goes_back_by_itself_in_a_browser(
     (claims,) = platform.deep_links
     (item,) = claims["https://purl.imsglobal.org/spec/lti-dl/claim/content_items"]
     assert item["title"] == "Made in the dialog"
+
+
+def test_dynamic_registration_with_one_url_then_a_launch(tool: tuple[str, Flask]) -> None:
+    """The platform opens /lti/register with its configuration's URL and a token: nothing is
+    read from that URL before the instructor token is typed; then the tool registers with the
+    platform (our URLs, keys, scopes, deep linking) and the platform here, and launches work."""
+    url, _ = tool
+    with running(url) as platform:  # not registered by hand
+        asked = {
+            "openid_configuration": platform.url + "/.well-known/openid-configuration",
+            "registration_token": platform.registration_token,
+        }
+        page = requests.get(url + "/lti/register", params=asked, timeout=30)
+        assert page.status_code == 200 and platform.url in page.text
+        assert f"frame-ancestors 'self' {platform.url}" in page.headers["Content-Security-Policy"]
+        wrong = requests.post(
+            url + "/lti/register", data={**asked, "instructor_token": "guess"}, timeout=30
+        )
+        assert wrong.status_code == 401 and "not the instructor token" in wrong.text
+        assert platform.config_reads == 0 and not platform.tool_registrations
+        done = requests.post(
+            url + "/lti/register", data={**asked, "instructor_token": TOKEN}, timeout=30
+        )
+        assert done.status_code == 200, done.text
+        assert "registered with testplatform" in done.text and "lti-close.js" in done.text
+        (sent,) = platform.tool_registrations
+        assert sent["initiate_login_uri"] == url + "/lti/login"
+        assert sent["jwks_uri"] == url + "/lti/jwks"
+        assert sent["redirect_uris"] == [url + "/lti/launch"]
+        assert "https://purl.imsglobal.org/spec/lti-ags/scope/score" in sent["scope"].split()
+        tool_config = sent["https://purl.imsglobal.org/spec/lti-tool-configuration"]
+        assert tool_config["messages"][0]["type"] == "LtiDeepLinkingRequest"
+        item, _ = deep_link(platform, url)  # the registration is the one launches are checked by
+        assert item["custom"]["handcalc_assignment"]
+
+
+def test_dynamic_registration_refuses_a_configuration_naming_another_issuer(
+    tool: tuple[str, Flask],
+) -> None:
+    url, app = tool
+    with running(url) as platform:
+        platform.claimed_issuer = "https://moodle.example.edu"  # not where the config came from
+        asked = {
+            "openid_configuration": platform.url + "/.well-known/openid-configuration",
+            "registration_token": platform.registration_token,
+        }
+        r = requests.post(
+            url + "/lti/register", data={**asked, "instructor_token": TOKEN}, timeout=30
+        )
+        assert r.status_code == 400 and "is not the origin of" in r.text
+        assert not platform.tool_registrations  # refused before anything was sent to it
+        with app.app_context():
+            assert registry.platforms(db.session()) == []
+    for bad in ("", "file:///etc/passwd", "javascript:alert(1)", "x" * 3000):
+        r = requests.get(url + "/lti/register", params={"openid_configuration": bad}, timeout=30)
+        assert r.status_code == 400, bad

@@ -17,7 +17,8 @@ the rest, one job a module:
 - :mod:`.links`: a launch's platform course, activity and user as our course, assignment and
   student;
 - :mod:`.passback`: scores to the platform (Assignment and Grade Services), queued and retried;
-- :mod:`.members`: the roster from the platform (Names and Role Provisioning Services).
+- :mod:`.members`: the roster from the platform (Names and Role Provisioning Services);
+- :mod:`.dynamic`: ``/lti/register``, LTI Dynamic Registration (one URL given to the platform).
 """
 
 from __future__ import annotations
@@ -35,11 +36,12 @@ def init_app(app: Flask) -> None:
     if not AVAILABLE:
         return
     from ..app import csrf
-    from . import passback, views
+    from . import dynamic, passback, views
 
     app.register_blueprint(views.bp)
     # the platform posts the login and the launch (no CSRF token: the launch's signature is the
     # check), and the picker's form carries the launch's random id, good for that launch only
-    for view in (views.login, views.launch, views.picked):
+    # the registration page is opened by the platform and the instructor token is its credential
+    for view in (views.login, views.launch, views.picked, dynamic.register):
         csrf.exempt(view)
     passback.init_app(app)

@@ -177,7 +177,7 @@ def _status(error: Exception) -> int | None:
     return None if response is None else response.status_code
 
 
-def _why(error: Exception) -> str:
+def reason(error: Exception) -> str:
     """What went wrong, in a line an instructor can act on."""
     if isinstance(error, requests.Timeout):
         return "the platform did not answer in time"
@@ -305,7 +305,7 @@ def deliver_due(http: requests.Session | None = None) -> dict[str, int]:
             row.tries += 1
             row.status, row.next_try_at = _retry_at(row)
             row.next_try_at = row.next_try_at or now()
-            row.last_error, row.claimed_until = _why(e), None
+            row.last_error, row.claimed_until = reason(e), None
             failed += 1
         else:
             session.execute(

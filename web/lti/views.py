@@ -45,6 +45,13 @@ from .storage import DatabaseStorage, OneTimeNonces
 
 bp = Blueprint("lti", __name__, url_prefix="/lti")
 DEEP_LINKING = "https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings"
+#: the services' scopes the tool asks a platform for
+SCOPES = (
+    *passback.SCOPES,
+    "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem.readonly",
+    "https://purl.imsglobal.org/spec/lti-ags/scope/result.readonly",
+    "https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly",
+)
 #: how long an instructor's launch is kept for the picker (its id is the picker's credential)
 LAUNCH_SECONDS = 3600
 
@@ -382,12 +389,7 @@ def config() -> Response:
             "oidc_initiation_url": url_for("lti.login", _external=True),
             "target_link_uri": launch_url,
             "public_jwk_url": url_for("lti.jwks", _external=True),
-            "scopes": [
-                *passback.SCOPES,
-                "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem.readonly",
-                "https://purl.imsglobal.org/spec/lti-ags/scope/result.readonly",
-                "https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly",
-            ],
+            "scopes": list(SCOPES),
             "extensions": [
                 {
                     "platform": "canvas.instructure.com",
