@@ -474,6 +474,19 @@ def test_dynamic_registration_refuses_a_configuration_naming_another_issuer(
         assert not platform.tool_registrations  # refused before anything was sent to it
         with app.app_context():
             assert registry.platforms(db.session()) == []
+    # a "platform" that answers anything at all: refused with a reason, never a 500
+    junk = Flask("junk")
+    junk.add_url_rule("/list", "list", lambda: "[1, 2]")
+    junk.add_url_rule("/text", "text", lambda: "not json")
+    junk.add_url_rule("/dict", "dict", lambda: {"issuer": 3})
+    with served(junk) as elsewhere:
+        for path in ("/list", "/text", "/dict", "/missing"):
+            r = requests.post(
+                url + "/lti/register",
+                data={"openid_configuration": elsewhere + path, "instructor_token": TOKEN},
+                timeout=30,
+            )
+            assert r.status_code == 400 and "did not go through" in r.text, path
     for bad in ("", "file:///etc/passwd", "javascript:alert(1)", "x" * 3000):
         r = requests.get(url + "/lti/register", params={"openid_configuration": bad}, timeout=30)
         assert r.status_code == 400, bad

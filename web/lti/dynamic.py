@@ -113,6 +113,8 @@ class Registration(DynamicRegistration):
     ) -> Any:
         config, answer = openid_configuration, openid_registration
         issuer = str(config["issuer"])  # checked when it was read
+        if not isinstance(answer, dict):
+            raise InputError("the platform's registration answer is not a JSON object")
         tool = answer.get(TOOL_SPEC)
         deployment = tool.get("deployment_id") if isinstance(tool, dict) else None
         platform = config.get(PLATFORM_SPEC)
