@@ -37,6 +37,23 @@ from web_support import SPEC
 pytest.importorskip("pylti1p3")
 
 
+def register_platform(
+    key_set_url: str = "https://p.example/jwks", auth_token_url: str = "https://p.example/token"
+) -> Any:
+    """Platform P (issuer https://p.example, client c, deployment 1) registered (in an app
+    context): its keys and token endpoint where a test says."""
+    return registry.register(
+        db.session(),
+        name="P",
+        issuer="https://p.example",
+        client_id="c",
+        auth_login_url="https://p.example/auth",
+        auth_token_url=auth_token_url,
+        key_set_url=key_set_url,
+        deployments=["1"],
+    )
+
+
 def test_the_tool_key_is_made_once_in_the_instance_folder(tmp_path: Path) -> None:
     from handcalc.web.app import create_app
 
@@ -86,16 +103,8 @@ def linked(app: Flask) -> Callable[..., Any]:
 
     def make(score: float = 7.0) -> dict[str, Any]:
         session = db.session()
-        platform = registry.register(
-            session,
-            name="P",
-            issuer="https://p.example",
-            client_id="c",
-            auth_login_url="https://p.example/auth",
-            auth_token_url="http://127.0.0.1:9/token",  # nothing listens: every send fails
-            key_set_url="https://p.example/jwks",
-            deployments=["1"],
-        )
+        # nothing listens at the token endpoint: every send fails
+        platform = register_platform(auth_token_url="http://127.0.0.1:9/token")
         data = {links.CLAIM + "context": {"id": "ctx", "title": "ML"}}
         context = links.context_of(session, platform, data)
         row = Assignment(
@@ -353,16 +362,7 @@ def hostile(app: Flask) -> Iterator[tuple[Any, dict[str, Any]]]:
     keys_app.add_url_rule("/jwks", "jwks", lambda: {"keys": [jwk]})
     with served(keys_app) as url:
         with app.app_context():
-            registry.register(
-                db.session(),
-                name="P",
-                issuer="https://p.example",
-                client_id="c",
-                auth_login_url="https://p.example/auth",
-                auth_token_url="http://127.0.0.1:9/token",
-                key_set_url=url + "/jwks",
-                deployments=["1"],
-            )
+            register_platform(key_set_url=url + "/jwks")
             course = db.session().query(Course).first()
             db.session().add(
                 Assignment(
@@ -471,16 +471,7 @@ def test_no_launch_or_login_makes_a_500(
     cookie set, so that the checks past it run too)."""
     with app.app_context():
         if not registry.platforms(db.session()):
-            registry.register(
-                db.session(),
-                name="P",
-                issuer="https://p.example",
-                client_id="c",
-                auth_login_url="https://p.example/auth",
-                auth_token_url="https://p.example/token",
-                key_set_url="http://127.0.0.1:9/jwks",  # nothing listens
-                deployments=["1"],
-            )
+            register_platform(key_set_url="http://127.0.0.1:9/jwks")  # nothing listens
     client = app.test_client()
     if state and state.isprintable() and ";" not in state and "," not in state:
         client.set_cookie(f"lti1p3-{state}", state)

@@ -9,7 +9,6 @@ import datetime
 import hashlib
 import logging
 import sqlite3
-import threading
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -21,7 +20,7 @@ from flask.testing import FlaskClient
 from handcalc.web import auth, db
 from handcalc.web.models import InstructorSession
 from sqlalchemy import event, select
-from web_support import SECRET, SPEC, TOKEN, csrf_of, key_answers, student_problem
+from web_support import SECRET, SPEC, TOKEN, csrf_of, key_answers, served, student_problem
 
 WRONG = "not-the-instructor-token"
 PROXY = "10.0.0.1"
@@ -233,16 +232,8 @@ def test_a_new_instructor_token_ends_every_session(make_app: Callable[..., Flask
 
 @pytest.fixture
 def live(app: Flask) -> Iterator[str]:
-    from werkzeug.serving import make_server
-
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(10)
+    with served(app) as url:
+        yield url
 
 
 def test_access_logs_carry_no_link_tokens(
