@@ -15,6 +15,7 @@ from .auth import practice_link, student_link
 from .bodies import WITH_BODY, json_body, json_object, text, whole
 from .gradebook import latest
 from .inputs import read_answers
+from .lti.status import status_of
 from .models import Student
 from .problems import DEFAULT_KIND, read_spec, student_copy
 from .regrade import student_report
@@ -99,6 +100,20 @@ def student_view(row: Student) -> dict[str, Any]:
             "cells": last.answers.get("cells", {}),
             "report": student_report(row.assignment, last.report),
         },
+        "gradebook": _gradebook(row),
+    }
+
+
+def _gradebook(row: Student) -> dict[str, Any] | None:
+    """Whether the score of a student who came from a learning platform reached it."""
+    found = status_of(db.session(), row.id)
+    if found is None:
+        return None
+    sent = found["sent_at"]
+    return {
+        "status": found["status"],
+        "platform": found["platform"],
+        "sent_at": None if sent is None else sent.isoformat() + "Z",
     }
 
 

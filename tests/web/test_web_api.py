@@ -375,6 +375,7 @@ def test_student_get(client: FlaskClient, assignment: int, student_token: str) -
     assert body["assignment"] == {"id": assignment, "title": "Homework 1", "max_attempts": 2}
     assert body["attempts"] == {"used": 0, "left": 2}
     assert body["last"] is None
+    assert body["gradebook"] is None  # not from a learning platform
     problem = student_problem(assignment, "ada")
     expected = problem.to_dict(answers=False)
     expected.pop("seed")

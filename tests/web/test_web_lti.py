@@ -174,6 +174,9 @@ def test_deep_linking_a_student_launch_and_the_score_at_the_platform_through_a_f
     with app.app_context():
         row = db.session().query(ScoreSend).one()
         assert row.status == "sent" and row.tries == 1 and row.last_error is None
+    seen = student.get(url + "/api/v1" + page, timeout=30).json()["gradebook"]
+    assert seen["status"] == "sent" and seen["platform"] == "Test platform"
+    assert seen["sent_at"].endswith("Z")
 
 
 def test_refused_launches(tool: tuple[str, Flask], platform: Platform) -> None:
