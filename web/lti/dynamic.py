@@ -27,17 +27,11 @@ from ..app import page_policy
 from ..errors import InputError
 from . import registry
 from .passback import Platforms, reason
+from .registry import origin
 from .views import SCOPES, bp
 
 PLATFORM_SPEC = "https://purl.imsglobal.org/spec/lti-platform-configuration"
 TOOL_SPEC = "https://purl.imsglobal.org/spec/lti-tool-configuration"
-
-
-def _origin(url: str) -> str | None:
-    parts = urlsplit(url)
-    if parts.scheme not in ("https", "http") or not parts.netloc:
-        return None
-    return f"{parts.scheme}://{parts.netloc}"
 
 
 class Registration(DynamicRegistration):
@@ -101,7 +95,7 @@ class Registration(DynamicRegistration):
         object whose issuer is the origin of the URL it came from."""
         config = super().get_openid_configuration()
         issuer = config.get("issuer") if isinstance(config, dict) else None
-        if not isinstance(issuer, str) or _origin(issuer) != _origin(self.configuration_url):
+        if not isinstance(issuer, str) or origin(issuer) != origin(self.configuration_url):
             raise InputError(
                 f"the configuration's issuer {str(issuer)[:80]!r} is not the origin of "
                 f"{self.configuration_url[:80]!r}, where it came from"
@@ -134,7 +128,7 @@ class Registration(DynamicRegistration):
 
 def _asked() -> tuple[str, str | None]:
     url = (request.values.get("openid_configuration") or "").strip()
-    if not url or len(url) > 2000 or _origin(url) is None:
+    if not url or len(url) > 2000 or origin(url) is None:
         raise InputError(
             "openid_configuration: the platform's OpenID configuration URL (http or https) is "
             "needed; open this page from the platform's tool registration"
@@ -146,9 +140,9 @@ def _asked() -> tuple[str, str | None]:
 def _framed(page: str, status: int, url: str) -> Response:
     """The platform opens this page in its dialog: framed by the platform's origin only."""
     response = make_response(page, status)
-    origin = _origin(url) or ""
+    platform = origin(url) or ""
     response.headers["Content-Security-Policy"] = page_policy(
-        form_action="'self'", frame_ancestors=f"'self' {origin}"
+        form_action="'self'", frame_ancestors=f"'self' {platform}"
     )
     return response
 
@@ -158,7 +152,7 @@ def register() -> Response:
     """The platform's registration: the page asking for the instructor token, then the
     registration itself, and the page that tells the platform it is done."""
     url, token = _asked()
-    shown = {"configuration_url": url, "origin": _origin(url), "token": token}
+    shown = {"configuration_url": url, "origin": origin(url), "token": token}
     if request.method == "GET":
         return _framed(render_template("lti/register.html", **shown), 200, url)
     given = (request.form.get("instructor_token") or "").strip()

@@ -85,6 +85,14 @@ def _deployment(platform: LtiPlatform | None, deployment_id: str) -> Deployment 
 # --- registering ------------------------------------------------------------------------------
 
 
+def origin(url: Any) -> str | None:
+    """``scheme://host[:port]`` of an http(s) URL; None for anything else."""
+    parts = urlsplit(url) if isinstance(url, str) else None
+    if parts is None or parts.scheme not in ("https", "http") or not parts.netloc:
+        return None
+    return f"{parts.scheme}://{parts.netloc}"
+
+
 def _url(name: str, value: str) -> str:
     parts = urlsplit(value)
     if parts.scheme not in ("https", "http") or not parts.netloc:

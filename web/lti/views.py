@@ -40,7 +40,7 @@ from ..models import Assignment, Course, LtiPlatform
 from ..reports import grade
 from ..roster import student_link
 from . import keys, links, members, passback, status
-from .registry import ToolConf, platform_of
+from .registry import ToolConf, origin, platform_of
 from .storage import DatabaseStorage, OneTimeNonces
 
 bp = Blueprint("lti", __name__, url_prefix="/lti")
@@ -74,10 +74,10 @@ class Launch(FlaskMessageLaunch):
 MALFORMED = (TypeError, KeyError, AttributeError, IndexError)
 
 
-def _parts(
-    request_data: dict[str, Any] | None = None,
-) -> tuple[FlaskRequest, ToolConf, OneTimeNonces, DatabaseStorage]:
-    req = FlaskRequest(request_data=request_data)
+def _parts() -> tuple[FlaskRequest, ToolConf, OneTimeNonces, DatabaseStorage]:
+    """pylti1p3's pieces for this request: the request, the platforms, the one-time nonces and
+    the launch data, both in the database."""
+    req = FlaskRequest()
     return req, ToolConf(), OneTimeNonces(req), DatabaseStorage()
 
 
@@ -294,20 +294,13 @@ def _deep_link_answer(
     return _framed(make_response(page), data, platform)
 
 
-def _origin(url: Any) -> str | None:
-    parts = urlsplit(url) if isinstance(url, str) else None
-    if parts is None or parts.scheme not in ("https", "http") or not parts.netloc:
-        return None
-    return f"{parts.scheme}://{parts.netloc}"
-
-
 def _framed(response: Response, data: dict[str, Any], platform: LtiPlatform) -> Response:
     """Let the platform frame the page (its deep-linking dialog is a frame) and take its form:
     the origins of its issuer, login, deep-linking return and launch presentation URLs."""
     settings = data.get(DEEP_LINKING)
     presentation = links.claim(data, "launch_presentation")
     found = {
-        _origin(u)
+        origin(u)
         for u in (
             platform.issuer,
             platform.auth_login_url,
