@@ -493,3 +493,26 @@ def test_dynamic_registration_refuses_a_configuration_naming_another_issuer(
     for bad in ("", "file:///etc/passwd", "javascript:alert(1)", "x" * 3000):
         r = requests.get(url + "/lti/register", params={"openid_configuration": bad}, timeout=30)
         assert r.status_code == 400, bad
+
+
+def test_a_class_opening_a_new_activity_at_once_gets_one_link(
+    tool: tuple[str, Flask], platform: Platform
+) -> None:
+    """The first launches of a new activity (its link made from the deep-linked parameter) come
+    together when a class clicks it: every student lands on their sheet, one link is made."""
+    url, app = tool
+    item, _ = deep_link(platform, url)
+    answers: list[int] = []
+
+    def launch(n: int) -> None:
+        claims = platform.claims(f"s{n}", name=f"Student {n}", custom=item["custom"])
+        answers.append(platform.launch(requests.Session(), claims)[0].status_code)
+
+    threads = [threading.Thread(target=launch, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert answers == [303] * 8
+    with app.app_context():
+        assert db.session().query(LtiLink).count() == 1

@@ -11,7 +11,8 @@ from __future__ import annotations
 import hashlib
 import secrets
 import unicodedata
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -32,6 +33,7 @@ from ..models import (
 )
 from ..roster import MAX_NAME_CHARS
 
+T = TypeVar("T")
 CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"
 AGS_CLAIM = "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"
 NRPS_CLAIM = "https://purl.imsglobal.org/spec/lti-nrps/claim/namesroleservice"
@@ -72,24 +74,46 @@ def context_of(session: Session, platform: LtiPlatform, data: dict[str, Any]) ->
     """The launch's platform course as ours, made at its first launch (named after its title and
     the platform); its NRPS endpoint kept up to date."""
     context = claim(data, "context")
-    context_id = _clean(context.get("id"), 255) or f"deployment {data.get(CLAIM + 'deployment_id')}"
-    row = session.scalar(
-        select(LtiContext).where(
-            LtiContext.platform_id == platform.id, LtiContext.context_id == context_id
+    deployment = data.get(CLAIM + "deployment_id")
+    context_id = _clean(context.get("id"), 255) or f"deployment {deployment}"[:255]
+
+    def find() -> LtiContext | None:
+        return session.scalar(
+            select(LtiContext).where(
+                LtiContext.platform_id == platform.id, LtiContext.context_id == context_id
+            )
         )
-    )
-    if row is None:
+
+    def make() -> LtiContext:
         title = _clean(context.get("title") or context.get("label"), 120) or "Course"
         course = Course(name=_free_course_name(session, f"{title} · {platform.name}"[:190]))
         session.add(course)
         session.flush()
-        row = LtiContext(platform_id=platform.id, context_id=context_id, course_id=course.id)
-        session.add(row)
+        made = LtiContext(platform_id=platform.id, context_id=context_id, course_id=course.id)
+        session.add(made)
+        return made
+
+    row = find() or _made_once(session, make, find)
     nrps = data.get(NRPS_CLAIM)
     if isinstance(nrps, dict) and isinstance(nrps.get("context_memberships_url"), str):
         row.memberships_url = nrps["context_memberships_url"]
     session.flush()
     return row
+
+
+def _made_once(session: Session, make: Callable[[], T], find: Callable[[], T | None]) -> T:
+    """``make()`` committed, or — when another request made the same row at the same moment
+    (the class clicking a new activity at once) — the row it made."""
+    try:
+        made = make()
+        session.commit()
+        return made
+    except IntegrityError:
+        session.rollback()
+        found = find()
+        if found is None:
+            raise
+        return found
 
 
 def _free_course_name(session: Session, name: str) -> str:
@@ -115,19 +139,27 @@ def link_of(
     resource_id = _clean(resource.get("id"), 255)
     if not resource_id:
         return None
-    row = session.scalar(
-        select(LtiLink).where(
-            LtiLink.platform_id == platform.id, LtiLink.resource_link_id == resource_id
+
+    def find() -> LtiLink | None:
+        return session.scalar(
+            select(LtiLink).where(
+                LtiLink.platform_id == platform.id, LtiLink.resource_link_id == resource_id
+            )
         )
-    )
+
+    row = find()
     if row is None:
-        raw = claim(data, "custom").get(ASSIGNMENT_PARAM)
-        assignment = _assignment_param(session, raw)
+        assignment = _assignment_param(session, claim(data, "custom").get(ASSIGNMENT_PARAM))
         if assignment is None:
             return None
-        if assignment.course_id != context.course_id:
-            assignment = copy_assignment(session, assignment, context.course_id)
-        row = bind(session, platform, context, resource_id, assignment, data)
+
+        def make() -> LtiLink:
+            opened = assignment
+            if opened.course_id != context.course_id:
+                opened = copy_assignment(session, opened, context.course_id)
+            return bind(session, platform, context, resource_id, opened, data)
+
+        row = _made_once(session, make, find)
     _keep_ags(row, data)
     session.flush()
     return row
