@@ -283,22 +283,15 @@ api = Blueprint("exports_api", __name__, url_prefix="/api/v1/assignments")
 api.before_request(json_only)
 
 
-def _page_view(fmt: str) -> Callable[..., Response]:
+def _view(fmt: str, guard: Callable[..., Any], who: str) -> Callable[..., Response]:
+    """The download of ``fmt``, behind ``guard`` (the pages' sign-in or the API's token)."""
+
     def view(assignment_id: int) -> Response:
         return download(courses.assignment(assignment_id), fmt)
 
     view.__name__ = view.__qualname__ = f"export_{fmt}"
-    view.__doc__ = f"The assignment as a {LABELS[fmt]} question bank (a signed-in instructor)."
-    return signed_in(view)
-
-
-def _api_view(fmt: str) -> Callable[..., Response]:
-    def view(assignment_id: int) -> Response:
-        return download(courses.assignment(assignment_id), fmt)
-
-    view.__name__ = view.__qualname__ = f"export_{fmt}"
-    view.__doc__ = f"The assignment as a {LABELS[fmt]} question bank (a bearer token)."
-    return instructor_token(view)
+    view.__doc__ = f"The assignment as a {LABELS[fmt]} question bank ({who})."
+    return guard(view)
 
 
 # one route a format (not ``export.<fmt>``): each is an instructor's route of its own, which the
@@ -307,13 +300,13 @@ for _fmt in FORMATS:
     pages.add_url_rule(
         f"/assignments/<int:assignment_id>/export.{_fmt}",
         endpoint=f"export_{_fmt}",
-        view_func=_page_view(_fmt),
+        view_func=_view(_fmt, signed_in, "a signed-in instructor"),
         methods=["GET"],
     )
     api.add_url_rule(
         f"/<int:assignment_id>/export.{_fmt}",
         endpoint=f"export_{_fmt}",
-        view_func=_api_view(_fmt),
+        view_func=_view(_fmt, instructor_token, "a bearer token"),
         methods=["GET"],
     )
 
