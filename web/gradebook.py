@@ -139,22 +139,22 @@ def standings(
 
 def latest_reports(session: Session, assignment_id: int) -> Iterator[dict[str, Any]]:
     """The report of each student's latest submission (students who sent none have none), one
-    at a time."""
+    at a time.
+
+    One query whose newest attempt is a correlated ``max`` per student (an index lookup on
+    ``(student_id, attempt)``), not a join with the grouped newest: a CI run saw that join run
+    for 17 minutes on PostgreSQL (the plan chosen for a freshly refilled table; not reproduced
+    since), where this form has one sensible plan (23 ms for 800 students × 15 attempts)."""
+    later = aliased(Submission)
     newest = (
-        select(Submission.student_id, func.max(Submission.attempt).label("attempt"))
-        .join(Student, Student.id == Submission.student_id)
-        .where(Student.assignment_id == assignment_id)
-        .group_by(Submission.student_id)
-        .subquery("newest")
+        select(func.max(later.attempt))
+        .where(later.student_id == Submission.student_id)
+        .scalar_subquery()
     )
     found = session.scalars(
-        select(Submission.report_json).join(
-            newest,
-            and_(
-                Submission.student_id == newest.c.student_id,
-                Submission.attempt == newest.c.attempt,
-            ),
-        )
+        select(Submission.report_json)
+        .join(Student, Student.id == Submission.student_id)
+        .where(Student.assignment_id == assignment_id, Submission.attempt == newest)
     )
     for text in found:
         yield orjson.loads(text)
