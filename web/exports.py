@@ -301,7 +301,7 @@ for _fmt in FORMATS:
         f"/assignments/<int:assignment_id>/export.{_fmt}",
         endpoint=f"export_{_fmt}",
         view_func=_view(_fmt, signed_in, "a signed-in instructor"),
-        methods=["GET"],
+        methods=["POST"],  # the page's form, CSRF-checked: no cross-site link starts the work
     )
     api.add_url_rule(
         f"/<int:assignment_id>/export.{_fmt}",

@@ -143,3 +143,26 @@ def test_the_worksheet_fits_the_screen(
     # anti-aliasing may differ by a few levels; nothing may move, vanish or appear
     assert diff.mean() < 1.5, diff.mean()
     assert (diff > 64).mean() < 0.002, (diff > 64).mean()
+
+
+def test_the_instructor_downloads_a_question_bank(live: tuple[str, Any], page: Any) -> None:
+    """The page's export is a form (CSRF-checked POST); the browser saves its answer as the file."""
+    from test_web_exports import holds_keys
+
+    base, app = live
+    client = app.test_client()
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    aid = client.post(
+        "/api/v1/assignments", headers=auth, json={"title": "Exported", "spec": SPEC}
+    ).json["id"]
+    client.post(f"/api/v1/assignments/{aid}/roster", headers=auth, json={"students": ["ada"]})
+    page.goto(f"{base}/instructor/login")
+    page.fill('input[name="password"]', TOKEN)
+    page.click('button[type="submit"]')
+    page.goto(f"{base}/instructor/assignments/{aid}")
+    with page.expect_download() as saving:
+        page.click("form.export button:has-text('Moodle XML')")
+    download = saving.value
+    assert download.suggested_filename == f"assignment-{aid}-moodle.xml"
+    bank = Path(download.path()).read_bytes()
+    holds_keys(bank, "moodle", "Exported", {"ada": student_problem(aid, "ada")})

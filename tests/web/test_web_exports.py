@@ -150,15 +150,19 @@ def test_the_page_and_the_api_give_a_variant_per_student_with_their_key(
     assert "Export to a quiz engine" in page
     for fmt in exports.FORMATS:
         path = f"/instructor/assignments/{assignment}/export.{fmt}"
-        assert f'href="{path}"' in page
+        assert f'formaction="{path}"' in page
+    form = {"csrf_token": csrf_of(page)}
     nobody = client.application.test_client()  # no session, no token
     for fmt in exports.FORMATS:
         name = f"assignment-{assignment}-{fmt}.{EXTENSIONS[fmt]}"
         page_url = f"/instructor/assignments/{assignment}/export.{fmt}"
         api_url = f"/api/v1/assignments/{assignment}/export.{fmt}"
-        assert nobody.get(page_url).status_code == 302  # to the sign-in page
+        # the page's export is a CSRF-checked POST: a link from another site starts nothing
+        assert nobody.post(page_url).status_code == 400
+        assert client.post(page_url).status_code == 400  # signed in, but no token
+        assert client.get(page_url).status_code == 405
         assert nobody.get(api_url).status_code == 401
-        for r in (client.get(page_url), nobody.get(api_url, headers=auth)):
+        for r in (client.post(page_url, data=form), nobody.get(api_url, headers=auth)):
             assert r.status_code == 200, said(r)
             assert r.headers["Content-Disposition"] == f'attachment; filename="{name}"'
             assert r.headers["X-Handcalc-Bank"].startswith("roster; students 1-3 of 3")
@@ -201,11 +205,13 @@ def test_a_roster_too_large_is_refused_and_comes_in_parts(
     assert "download it in 2 parts, ?part=1 to ?part=2" in message
     assert "Moodle XML" in message  # a format that holds more of this sheet a request
     page = signed_in(client)
-    r = page.get(f"/instructor/assignments/{assignment}/export.qti12")
-    assert r.status_code == 409 and "download it in 2 parts" in said(r)
     html = page.get(f"/instructor/assignments/{assignment}").get_data(as_text=True)
+    r = page.post(
+        f"/instructor/assignments/{assignment}/export.qti12", data={"csrf_token": csrf_of(html)}
+    )
+    assert r.status_code == 409 and "download it in 2 parts" in said(r)
     assert "QTI 1.2 (Canvas) in 2 parts" in html
-    assert f"/instructor/assignments/{assignment}/export.qti12?part=2" in html
+    assert f'formaction="/instructor/assignments/{assignment}/export.qti12?part=2"' in html
 
     problems = {name: student_problem(assignment, name) for name in roster}
     first = client.get(f"{api}?part=1", headers=auth)
@@ -246,7 +252,7 @@ def test_another_courses_instructor_gets_404(
     assert r.status_code == 303
     bearer = {"Authorization": f"Bearer {token}"}
     for fmt in exports.FORMATS:
-        r = alice.get(f"/instructor/assignments/{theirs}/export.{fmt}")
+        r = alice.post(f"/instructor/assignments/{theirs}/export.{fmt}")  # CSRF off here
         assert r.status_code == 404 and f"no assignment {theirs}" in said(r)
         r = alice.get(f"/api/v1/assignments/{theirs}/export.{fmt}", headers=bearer)
         assert r.status_code == 404 and said(r) == f"no assignment {theirs}"
