@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import jwt
 import requests
@@ -29,6 +29,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from flask import Flask, abort, jsonify, request
 from jwcrypto.jwk import JWK
+from markupsafe import escape
 from web_support import served
 
 CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"
@@ -159,15 +160,7 @@ class Platform:
         hint = secrets.token_hex(8)
         self.pending[hint] = claims
         r = browser.get(
-            self.tool_url + "/lti/login",
-            params={
-                "iss": self.url,
-                "login_hint": hint,
-                "target_link_uri": self.tool_url + "/lti/launch",
-                "client_id": CLIENT_ID,
-                "lti_deployment_id": DEPLOYMENT,
-            },
-            allow_redirects=False,
+            self.tool_url + "/lti/login", params=self.login(hint), allow_redirects=False
         )
         assert r.status_code == 302, r.text
         auth = urlsplit(r.headers["Location"])
@@ -175,6 +168,23 @@ class Platform:
         asked = {k: v[0] for k, v in parse_qs(auth.query).items()}
         assert asked["redirect_uri"] == self.tool_url + "/lti/launch"
         assert asked["response_type"] == "id_token" and asked["scope"] == "openid"
+        form = self.signed_launch(asked, **changes)
+        answer = browser.post(asked["redirect_uri"], data=form, allow_redirects=False)
+        return answer, form
+
+    def login(self, hint: str) -> dict[str, str]:
+        """The parameters of the OIDC login the platform starts at the tool."""
+        return {
+            "iss": self.url,
+            "login_hint": hint,
+            "target_link_uri": self.tool_url + "/lti/launch",
+            "client_id": CLIENT_ID,
+            "lti_deployment_id": DEPLOYMENT,
+        }
+
+    def signed_launch(self, asked: dict[str, str], **changes: Any) -> dict[str, str]:
+        """The form the platform posts to the tool for its login request ``asked``: the signed
+        id_token of the claims waiting under its login hint, and the state."""
         body = {
             **self.pending.pop(asked["login_hint"]),
             "aud": asked["client_id"],
@@ -185,9 +195,14 @@ class Platform:
         key = changes.pop("key", None)
         kid = changes.pop("kid", None)
         body.update(changes)
-        form = {"id_token": self.sign(body, key=key, kid=kid), "state": asked["state"]}
-        answer = browser.post(asked["redirect_uri"], data=form, allow_redirects=False)
-        return answer, form
+        return {"id_token": self.sign(body, key=key, kid=kid), "state": asked["state"]}
+
+    def course_page(self, claims: dict[str, Any]) -> str:
+        """A page of the course with the activity in a frame (as Moodle embeds one): the frame
+        starts the tool's login for ``claims``."""
+        hint = secrets.token_hex(8)
+        self.pending[hint] = claims
+        return f"{self.url}/course?hint={hint}"
 
     # --- the services the tool calls --------------------------------------------------------
 
@@ -314,6 +329,29 @@ class Platform:
                         "deployment_id": DEPLOYMENT,
                     },
                 }
+            )
+
+        @app.get("/course")
+        def course() -> Any:
+            login = f"{self.tool_url}/lti/login?" + urlencode(self.login(request.args["hint"]))
+            return (
+                "<!doctype html><title>Deep Learning 101</title><h1>Deep Learning 101</h1>"
+                f'<iframe src="{escape(login)}" width="760" height="420"></iframe>'
+            )
+
+        @app.get("/auth")
+        def authorize() -> Any:
+            """The OIDC authorisation endpoint: the signed launch, posted by a script."""
+            asked = {k: request.args[k] for k in request.args}
+            assert asked["response_type"] == "id_token" and asked["scope"] == "openid"
+            form = self.signed_launch(asked)
+            fields = "".join(
+                f'<input type="hidden" name="{k}" value="{escape(v)}">' for k, v in form.items()
+            )
+            action = escape(asked["redirect_uri"])
+            return (
+                f'<!doctype html><form id="f" method="post" action="{action}">'
+                f"{fields}</form><script>document.getElementById('f').submit()</script>"
             )
 
         @app.post("/deep_link_return")

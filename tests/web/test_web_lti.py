@@ -22,7 +22,7 @@ from flask import Flask
 from handcalc.web import db
 from handcalc.web.lti import registry
 from handcalc.web.models import LtiLink, ScoreSend
-from lti_platform import INSTRUCTOR, LEARNER, Platform, rsa_key, running
+from lti_platform import CLAIM, INSTRUCTOR, LEARNER, Platform, rsa_key, running
 from web_support import SPEC, TOKEN, key_answers, negate, served, student_problem
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -242,6 +242,14 @@ def test_roster_from_the_platform_a_line_item_made_once_and_the_score_policy(
     picker = teacher.get(url + answer.headers["Location"], timeout=30)
     for odd in ("²", "9" * 5000, "-1", "0", "99999"):  # no such assignment: a 404, never a 500
         assert teacher.post(picker.url, data={"assignment": odd}, timeout=30).status_code == 404
+    # options that make no problem: the picker again, saying why, with what was typed
+    typo = teacher.post(picker.url, data={**NEW, "sizes": "2,x,2"}, timeout=30)
+    assert typo.status_code == 400 and "This launch was not accepted" not in typo.text
+    assert 'role="alert"' in typo.text and "sizes" in typo.text
+    assert 'value="2,x,2"' in typo.text and f'value="{html.escape(NEW["title"])}"' in typo.text
+    framed_by_the_platform(typo, platform)
+    odd_kind = teacher.post(picker.url, data={**NEW, "kind": "nope"}, timeout=30)
+    assert odd_kind.status_code == 400 and "nope" in html.unescape(odd_kind.text)
     bound = teacher.post(picker.url, data=NEW, timeout=30)
     assert bound.status_code == 200, bound.text
     assignment = int(bound.url.rsplit("/", 1)[1])
@@ -379,6 +387,67 @@ def test_the_instructor_sees_why_a_score_was_not_sent_and_sends_it_again(
     assert forged.status_code == 400
 
 
+def test_a_launch_in_the_platforms_frame_opens_a_tab_of_its_own(
+    tool: tuple[str, Flask], platform: Platform
+) -> None:
+    """Our pages refuse frames and a frame's cookies are a third party's: a framed launch answers
+    with a page the platform may frame, whose button opens the page in a tab of its own: the
+    student's own link; for an instructor, a link that signs them in once."""
+    url, _ = tool
+    item, _ = deep_link(platform, url)
+    assignment = int(item["custom"]["handcalc_assignment"])
+    framed = requests.Session()
+    framed.headers["Sec-Fetch-Dest"] = "iframe"  # as a browser says of a frame's navigation
+    answer, _ = platform.launch(
+        framed, platform.claims("s-ada", name="Ada Lovelace", custom=item["custom"])
+    )
+    assert answer.status_code == 200, answer.text
+    framed_by_the_platform(answer, platform)
+    href = html.unescape(
+        re.search(r'href="([^"]+)" target="_blank" rel="noopener"', answer.text)[1]
+    )
+    assert href.startswith("/s/") and "Open your worksheet" in answer.text
+    # the same student at the top level goes straight there
+    top, _ = platform.launch(
+        requests.Session(), platform.claims("s-ada", name="Ada Lovelace", custom=item["custom"])
+    )
+    assert top.status_code == 303 and top.headers["Location"] == href
+    tab = requests.get(url + href, timeout=30)  # a new tab: no cookie from the frame
+    assert tab.status_code == 200 and "Ada Lovelace" in tab.text
+
+    # an instructor: the button signs them in, in the new tab, once
+    teacher = platform.claims("t-1", roles=(INSTRUCTOR,), custom=item["custom"])
+    answer, _ = platform.launch(framed, teacher)
+    assert answer.status_code == 200, answer.text
+    framed_by_the_platform(answer, platform)
+    href = html.unescape(
+        re.search(r'href="([^"]+)" target="_blank" rel="noopener"', answer.text)[1]
+    )
+    assert href.startswith("/lti/tab/") and "Open the assignment's page" in html.unescape(
+        answer.text
+    )
+    browser = requests.Session()
+    opened = browser.get(url + href, allow_redirects=False, timeout=30)
+    assert opened.status_code == 303
+    assert opened.headers["Location"] == f"/instructor/assignments/{assignment}"
+    page = browser.get(url + opened.headers["Location"], allow_redirects=False, timeout=30)
+    assert page.status_code == 200 and "Export to a quiz engine" in page.text
+    again = requests.get(url + href, allow_redirects=False, timeout=30)
+    assert again.status_code == 404 and "open the activity again" in again.text
+    assert requests.get(url + "/lti/tab/made-up", timeout=30).status_code == 404
+
+    # a browser that does not say: the platform's launch presentation decides
+    told = {**teacher, CLAIM + "launch_presentation": {"document_target": "iframe"}}
+    answer, _ = platform.launch(requests.Session(), told)
+    assert answer.status_code == 200 and "/lti/tab/" in answer.text
+    # ... unless the browser says otherwise (the platform's claim is its default, not a fact)
+    window = requests.Session()
+    window.headers["Sec-Fetch-Dest"] = "document"
+    answer, _ = platform.launch(window, told)
+    assert answer.status_code == 303
+    assert answer.headers["Location"] == f"/instructor/assignments/{assignment}"
+
+
 def test_the_service_runs_without_the_lms_extra(tmp_path: Path) -> None:
     """The quick start installs no LTI library: the app starts, its pages work, /lti is a 404."""
     import subprocess
@@ -430,6 +499,48 @@ def test_the_deep_linking_answer_goes_back_by_itself_in_a_browser(
     (claims,) = platform.deep_links
     (item,) = claims["https://purl.imsglobal.org/spec/lti-dl/claim/content_items"]
     assert item["title"] == "Made in the dialog"
+
+
+def test_in_the_platforms_frame_a_button_opens_the_page_in_a_tab(
+    tool: tuple[str, Flask], platform: Platform
+) -> None:
+    """Chromium on a course page of the platform that embeds the activity in a frame: the frame
+    shows our page (not the browser's refusal), and its button opens the student's worksheet,
+    then the instructor's page signed in, in tabs of their own. (On loopback both are one site,
+    over http: the state cookie of pylti1p3's login is SameSite=None only over https.)"""
+    chromium = Path("/usr/bin/chromium")
+    if not chromium.exists():
+        pytest.skip("needs Debian's chromium (/usr/bin/chromium); scripts/setup.sh installs it")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    url, _ = tool
+    item, _ = deep_link(platform, url)
+    student = platform.claims("s-ada", name="Ada Lovelace", custom=item["custom"])
+    teacher = platform.claims("t-1", roles=(INSTRUCTOR,), custom=item["custom"])
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(chromium), args=["--no-sandbox"])
+        try:
+            page = browser.new_page()
+            opened = {}
+            for who, claims, button, shows in (
+                ("student", student, "Open your worksheet", "Ada Lovelace"),
+                ("instructor", teacher, "Open the assignment's page", "Export to a quiz engine"),
+            ):
+                page.goto(platform.course_page(claims))
+                link = page.frame_locator("iframe").get_by_role("link", name=button)
+                with page.context.expect_page(timeout=15_000) as new:
+                    link.click(timeout=15_000)
+                tab = new.value
+                tab.wait_for_load_state()
+                assert shows in tab.content(), who
+                opened[who] = tab.url
+                tab.close()
+        finally:
+            browser.close()
+    assert opened["student"].startswith(url + "/s/")
+    assert (
+        opened["instructor"]
+        == f"{url}/instructor/assignments/{item['custom']['handcalc_assignment']}"
+    )
 
 
 def test_dynamic_registration_with_one_url_then_a_launch(tool: tuple[str, Flask]) -> None:

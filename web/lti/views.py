@@ -10,6 +10,7 @@ a 400/403 page saying why; nothing a launch sends is trusted before it is verifi
 
 from __future__ import annotations
 
+import secrets
 from typing import Any, cast
 from urllib.parse import urlsplit
 
@@ -33,10 +34,12 @@ from pylti1p3.lineitem import LineItem
 from sqlalchemy import select
 from werkzeug.wrappers import Response as BaseResponse
 
+from handcalc import HandcalcError
+
 from .. import access, courses, db, forms
 from ..app import page_policy
 from ..auth import signed_in, start_session
-from ..models import Assignment, Course, LtiPlatform
+from ..models import Assignment, Course, Instructor, LtiPlatform
 from ..reports import grade
 from ..roster import student_link
 from . import keys, links, members, passback, status
@@ -54,6 +57,8 @@ SCOPES = (
 )
 #: how long an instructor's launch is kept for the picker (its id is the picker's credential)
 LAUNCH_SECONDS = 3600
+#: a framed instructor's button to their page (it signs them in, once): its key, how long
+TAB_KEY, TAB_SECONDS = "tab-", 600
 
 #: the roles that make a launch an instructor's (context roles, LIS vocabulary)
 STAFF_ROLES = ("Instructor", "TeachingAssistant", "ContentDeveloper", "Administrator")
@@ -81,14 +86,13 @@ def _parts() -> tuple[FlaskRequest, ToolConf, OneTimeNonces, DatabaseStorage]:
     return req, ToolConf(), OneTimeNonces(req), DatabaseStorage()
 
 
-def _refused(error: Exception, status: int = 403) -> tuple[str, int]:
-    return (
-        render_template(
-            "lti/refused.html",
-            why=str(error) or type(error).__name__,
-        ),
-        status,
-    )
+def _refused(error: Exception, status: int = 403) -> Response:
+    """The page saying why a launch was refused: framable by any site (a launch refused in the
+    platform's frame shows its reason there, not the browser's error; the page has no form)."""
+    page = render_template("lti/refused.html", why=str(error) or type(error).__name__)
+    response = make_response(page, status)
+    response.headers["Content-Security-Policy"] = page_policy(frame_ancestors="*")
+    return response
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -153,21 +157,21 @@ def launch() -> BaseResponse | tuple[str, int]:
     teaches = _teaches(data)
     if message.is_deep_link_launch() and not teaches:
         return _refused(LtiException("only a course's instructors choose its activities"))
-    if teaches:  # signed in to the instructor's pages of the course
+    if teaches:  # the instructor's pages of the course
         course = session.get(Course, context.course_id)
         assert course is not None
         instructor = links.instructor_of(session, platform, sub, course)
         session.commit()
-        start_session(instructor)
-    if message.is_deep_link_launch():
-        return redirect(url_for("lti.pick", launch_id=message.get_launch_id()), code=303)
-    link = links.link_of(session, platform, context, data)
-    if teaches:
-        if link is None:
+        deep = message.is_deep_link_launch()
+        link = None if deep else links.link_of(session, platform, context, data)
+        if link is None:  # deep linking, or an activity without an assignment yet: the picker
+            start_session(instructor)  # (framable; it needs no sign-in: the launch id is enough)
             return redirect(url_for("lti.pick", launch_id=message.get_launch_id()), code=303)
         session.commit()  # the link as the launch left it, whatever the roster's fate
         members.sync_quietly(session, link)
-        return redirect(url_for("instructor.assignment", assignment_id=link.assignment_id))
+        mine = url_for("instructor.assignment", assignment_id=link.assignment_id)
+        return _arrive(data, platform, mine, instructor)
+    link = links.link_of(session, platform, context, data)
     if link is None:
         session.commit()
         return _refused(
@@ -180,7 +184,59 @@ def launch() -> BaseResponse | tuple[str, int]:
     student = links.student_of(session, link, sub, links.person_name(data))
     assignment = session.get(Assignment, link.assignment_id)
     assert assignment is not None
-    return redirect(student_link(assignment, student), code=303)
+    return _arrive(data, platform, student_link(assignment, student), None)
+
+
+def _in_frame(data: dict[str, Any]) -> bool:
+    """Whether the launch's answer shows in a frame: as the browser says (``Sec-Fetch-Dest``),
+    or, from a browser that does not say, as the platform's launch presentation says."""
+    destination = request.headers.get("Sec-Fetch-Dest")
+    if destination:
+        return destination in ("iframe", "frame")
+    return links.claim(data, "launch_presentation").get("document_target") in ("iframe", "frame")
+
+
+def _arrive(
+    data: dict[str, Any], platform: LtiPlatform, destination: str, instructor: Instructor | None
+) -> BaseResponse:
+    """Where a launch ends: ``destination`` at once in a window of its own; in the platform's
+    frame, a page whose button opens it in a tab of its own. Our pages refuse frames, and a
+    framed page's cookies are a third party's, which browsers drop: the student's link is their
+    own (it needs no cookie); an instructor's button signs them in once, for a few minutes."""
+    if not _in_frame(data):
+        if instructor is not None:
+            start_session(instructor)
+        return redirect(destination, code=303)
+    if instructor is None:
+        href = destination
+    else:
+        key = secrets.token_urlsafe(32)
+        DatabaseStorage().set_value(
+            TAB_KEY + key, {"instructor": instructor.id, "to": destination}, exp=TAB_SECONDS
+        )
+        href = url_for("lti.tab", key=key)
+    page = render_template(
+        "lti/open.html",
+        platform=platform,
+        href=href,
+        once=instructor is not None,
+        title=links.claim(data, "resource_link").get("title") or "handcalc",
+        what="The assignment's page" if instructor else "Your worksheet",
+        label="Open the assignment's page" if instructor else "Open your worksheet",
+    )
+    return _framed(make_response(page), data, platform)
+
+
+@bp.get("/tab/<key>")
+def tab(key: str) -> BaseResponse:
+    """A framed instructor's button: their page in a tab of its own, signed in (once)."""
+    storage = DatabaseStorage()
+    kept = storage.get_value(TAB_KEY + key) if len(key) < 100 else None
+    instructor = db.session().get(Instructor, kept["instructor"]) if kept else None
+    if kept is None or instructor is None or not storage.take(TAB_KEY + key):
+        abort(404, "this button has been used or is too old: open the activity again")
+    start_session(instructor)
+    return redirect(str(kept["to"]), code=303)
 
 
 # --- the picker -------------------------------------------------------------------------------
@@ -209,6 +265,18 @@ def _restored(launch_id: str) -> tuple[FlaskMessageLaunch, dict[str, Any], LtiPl
 def pick(launch_id: str) -> Response:
     """The course's assignments to choose from, and the form of a new one."""
     message, data, platform = _restored(launch_id)
+    return _picker(launch_id, message, data, platform, request.args)
+
+
+def _picker(
+    launch_id: str,
+    message: FlaskMessageLaunch,
+    data: dict[str, Any],
+    platform: LtiPlatform,
+    values: Any,
+    error: str = "",
+) -> Response:
+    """The picker, its new-assignment form showing ``values`` (as typed) and ``error``."""
     session = db.session()
     context = links.context_of(session, platform, data)
     rows = session.scalars(
@@ -216,7 +284,12 @@ def pick(launch_id: str) -> Response:
         .where(Assignment.course_id == context.course_id)
         .order_by(Assignment.id.desc())
     ).all()
-    kind = forms.kind_of(request.args.get("kind"))
+    try:
+        kind = forms.kind_of(values.get("kind"))
+    except HandcalcError:
+        if not error:
+            raise
+        kind = forms.kind_of(None)  # the default kind's form; the error names the kinds
     page = render_template(
         "lti/pick.html",
         launch_id=launch_id,
@@ -225,10 +298,13 @@ def pick(launch_id: str) -> Response:
         assignments=rows,
         kind=kind,
         kinds=forms.kind_menu(),
-        fields=forms.option_fields(kind, {}),
-        default_attempts=current_app.config["DEFAULT_MAX_ATTEMPTS"],
+        fields=forms.option_fields(kind, values),
+        title=str(values.get("title", ""))[:200],
+        attempts=str(values.get("max_attempts", "")).strip()[:20]
+        or current_app.config["DEFAULT_MAX_ATTEMPTS"],
+        error=error,
     )
-    return _framed(make_response(page), data, platform)
+    return _framed(make_response(page, 400 if error else 200), data, platform)
 
 
 @bp.post("/pick/<launch_id>")  # no CSRF token: the launch id is the credential (random, kept
@@ -242,13 +318,8 @@ def picked(launch_id: str) -> BaseResponse | tuple[str, int]:  # here, this laun
     if raw == "new":
         try:
             row = forms.new_assignment(request.form, context.course_id)
-        except Exception as e:  # an input error: the picker again, saying why
-            from handcalc import HandcalcError
-
-            if not isinstance(e, HandcalcError):
-                raise
-            page, status = _refused(e, 400)
-            return _framed(make_response(page, status), data, platform)
+        except HandcalcError as e:  # an input error: the picker again, as typed, saying why
+            return _picker(launch_id, message, data, platform, request.form, str(e))
     else:
         number = int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 10 else 0
         found = session.get(Assignment, number) if number else None
@@ -261,8 +332,12 @@ def picked(launch_id: str) -> BaseResponse | tuple[str, int]:  # here, this laun
     link = links.link_of(session, platform, context, data) or links.bind(
         session, platform, context, str(resource_id), row, data
     )
+    course = session.get(Course, context.course_id)
+    assert course is not None
+    instructor = links.instructor_of(session, platform, str(data["sub"]), course)
     session.commit()
-    return redirect(url_for("instructor.assignment", assignment_id=link.assignment_id), 303)
+    mine = url_for("instructor.assignment", assignment_id=link.assignment_id)
+    return _arrive(data, platform, mine, instructor)
 
 
 def max_score(row: Assignment) -> float:
