@@ -18,7 +18,7 @@ from .cells import field_name
 from .errors import HandcalcError
 from .graph import PHASES
 from .layout import Sheet, build_sheet, on_paper
-from .layout.model import TONES
+from .layout.model import FILL, MONO_FILL, TONES
 from .pages import (
     LEGEND_STYLES,
     LEGEND_TONES,
@@ -214,7 +214,7 @@ def page_css(size: str) -> str:
 @lru_cache(maxsize=1)
 def box_css() -> str:
     """The boxes of print grids and the legend: the drawing of each role (solid, dashed or
-    dotted lines) in each colour role, and in black and grey under ``.mono``."""
+    dotted lines) in each colour role, and the fills; in black and greys under ``.mono``."""
     out = []
     for role, dash in (("answer", ""), ("copy", "1.6 1.1"), ("work", "0.2 1.1")):
         for tone, (_, line) in TONES.items():
@@ -224,6 +224,10 @@ def box_css() -> str:
         out.append(f".t-{tone} {{ color: {ink}; border-color: {line}; }}")
     mono = ", ".join(f".mono .t-{tone}" for tone in TONES)
     out.append(f"{mono} {{ color: #111111; border-color: {MONO_LINE}; }}")
+    for fill, body in ((FILL, ""), (MONO_FILL, ".mono")):
+        out.append(f"{body} .b.given {{ background-color: {fill['given']}; }}")
+        out.append(f"{body} .b.work {{ background-color: {fill['work']}; }}")
+        out.append(f"{body}.key .b.answer {{ background-color: {fill['key']}; }}")
     return "\n".join(out)
 
 
@@ -231,8 +235,6 @@ MONO_LINE = "#666666"
 #: an answer block's right and bottom border (boxes.css), and the share of an entry's side its
 #: tile's line covers (stroke 0.5 of a 10-unit tile, centred on the edge: half of it inside)
 RULE_MM, TILE_LINE = 0.25, 0.025
-#: the background of an answer block on a key (boxes.css: ``.key .b.answer``)
-KEY_FILL = "#f3f6fb"
 #: a printed page's answer blocks drawn by :func:`ruled`, one SVG a page (False: each block by
 #: its CSS, as in a grid shown on its own; the same print, slower)
 RULED = True
@@ -266,7 +268,8 @@ def ruled(
             # the border shorthand of boxes.css takes the text's colour (currentColor)
             border, line = (MONO_LINE, MONO_LINE) if mono else (ink, line)
             if mode == "key":
-                shapes.setdefault(KEY_FILL, []).append(_rect(x, y, right, bottom))
+                fill = (MONO_FILL if mono else FILL)["key"]
+                shapes.setdefault(fill, []).append(_rect(x, y, right, bottom))
             # the tile's lines: its top edge across the block, its left edge down it (over the
             # border box, as a background is); then the border, over them
             across, down = TILE_LINE * row, TILE_LINE * col

@@ -240,6 +240,23 @@ def test_colour_roles_and_mono_for_photocopiers(problem):
     assert '<body class="key mono">' in html and "t-weight" in html and "t-derivative" in html
 
 
+def test_a_mono_sheet_is_grey_on_every_page():
+    """Every pixel of every page grey (its channels within 3 levels): the lookup working boxes'
+    tint and the scratch box's blue-grey border were the last colours left."""
+    working = handcalc.generate(
+        seed=7, activation="sigmoid", loss="sigmoid_bce", sizes=[2, 3, 2], digits=1
+    )
+    assert 'class="b work' in render_html(working, "worksheet", mono=True)  # it has them
+    for mode in ("worksheet", "key"):
+        document = pypdfium2.PdfDocument(render_pdf(working, mode, mono=True, date=DATE))
+        try:
+            for page in document:
+                image = np.asarray(page.render(scale=0.5).to_pil().convert("RGB"), np.int16)
+                assert (image.max(axis=2) - image.min(axis=2)).max() <= 3, mode
+        finally:
+            document.close()
+
+
 def test_page_counts_title_and_metadata(problem, pdfs):
     assert len(_reader(pdfs["key"]).pages) <= 2
     assert len(_reader(pdfs["solutions"]).pages) >= 2

@@ -14,9 +14,9 @@ import pytest
 import handcalc
 import handcalc.render as render
 from handcalc.layout import build_sheet
-from handcalc.layout.model import TONES
+from handcalc.layout.model import FILL, MONO_FILL, TONES
 from handcalc.pages import paginate
-from handcalc.render import KEY_FILL, MONO_LINE, render_html, render_pdf, ruled
+from handcalc.render import MONO_LINE, render_html, render_pdf, ruled
 
 SECRET = "test-secret"
 DATE = "2026-01-01"
@@ -80,13 +80,15 @@ def test_a_key_fills_its_answer_blocks_under_the_lines_and_mono_draws_them_grey(
     sheet = build_sheet(problem)
     pages = paginate(sheet, "a4", mode="key")
     key = ruled(pages.pages[0], pages.width, pages.height, "key")
-    assert key.index(f'fill="{KEY_FILL}"') < min(
+    assert key.index(f'fill="{FILL["key"]}"') < min(
         key.index(f'fill="{line}"') for _, line in TONES.values() if f'fill="{line}"' in key
     )
     n = sum(1 for number, _, _ in _answers(pages) if number == 0)
-    assert len(_rects(key)[KEY_FILL]) == n
+    assert len(_rects(key)[FILL["key"]]) == n
     mono = _rects(ruled(pages.pages[0], pages.width, pages.height, "worksheet", mono=True))
     assert set(mono) == {MONO_LINE}
+    mono_key = _rects(ruled(pages.pages[0], pages.width, pages.height, "key", mono=True))
+    assert set(mono_key) == {MONO_FILL["key"], MONO_LINE} and len(mono_key[MONO_FILL["key"]]) == n
     # a page without answer blocks draws nothing
     assert ruled(type(pages.pages[0])(()), pages.width, pages.height) == ""
 

@@ -27,7 +27,7 @@ from ..notation import MINUS, approx, printed_entries, subscript
 from ..ops import Activate, Sigmoid
 from ..printing import printed
 from ..problem import Problem
-from .model import MONO_TONES, TONES, Figure
+from .model import FILL, MONO_FILL, MONO_TONES, TONES, Figure
 
 PT = 25.4 / 72  # mm per point
 #: type: entries in DejaVu Sans Mono at the grids' size, node labels and notes in DejaVu Sans
@@ -39,9 +39,6 @@ BOX_H, GAP, PAD = 4.8, 0.9, 2.0
 #: node radius, the sum's bar width, the slant into a product node, the margin around all
 R, BAR, SLANT, MARGIN = 3.5, 7.0, 6.0, 1.0
 LINE, INK = "#555555", "#222222"
-#: boxes' fills by role ("key": an answer box on the key), and for photocopiers
-FILL = {"given": "#eef0f3", "work": "#fbfaf0", "answer": "#ffffff", "key": "#f3f6fb"}
-MONO_FILL = {"given": "#f0f0f0", "work": "#ffffff", "answer": "#ffffff", "key": "#f4f4f4"}
 SHORTCUT = "(taken with the loss)"
 TITLE = "The neuron as a graph: values above each edge, gradients ∂L/∂· below"
 

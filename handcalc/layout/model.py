@@ -34,6 +34,9 @@ TONES = {
 }
 #: the same roles for photocopiers (``--mono``): black ink, grey lines
 MONO_TONES = {role: ("#111111", "#666666") for role in TONES}
+#: boxes' fills by role ("key": an answer box on the key), and for photocopiers (greys only)
+FILL = {"given": "#eef0f3", "work": "#fbfaf0", "answer": "#ffffff", "key": "#f3f6fb"}
+MONO_FILL = {"given": "#f0f0f0", "work": "#ffffff", "answer": "#ffffff", "key": "#f4f4f4"}
 
 
 @dataclass(frozen=True)
