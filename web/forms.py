@@ -11,7 +11,7 @@ from typing import Any
 
 from flask import current_app
 
-from handcalc import Problem, kinds
+from handcalc import HandcalcError, Problem, kinds
 from handcalc.cells import read_field
 from handcalc.grading import DEFAULT_TOLERANCE
 from handcalc.layout import build_sheet
@@ -65,6 +65,15 @@ def kind_of(raw: str | None) -> str:
     naming the kinds for any other."""
     name = (raw or "").strip() or DEFAULT_KIND
     return kinds.get(name[:40]).name
+
+
+def kind_as_typed(values: Mapping[str, str]) -> str:
+    """The kind of a form sent back with its error: as typed when it is one, else the default
+    (the error then names the kinds)."""
+    try:
+        return kind_of(values.get("kind"))
+    except HandcalcError:
+        return DEFAULT_KIND
 
 
 def kind_menu() -> list[tuple[str, str]]:

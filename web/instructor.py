@@ -99,6 +99,11 @@ def logout() -> BaseResponse:
 def dashboard() -> str:
     """The assignments of the caller's courses, the form for a new one; the admin sees every
     course too."""
+    return _dashboard(request.args)
+
+
+def _dashboard(values: Any, error: str = "") -> str:
+    """The dashboard, its new-assignment form showing ``values`` (as typed) and ``error``."""
     who = courses.who()
     session = db.session()
     rows = session.scalars(
@@ -118,7 +123,7 @@ def dashboard() -> str:
                 "submitted": submitted,
             }
         )
-    kind = forms.kind_of(request.args.get("kind"))
+    kind = forms.kind_as_typed(values) if error else forms.kind_of(values.get("kind"))
     return render_template(
         "instructor/dashboard.html",
         who=who,
@@ -128,14 +133,16 @@ def dashboard() -> str:
         assignments=summary,
         kind=kind,
         kinds=forms.kind_menu(),
-        fields=forms.option_fields(kind, {}),
+        fields=forms.option_fields(kind, values if error else {}),
+        typed=values if error else {},
         default_attempts=current_app.config["DEFAULT_MAX_ATTEMPTS"],
+        error=error,
     )
 
 
 @bp.post("/assignments")
 @signed_in
-@shown_on(back_to("instructor.dashboard"))
+@shown_on(lambda message: (_dashboard(request.form, message), 400))  # the form as typed
 def create() -> BaseResponse:
     course = courses.course_for_new_assignment(
         db.session(), courses.who(), request.form.get("course")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html as html_module
 import re
 from typing import Any
 
@@ -265,21 +266,25 @@ def test_instructor_dashboard_flow(client: FlaskClient) -> None:
     assert client.get("/instructor/").status_code == 302
 
 
-def test_instructor_form_errors_are_flashed(client: FlaskClient) -> None:
+def test_instructor_form_errors_keep_what_was_typed(client: FlaskClient) -> None:
+    """A new assignment's form with an error comes back as typed, saying why (nothing lost)."""
     sign_in(client)
     html = client.get("/instructor/").get_data(as_text=True)
-    r = client.post(
-        "/instructor/assignments",
-        data={"csrf_token": csrf_of(html), "title": "", "sizes": "2,2"},
-        follow_redirects=True,
-    )
+    form = {"csrf_token": csrf_of(html), "title": "", "sizes": "2,2"}
+    r = client.post("/instructor/assignments", data=form)
+    assert r.status_code == 400 and 'role="alert"' in r.get_data(as_text=True)
     assert "title" in r.get_data(as_text=True)
-    r = client.post(
-        "/instructor/assignments",
-        data={"csrf_token": csrf_of(html), "title": "T", "sizes": "2,2", "max_attempts": "0"},
-        follow_redirects=True,
-    )
-    assert "attempts" in r.get_data(as_text=True)
+    typed = {**form, "title": "Week 3", "sizes": "2,3,2", "lr": "1/20", "max_attempts": "0"}
+    r = client.post("/instructor/assignments", data=typed)
+    page = r.get_data(as_text=True)
+    assert r.status_code == 400 and "attempts" in page
+    for name in ("title", "sizes", "lr", "max_attempts"):
+        assert re.search(f'name="{name}"[^>]*value="{re.escape(typed[name])}"', page), name
+    r = client.post("/instructor/assignments", data={**typed, "kind": "nope", "max_attempts": "2"})
+    assert r.status_code == 400 and "nope" in html_module.unescape(r.get_data(as_text=True))
+    # fixed, it is made
+    r = client.post("/instructor/assignments", data={**typed, "max_attempts": "2"})
+    assert r.status_code == 303
 
 
 def test_changing_the_token_signs_instructors_out(make_app: Any) -> None:

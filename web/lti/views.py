@@ -284,12 +284,7 @@ def _picker(
         .where(Assignment.course_id == context.course_id)
         .order_by(Assignment.id.desc())
     ).all()
-    try:
-        kind = forms.kind_of(values.get("kind"))
-    except HandcalcError:
-        if not error:
-            raise
-        kind = forms.kind_of(None)  # the default kind's form; the error names the kinds
+    kind = forms.kind_as_typed(values) if error else forms.kind_of(values.get("kind"))
     page = render_template(
         "lti/pick.html",
         launch_id=launch_id,
@@ -298,10 +293,9 @@ def _picker(
         assignments=rows,
         kind=kind,
         kinds=forms.kind_menu(),
-        fields=forms.option_fields(kind, values),
-        title=str(values.get("title", ""))[:200],
-        attempts=str(values.get("max_attempts", "")).strip()[:20]
-        or current_app.config["DEFAULT_MAX_ATTEMPTS"],
+        fields=forms.option_fields(kind, values if error else {}),
+        typed=values if error else {},
+        default_attempts=current_app.config["DEFAULT_MAX_ATTEMPTS"],
         error=error,
     )
     return _framed(make_response(page, 400 if error else 200), data, platform)
