@@ -36,13 +36,13 @@ bp = Blueprint("instructor", __name__, url_prefix="/instructor")
 bp.record_once(lambda state: courses.ensure_default_course(state.app))
 
 
-def back_to(endpoint: str, said: str = "") -> Callable[[str], BaseResponse]:
-    """A form's error: flashed, and the browser sent back to ``endpoint`` (with the URL's
-    arguments of the view that failed)."""
+def as_typed(form: str, said: str) -> Callable[[str], tuple[str, int]]:
+    """A form of the assignment's page with an error: the page again (400), the error at its
+    top, and that form (``form``: ``roster`` or ``settings``) as typed: nothing typed is lost."""
 
-    def page(message: str) -> BaseResponse:
-        flash(said + message, "error")
-        return redirect(url_for(endpoint, **(request.view_args or {})), code=303)
+    def page(message: str) -> tuple[str, int]:
+        aid = int((request.view_args or {})["assignment_id"])
+        return _assignment_page(aid, {form: request.form}, said + message), 400
 
     return page
 
@@ -161,6 +161,14 @@ def page_number(raw: str | None, pages: int) -> int:
 @signed_in
 def assignment(assignment_id: int) -> str:
     """The gradebook, ``gradebook.PAGE_SIZE`` students a page, and the class's statistics."""
+    return _assignment_page(assignment_id)
+
+
+def _assignment_page(
+    assignment_id: int, typed: dict[str, Any] | None = None, error: str = ""
+) -> str:
+    """The assignment's page; ``typed``: a form sent back with ``error``, by its name."""
+    typed = typed or {}
     row = courses.assignment(assignment_id)
     rows = db.session()
     sample = problem_for(row.kind, row.spec, 0)
@@ -193,7 +201,9 @@ def assignment(assignment_id: int) -> str:
         paper_arg={} if paper == "a4" else {"paper": paper},
         part_size=handout.CLASS_PART,
         parts=-(-stats["students"] // handout.CLASS_PART),
-        settings=regrade.settings_of(row),
+        settings=settings_fields(row, typed.get("settings")),
+        typed=typed,
+        error=error,
         regrades=regrade.last_regrades(rows, row),
         platform_links=lti_status.links_of(rows, row),
         sends=lti_status.sends_of(rows, row),
@@ -202,7 +212,7 @@ def assignment(assignment_id: int) -> str:
 
 @bp.post("/assignments/<int:assignment_id>/roster", endpoint="roster")
 @signed_in
-@shown_on(back_to("instructor.assignment", "Nobody was added. "))
+@shown_on(as_typed("roster", "Nobody was added. "))
 def add_roster(assignment_id: int) -> BaseResponse:
     """Names typed one a line, or a roster CSV (id and name columns, as ``handcalc batch``)."""
     row = courses.assignment(assignment_id)
@@ -324,9 +334,39 @@ def _grading_from_form(form: Any) -> dict[str, Any]:
     return grading
 
 
+#: the settings form's fields (the page's "Grading and feedback")
+SETTINGS_FIELDS = (
+    "tolerance",
+    "carried_credit",
+    "weights",
+    "feedback",
+    "score",
+    "due_at",
+    "score_policy",
+)
+
+
+def settings_fields(row: Assignment, typed: Any = None) -> dict[str, str]:
+    """The settings form's fields: as ``typed`` (the form sent back with its error), else as
+    stored."""
+    if typed is not None:
+        return {name: str(typed.get(name, "")) for name in SETTINGS_FIELDS}
+    grading = row.grading or {}
+    weights = grading.get("weights") or {}
+    return {
+        "tolerance": str(grading.get("tolerance", "")),
+        "carried_credit": str(grading.get("carried_credit", "")),
+        "weights": "".join(f"{cell} = {weight:g}\n" for cell, weight in weights.items()),
+        "feedback": row.feedback,
+        "score": row.score_visibility,
+        "due_at": row.due_at.strftime("%Y-%m-%dT%H:%M") if row.due_at else "",
+        "score_policy": row.score_policy,
+    }
+
+
 @bp.post("/assignments/<int:assignment_id>/settings", endpoint="settings")
 @signed_in
-@shown_on(back_to("instructor.assignment", "The settings were not changed. "))
+@shown_on(as_typed("settings", "The settings were not changed. "))
 def change_settings(assignment_id: int) -> BaseResponse:
     """The grading options and when students see their feedback and score."""
     row = courses.assignment(assignment_id)

@@ -33,7 +33,8 @@ def sign_in(client: FlaskClient) -> str:
 
 
 def flashes(page: str) -> list[tuple[str, str]]:
-    found = re.findall(r'<p class="flash (flash-\w+)" role="status">([^<]*)</p>', page)
+    """The page's messages: flashed (a success) or an error shown with its form."""
+    found = re.findall(r'<p class="flash (flash-\w+)" role="(?:status|alert)">([^<]*)</p>', page)
     return [(kind, html.unescape(text)) for kind, text in found]
 
 
@@ -48,8 +49,15 @@ def add_typed(client: FlaskClient, aid: int, csrf: str, text: str) -> list[tuple
         data={"csrf_token": csrf, "students": text},
         follow_redirects=True,
     )
-    assert r.status_code == 200
-    return flashes(r.get_data(as_text=True))
+    page = r.get_data(as_text=True)
+    said = flashes(page)
+    if said and said[0][0] == "flash-error":  # refused: the page again, the names as typed
+        assert r.status_code == 400
+        shown = re.search(r'<textarea name="students"[^>]*>([^<]*)</textarea>', page)
+        assert shown and html.unescape(shown[1]) == text
+    else:
+        assert r.status_code == 200
+    return said
 
 
 def upload(client: FlaskClient, aid: int, csrf: str, data: bytes, name: str = "roster.csv") -> Any:
@@ -59,8 +67,9 @@ def upload(client: FlaskClient, aid: int, csrf: str, data: bytes, name: str = "r
         content_type="multipart/form-data",
         follow_redirects=True,
     )
-    assert r.status_code == 200
-    return flashes(r.get_data(as_text=True))
+    said = flashes(r.get_data(as_text=True))
+    assert r.status_code == (400 if said and said[0][0] == "flash-error" else 200)
+    return said
 
 
 def text_of(pdf: bytes) -> tuple[int, str]:

@@ -212,12 +212,23 @@ def test_the_assignment_page_sets_options_and_regrades(
         "released": False,
         "score_policy": "best",
     }
+    # a refusal: the page again with the form as typed (nothing lost), the settings as they were
+    page = client.get(f"/instructor/assignments/{assignment}").get_data(as_text=True)
+    assert f"{wrong} = 0\n</textarea>" in page and 'name="carried_credit" value="0.5"' in page
+    typed = {"weights": f"{wrong} = 0\ndZ9 = x", "carried_credit": "0.25", "feedback": "never"}
     bad = client.post(
         f"/instructor/assignments/{assignment}/settings",
-        data={"csrf_token": csrf, "weights": "dZ9 = x", "feedback": "never", "score": "shown"},
-        follow_redirects=True,
+        data={"csrf_token": csrf, **typed, "score": "shown", "due_at": "2026-12-25T10:00"},
     )
-    assert "The settings were not changed." in bad.get_data(as_text=True)
+    shown = bad.get_data(as_text=True)
+    assert bad.status_code == 400 and "The settings were not changed." in shown
+    assert f'<textarea name="weights" rows="2">{wrong} = 0\ndZ9 = x</textarea>' in shown
+    assert 'name="carried_credit" value="0.25"' in shown and 'value="2026-12-25T10:00"' in shown
+    assert '<option value="shown" selected>' in shown
+    unchanged = client.get(
+        f"/api/v1/assignments/{assignment}/settings", headers={"Authorization": f"Bearer {TOKEN}"}
+    ).json
+    assert unchanged == settings
     r = client.post(
         f"/instructor/assignments/{assignment}/regrade",
         data={"csrf_token": csrf},
