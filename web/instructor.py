@@ -201,7 +201,7 @@ def _assignment_page(
         paper_arg={} if paper == "a4" else {"paper": paper},
         part_size=handout.CLASS_PART,
         parts=-(-stats["students"] // handout.CLASS_PART),
-        settings=settings_fields(row, typed.get("settings")),
+        settings=forms.settings_fields(row, typed.get("settings")),
         typed=typed,
         error=error,
         regrades=regrade.last_regrades(rows, row),
@@ -305,65 +305,6 @@ def class_pdfs(assignment_id: int) -> Response:
 # --- grading and feedback settings, regrading (``regrade``) ----------------------------------
 
 
-def _grading_from_form(form: Any) -> dict[str, Any]:
-    """The settings form's grading fields as ``regrade.change_settings`` reads them: blank
-    fields are the grader's defaults; weights one ``cell = weight`` a line (0: not counted)."""
-    grading: dict[str, Any] = {}
-    for name in ("tolerance", "carried_credit"):
-        raw = (form.get(name) or "").strip()
-        if raw:
-            try:
-                grading[name] = float(raw)
-            except ValueError:
-                raise InputError(f"{name}: {raw[:40]!r} is not a number") from None
-    weights: dict[str, float] = {}
-    for line in (form.get("weights") or "").splitlines():
-        if not line.strip():
-            continue
-        cell, sep, value = line.partition("=")
-        try:
-            weights[cell.strip()] = float(value)
-        except ValueError:
-            raise InputError(
-                f"weights: {line.strip()[:60]!r} is not accepted; write one `cell = weight` a line"
-            ) from None
-        if not sep:
-            raise InputError(f"weights: {line.strip()[:60]!r}: write `cell = weight`")
-    if weights:
-        grading["weights"] = weights
-    return grading
-
-
-#: the settings form's fields (the page's "Grading and feedback")
-SETTINGS_FIELDS = (
-    "tolerance",
-    "carried_credit",
-    "weights",
-    "feedback",
-    "score",
-    "due_at",
-    "score_policy",
-)
-
-
-def settings_fields(row: Assignment, typed: Any = None) -> dict[str, str]:
-    """The settings form's fields: as ``typed`` (the form sent back with its error), else as
-    stored."""
-    if typed is not None:
-        return {name: str(typed.get(name, "")) for name in SETTINGS_FIELDS}
-    grading = row.grading or {}
-    weights = grading.get("weights") or {}
-    return {
-        "tolerance": str(grading.get("tolerance", "")),
-        "carried_credit": str(grading.get("carried_credit", "")),
-        "weights": "".join(f"{cell} = {weight:g}\n" for cell, weight in weights.items()),
-        "feedback": row.feedback,
-        "score": row.score_visibility,
-        "due_at": row.due_at.strftime("%Y-%m-%dT%H:%M") if row.due_at else "",
-        "score_policy": row.score_policy,
-    }
-
-
 @bp.post("/assignments/<int:assignment_id>/settings", endpoint="settings")
 @signed_in
 @shown_on(as_typed("settings", "The settings were not changed. "))
@@ -374,7 +315,7 @@ def change_settings(assignment_id: int) -> BaseResponse:
     regrade.change_settings(
         row,
         {
-            "grading": _grading_from_form(form),
+            "grading": forms.grading_from_form(form),
             "feedback": form.get("feedback", row.feedback),
             "score": form.get("score", row.score_visibility),
             "due_at": form.get("due_at", ""),

@@ -210,8 +210,8 @@ def test_the_assignment_form_has_the_kind_menu_and_every_option(
         "/instructor/assignments",
         data={"csrf_token": csrf_of(html), "title": "T", "kind": "nope"},
     )
-    assert bad.status_code == 303
-    assert "kind: unknown" in client.get("/instructor/").get_data(as_text=True)
+    assert bad.status_code == 400  # the form again, as typed, saying why
+    assert "kind: unknown" in bad.get_data(as_text=True)
 
 
 # --- the OpenAPI document ---------------------------------------------------------------------
