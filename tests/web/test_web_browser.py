@@ -41,16 +41,20 @@ def page(live: tuple[str, Any]) -> Iterator[Any]:
             browser.close()
 
 
-def test_student_fills_submits_and_sees_marks(live: tuple[str, Any], page: Any) -> None:
-    base, app = live
+def ada_in(app: Any, title: str) -> tuple[int, str]:
+    """A new assignment ``title`` with Ada on its roster: its id and her link."""
     client = app.test_client()
     auth = {"Authorization": f"Bearer {TOKEN}"}
-    aid = client.post(
-        "/api/v1/assignments", headers=auth, json={"title": "Browser homework", "spec": SPEC}
-    ).json["id"]
-    link = client.post(
-        f"/api/v1/assignments/{aid}/roster", headers=auth, json={"students": ["ada"]}
-    ).json["links"]["ada"]
+    aid = client.post("/api/v1/assignments", headers=auth, json={"title": title, "spec": SPEC})
+    roster = client.post(
+        f"/api/v1/assignments/{aid.json['id']}/roster", headers=auth, json={"students": ["ada"]}
+    )
+    return int(aid.json["id"]), str(roster.json["links"]["ada"])
+
+
+def test_student_fills_submits_and_sees_marks(live: tuple[str, Any], page: Any) -> None:
+    base, app = live
+    aid, link = ada_in(app, "Browser homework")
     answers = key_answers(student_problem(aid, "ada"))
     for cell in ("dZ2", "dW2"):  # Y − A, then dW2 worked on correctly from it
         answers["cells"][cell] = negate(answers["cells"][cell])
@@ -84,7 +88,7 @@ def test_student_fills_submits_and_sees_marks(live: tuple[str, Any], page: Any) 
     # what was typed is still in the boxes, and the attempt is stored
     assert page.input_value('input[name="Z1[0][0]"]') == "two"
     assert "Attempt 1 saved and graded" in page.inner_text("main")
-    stored = client.get(f"/api/v1{link}").json
+    stored = app.test_client().get(f"/api/v1{link}").json
     assert stored["attempts"]["used"] == 1
     assert stored["last"]["report"]["cells"]["dW2"]["status"] == "carried"
 
@@ -150,12 +154,7 @@ def test_the_instructor_downloads_a_question_bank(live: tuple[str, Any], page: A
     from test_web_exports import holds_keys
 
     base, app = live
-    client = app.test_client()
-    auth = {"Authorization": f"Bearer {TOKEN}"}
-    aid = client.post(
-        "/api/v1/assignments", headers=auth, json={"title": "Exported", "spec": SPEC}
-    ).json["id"]
-    client.post(f"/api/v1/assignments/{aid}/roster", headers=auth, json={"students": ["ada"]})
+    aid, _ = ada_in(app, "Exported")
     page.goto(f"{base}/instructor/login")
     page.fill('input[name="password"]', TOKEN)
     page.click('button[type="submit"]')
