@@ -51,6 +51,7 @@ def cli() -> None:
     handcalc serve                                the grading site for a class
     handcalc db upgrade                           the site's database schema, brought up to date
     handcalc admin list-courses                   the site's courses, instructors, API tokens
+    handcalc lti platforms                        the learning platforms it serves (LTI 1.3)
     handcalc COMMAND --help                       the options of a command
     """
 
