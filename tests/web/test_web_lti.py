@@ -447,6 +447,22 @@ def test_a_launch_in_the_platforms_frame_opens_a_tab_of_its_own(
     assert answer.status_code == 303
     assert answer.headers["Location"] == f"/instructor/assignments/{assignment}"
 
+    # an activity without an exercise yet: the picker in the frame, then the same button
+    unbound = platform.claims("t-1", roles=(INSTRUCTOR,), resource_link="activity-2")
+    answer, _ = platform.launch(framed, unbound)
+    assert answer.status_code == 303 and "/lti/pick/" in answer.headers["Location"]
+    picker = framed.get(url + answer.headers["Location"], timeout=30)
+    framed_by_the_platform(picker, platform)
+    assert 'class="top"' not in picker.text  # no site links in the frame
+    chosen = framed.post(picker.url, data={"assignment": str(assignment)}, timeout=30)
+    assert chosen.status_code == 200 and "/lti/tab/" in chosen.text
+    framed_by_the_platform(chosen, platform)
+    # a refused launch says why in the frame (any site may frame that page: it has no form)
+    refused, _ = platform.launch(framed, teacher, aud="another-tool")
+    assert refused.status_code == 403 and "X-Frame-Options" not in refused.headers
+    assert "frame-ancestors *" in refused.headers["Content-Security-Policy"]
+    assert "<form" not in refused.text
+
 
 def test_the_service_runs_without_the_lms_extra(tmp_path: Path) -> None:
     """The quick start installs no LTI library: the app starts, its pages work, /lti is a 404."""
