@@ -479,3 +479,200 @@ def test_no_launch_or_login_makes_a_500(
     assert r.status_code < 500, r.get_data(as_text=True)[:300]
     assert client.get("/lti/login", query_string=params).status_code < 500
     assert client.get(f"/lti/pick/{state or 'x'}").status_code < 500
+
+
+def _login(client: Any) -> dict[str, str]:
+    """An OIDC login at the tool, as anyone may start one: the nonce and state it hands out."""
+    from urllib.parse import parse_qs, urlsplit
+
+    login = client.get(
+        "/lti/login",
+        query_string={"iss": "https://p.example", "client_id": "c", "login_hint": "h",
+                      "target_link_uri": "http://localhost/lti/launch"},
+    )  # fmt: skip
+    assert login.status_code == 302, login.get_data(as_text=True)[:300]
+    return {k: v[0] for k, v in parse_qs(urlsplit(login.headers["Location"]).query).items()}
+
+
+def test_a_picker_names_a_kept_launch_and_nothing_else_that_is_kept(client: Any) -> None:
+    """The picker's address is a launch's id, read from the table that also keeps the logins'
+    nonces and states (anyone gets theirs from /lti/login): naming one of those is a 404 (it
+    was a 500, pylti1p3 reading the launch's claims from ``True``)."""
+    with client.application.app_context():
+        register_platform()
+    asked = _login(client)
+    for kept in (f"nonce-{asked['nonce']}", f"lti1p3-nonce-{asked['nonce']}", asked["state"]):
+        assert client.get(f"/lti/pick/{kept}").status_code == 404, kept
+        assert client.post(f"/lti/pick/{kept}", data={"assignment": "1"}).status_code == 404
+
+
+def test_a_key_no_row_can_have_is_refused_not_a_500(client: Any) -> None:
+    """A NUL in a state, a nonce, a launch id or a button's key finds nothing (PostgreSQL
+    refuses NUL in text: every one of these was a 500 there)."""
+    import jwt
+
+    with client.application.app_context():
+        register_platform()
+    asked = _login(client)
+    assert client.post("/lti/launch", data={"state": "a\x00b", "id_token": "x"}).status_code == 403
+    token = jwt.encode({"nonce": "n\x00", "iss": "https://p.example", "aud": "c"}, "k")
+    r = client.post("/lti/launch", data={"id_token": token, "state": asked["state"]})
+    assert r.status_code == 403, r.get_data(as_text=True)[:300]
+    assert client.get("/lti/pick/lti1p3-launch-a%00b").status_code == 404
+    assert client.get("/lti/tab/a%00b").status_code == 404
+
+
+def _signed(hostile: tuple[Any, dict[str, Any]], claims: dict[str, Any]) -> Any:
+    """The tool's answer to a launch of ``claims`` signed by the hostile fixture's platform."""
+    import time
+
+    import jwt
+
+    app, key = hostile
+    client = app.test_client()
+    asked = _login(client)
+    body = {
+        links.CLAIM + "message_type": "LtiResourceLinkRequest",
+        links.CLAIM + "version": "1.3.0",
+        links.CLAIM + "deployment_id": "1",
+        links.CLAIM + "roles": [ROLES[0]],
+        links.CLAIM + "resource_link": {"id": "rl-1"},
+        links.CLAIM + "custom": {links.ASSIGNMENT_PARAM: "1"},
+        "iss": "https://p.example",
+        "aud": "c",
+        "nonce": asked["nonce"],
+        "iat": int(time.time()),
+        "exp": int(time.time()) + 60,
+        **claims,
+    }
+    token = jwt.encode(body, key["pem"], algorithm="RS256", headers={"kid": key["kid"]})
+    return client.post("/lti/launch", data={"id_token": token, "state": asked["state"]})
+
+
+def test_a_user_id_past_what_lti_allows_is_refused_not_a_500(
+    hostile: tuple[Any, dict[str, Any]],
+) -> None:
+    """A ``sub`` is at most 255 characters (OpenID Connect); a longer one, or one with a NUL,
+    was a 500 on PostgreSQL (the student's row did not fit); it is refused, saying why."""
+    r = _signed(hostile, {"sub": "s" * 255})
+    assert r.status_code == 303, r.get_data(as_text=True)[-400:]  # the longest: a student
+    for sub in ("s" * 256, "a\x00b"):
+        r = _signed(hostile, {"sub": sub})
+        assert r.status_code == 403 and "user id" in r.get_data(as_text=True), sub[:20]
+
+
+def test_service_urls_with_a_nul_are_not_kept(hostile: tuple[Any, dict[str, Any]]) -> None:
+    """The AGS and NRPS endpoints a launch names are kept for later; one with a NUL (which
+    PostgreSQL refuses in text: a 500) is left out, as one that is not text is."""
+    app, _ = hostile
+    bad = "https://p.example/x\x00"
+    claims = {
+        "sub": "s-1",
+        links.AGS_CLAIM: {"lineitems": bad, "lineitem": bad},
+        links.NRPS_CLAIM: {"context_memberships_url": bad},
+    }
+    assert _signed(hostile, claims).status_code == 303
+    teacher = {**claims, links.CLAIM + "roles": [ROLES[1]], "sub": "t-1"}
+    assert _signed(hostile, teacher).status_code == 303
+    with app.app_context():
+        (link,) = db.session().query(LtiLink).all()
+        assert link.lineitems_url is None and link.lineitem_url is None
+        assert db.session().query(LtiContext).one().memberships_url is None
+
+
+@pytest.fixture
+def answering(app: Flask) -> Iterator[tuple[dict[str, Any], list[str], Any]]:
+    """A platform on loopback answering each path as the test says (``answers[path]``: a
+    function of the request's URL, giving JSON or a response) and counting the requests
+    (``asked``), and platform P registered with its token endpoint there; the app in a request
+    context."""
+    from flask import Response, request
+    from web_support import served
+
+    answers: dict[str, Any] = {}
+    asked: list[str] = []
+    fake = Flask("answering")
+
+    @fake.route("/<path:path>", methods=["GET", "POST"])
+    def answer(path: str) -> Any:
+        asked.append(path)
+        found = answers[path](request.url)
+        return found if isinstance(found, Response) else fake.json.response(found)
+
+    with served(fake) as url, app.test_request_context():
+        register_platform(auth_token_url=url + "/token")
+        yield answers, asked, url
+
+
+def test_a_platform_answer_not_understood_is_a_failed_try_with_its_reason(
+    linked: Callable[..., Any], answering: tuple[dict[str, Any], list[str], Any]
+) -> None:
+    """A token endpoint answering 200 without a token (pylti1p3: a KeyError) was not a failed
+    send: the error left deliver_due, the row stayed claimed with no try counted and no reason
+    shown (and the sends after it in the round unsent), and the retrier thread stopped."""
+    answers, _, _ = answering
+    made = linked()
+    session = db.session()
+    made["link"].platform.auth_token_url = answering[2] + "/token"
+    session.commit()
+    for body in ({}, [], {"access_token": ["x"]}):
+        answers["token"] = lambda _url, body=body: body
+        passback.Connector.tokens.clear()
+        assert passback.queue(session, made["assignment"]) in (0, 1)
+        session.query(ScoreSend).update({"next_try_at": now(), "status": "pending"})
+        session.commit()
+        assert passback.deliver_due() == {"sent": 0, "failed": 1}, body
+        row = session.query(ScoreSend).one()
+        assert row.claimed_until is None and row.tries >= 1
+        assert "not understood" in row.last_error, row.last_error
+
+
+def test_the_roster_from_the_platform_is_read_within_its_bounds(
+    linked: Callable[..., Any],
+    answering: tuple[dict[str, Any], list[str], Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A platform's roster is read up to MAX_MEMBERS members and MAX_PAGES pages (pylti1p3's
+    get_members read every page before the bound was looked at: a platform whose next page
+    never ends held the instructor's launch forever); members that are not objects are left
+    out, and an answer that is no roster is the platform not giving one (they were 500s)."""
+    from handcalc.web.lti import members
+
+    answers, asked, url = answering
+    made = linked()
+    session = db.session()
+    link = made["link"]
+    link.platform.auth_token_url = url + "/token"
+    session.get(LtiContext, link.context_id).memberships_url = url + "/members"
+    session.commit()
+    answers["token"] = lambda _url: {"access_token": "t", "expires_in": 3600}
+    learner = "http://purl.imsglobal.org/vocab/lis/v2/membership#Learner"
+    pages = iter(range(10**6))
+
+    def endless(_url: str) -> Any:  # one new learner a page, and always a next page
+        n = next(pages)
+        return fake_page([{"user_id": f"u{n}", "roles": [learner]}], f"{url}/members?p={n}")
+
+    def fake_page(found: list[Any], nxt: str) -> Any:
+        from flask import make_response
+
+        response = make_response({"members": found})
+        response.headers["Link"] = f'<{nxt}>; rel="next"'
+        return response
+
+    answers["members"] = endless
+    monkeypatch.setattr(members, "MAX_MEMBERS", 3)
+    monkeypatch.setattr(members, "MAX_PAGES", 5)
+    assert members.sync_quietly(session, link) == 3
+    assert asked.count("members") == 3
+    asked.clear()
+    answers["members"] = lambda _url: fake_page([], f"{url}/members")  # empty pages, endless
+    assert members.sync_quietly(session, link) == 0
+    assert asked.count("members") == members.MAX_PAGES
+    monkeypatch.setattr(members, "MAX_MEMBERS", 10)
+    odd = ["x", 5, None, {"user_id": "w", "roles": 5}, {"user_id": "v", "roles": [learner]}]
+    answers["members"] = lambda _url: {"members": odd}
+    assert members.sync_quietly(session, link) == 1
+    for junk in ([], {"members": {"a": 1}}, {"members": 5}, "text"):
+        answers["members"] = lambda _url, junk=junk: junk
+        assert members.sync_quietly(session, link) is None, junk

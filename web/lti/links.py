@@ -12,7 +12,7 @@ import hashlib
 import secrets
 import unicodedata
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeGuard, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -39,11 +39,25 @@ AGS_CLAIM = "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"
 NRPS_CLAIM = "https://purl.imsglobal.org/spec/lti-nrps/claim/namesroleservice"
 #: the custom parameter a deep-linked activity carries: the assignment it opens
 ASSIGNMENT_PARAM = "handcalc_assignment"
+#: the longest platform user id (``sub``: OpenID Connect's limit, and ``LtiUser.sub``'s column)
+MAX_SUB = 255
 
 
 def claim(data: dict[str, Any], name: str) -> dict[str, Any]:
     value = data.get(CLAIM + name)
     return value if isinstance(value, dict) else {}
+
+
+def usable_sub(sub: Any) -> TypeGuard[str]:
+    """Whether ``sub`` (a launch's user id, or a roster member's) can be kept: text of 1 to
+    ``MAX_SUB`` characters without a NUL (PostgreSQL refuses a longer one for the column, and a
+    NUL in any text)."""
+    return isinstance(sub, str) and 0 < len(sub) <= MAX_SUB and "\x00" not in sub
+
+
+def _url(value: Any) -> str | None:
+    """A service URL a launch names, as kept: text without a NUL (PostgreSQL refuses one)."""
+    return value if isinstance(value, str) and "\x00" not in value else None
 
 
 def _clean(text: Any, limit: int) -> str:
@@ -95,7 +109,7 @@ def context_of(session: Session, platform: LtiPlatform, data: dict[str, Any]) ->
 
     row = find() or _made_once(session, make, find)
     nrps = data.get(NRPS_CLAIM)
-    if isinstance(nrps, dict) and isinstance(nrps.get("context_memberships_url"), str):
+    if isinstance(nrps, dict) and _url(nrps.get("context_memberships_url")):
         row.memberships_url = nrps["context_memberships_url"]
     session.flush()
     return row
@@ -201,9 +215,9 @@ def _keep_ags(row: LtiLink, data: dict[str, Any]) -> None:
     ags = data.get(AGS_CLAIM)
     if not isinstance(ags, dict):
         return
-    if isinstance(ags.get("lineitems"), str):
+    if _url(ags.get("lineitems")):
         row.lineitems_url = ags["lineitems"]
-    if isinstance(ags.get("lineitem"), str):
+    if _url(ags.get("lineitem")):
         row.lineitem_url = ags["lineitem"]
 
 

@@ -5,6 +5,7 @@ gradebook, the class PDFs and the exports have the whole class before anyone has
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from typing import Any
 
 import requests
@@ -15,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from ..models import LtiContext, LtiLink, LtiUser
 from .keys import tool_key
-from .links import person_name, student_of
+from .links import person_name, student_of, usable_sub
 from .passback import Connector, Platforms
 from .registry import registration_of
 
@@ -23,11 +24,16 @@ SCOPE = "https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readon
 #: the most members read from one course (the roster's own limit is per request; a course
 #: bigger than this is read up to here and said so)
 MAX_MEMBERS = 5000
+#: the most pages of it read (Canvas gives 10 members a page unless asked for more; a platform
+#: whose next page never ends is read up to here)
+MAX_PAGES = 500
 log = logging.getLogger(__name__)
 
 
 def _learner(member: dict[str, Any]) -> bool:
-    roles = member.get("roles") or []
+    roles = member.get("roles")
+    if not isinstance(roles, list):
+        return False
     active = member.get("status", "Active") == "Active"
     return active and any(isinstance(r, str) and r.endswith("#Learner") for r in roles)
 
@@ -45,20 +51,40 @@ def sync(session: Session, link: LtiLink, http: requests.Session | None = None) 
         session.scalars(select(LtiUser.sub).where(LtiUser.assignment_id == link.assignment_id))
     )
     added = 0
-    seen = 0
-    for member in service.get_members():
-        seen += 1
-        if seen > MAX_MEMBERS:
-            log.warning("the roster from %s stops at %d members", link.platform.name, MAX_MEMBERS)
-            break
+    for member in _members(service, context.memberships_url, link.platform.name):
         sub = member.get("user_id")
-        if not isinstance(sub, str) or not sub or sub in known or not _learner(dict(member)):
+        if not usable_sub(sub) or sub in known or not _learner(member):
             continue
         student_of(session, link, sub, person_name({**member, "sub": sub}))
         added += 1
         known.add(sub)
     session.commit()
     return added
+
+
+def _members(
+    service: NamesRolesProvisioningService, url: str | None, platform: str
+) -> Iterator[dict[str, Any]]:
+    """The roster's members that are objects, page by page, within ``MAX_MEMBERS`` and
+    ``MAX_PAGES`` (pylti1p3's ``get_members`` reads every page before returning: a platform
+    whose next page never ends held the launch forever). ``ValueError`` for an answer that is
+    no roster."""
+    seen = pages = 0
+    while url:
+        if pages == MAX_PAGES or seen == MAX_MEMBERS:
+            log.warning("the roster from %s stops at %d members, %d pages", platform, seen, pages)
+            return
+        answer = service.get_nrps_data(url)
+        body = answer.get("body")
+        found = body.get("members", []) if isinstance(body, dict) else None
+        if not isinstance(found, list):
+            raise ValueError("the platform's answer is not a roster (no list of members)")
+        pages += 1
+        for member in found[: MAX_MEMBERS - seen]:
+            seen += 1
+            if isinstance(member, dict):
+                yield member
+        url = answer.get("next_page_url")
 
 
 def sync_quietly(session: Session, link: LtiLink) -> int | None:

@@ -63,6 +63,10 @@ TIMEOUT = (5, 15)
 #: sends taken per round (the rest wait for the next round, a second later)
 BATCH = 50
 log = logging.getLogger(__name__)
+#: what pylti1p3 raises on a platform's answer that is not what the specification says (it reads
+#: the JSON as it should be: a token answer without a token is a KeyError): a failed try, whose
+#: reason the instructor sees, not an error that leaves the send claimed and uncounted
+NOT_UNDERSTOOD = (TypeError, KeyError, AttributeError, IndexError)
 #: the longest comment sent (platforms cut theirs; this is Canvas's and Moodle's comfort)
 MAX_COMMENT = 1000
 
@@ -183,6 +187,8 @@ def reason(error: Exception) -> str:
         return "the platform did not answer in time"
     if isinstance(error, requests.ConnectionError):
         return "the platform could not be reached"
+    if isinstance(error, NOT_UNDERSTOOD):
+        return f"the platform's answer was not understood ({type(error).__name__}: {error})"[:300]
     response = _response(error)
     if response is not None:
         body = " ".join(response.text.split())[:200]
@@ -296,7 +302,13 @@ def deliver_due(http: requests.Session | None = None) -> dict[str, int]:
             continue
         try:
             send(session, row, http)
-        except (SendError, LtiException, requests.RequestException, ValueError) as e:
+        except (
+            SendError,
+            LtiException,
+            requests.RequestException,
+            ValueError,
+            *NOT_UNDERSTOOD,
+        ) as e:
             session.rollback()
             if _status(e) == 401:  # the platform forgot our token (restarted): ask anew
                 Connector.tokens.clear()

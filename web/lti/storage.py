@@ -30,8 +30,15 @@ class DatabaseStorage(LaunchDataStorage[Any]):
     def can_set_keys_expiration(self) -> bool:
         return True
 
+    def _row_key(self, key: str) -> str | None:
+        """The row's key of ``key``; None for one no row can have: keys come from requests
+        (a state, a nonce, a launch id), and PostgreSQL refuses a NUL in text (an error, not
+        "no such row")."""
+        return None if "\x00" in key else self._prepare_key(key)[:255]
+
     def get_value(self, key: str) -> Any:
-        row = db.session().get(LtiLaunchData, self._prepare_key(key)[:255])
+        row_key = self._row_key(key)
+        row = db.session().get(LtiLaunchData, row_key) if row_key else None
         if row is None or row.expires_at < now():
             return None
         return json.loads(row.value_json)
@@ -57,10 +64,13 @@ class DatabaseStorage(LaunchDataStorage[Any]):
     def take(self, key: str) -> bool:
         """Delete ``key``'s row; whether it was there (and not expired): exactly one caller of
         many at the same moment gets True."""
+        row_key = self._row_key(key)
+        if row_key is None:
+            return False
         session = db.session()
         deleted = session.execute(
             delete(LtiLaunchData).where(
-                LtiLaunchData.key == self._prepare_key(key)[:255],
+                LtiLaunchData.key == row_key,
                 LtiLaunchData.expires_at >= now(),
             )
         )

@@ -57,6 +57,8 @@ SCOPES = (
 )
 #: how long an instructor's launch is kept for the picker (its id is the picker's credential)
 LAUNCH_SECONDS = 3600
+#: how pylti1p3's launch ids begin (the picker's address is one)
+LAUNCH_ID_PREFIX = "lti1p3-launch-"
 #: a framed instructor's button to their page (it signs them in, once): its key, how long
 TAB_KEY, TAB_SECONDS = "tab-", 600
 
@@ -153,6 +155,13 @@ def launch() -> BaseResponse | tuple[str, int]:
     sub = data.get("sub")
     if not isinstance(sub, str) or not sub:
         return _refused(LtiException("an anonymous launch: this tool needs to know who you are"))
+    if not links.usable_sub(sub):
+        return _refused(
+            LtiException(
+                f"the platform's user id (sub) is not what LTI allows: at most {links.MAX_SUB} "
+                "characters, no NUL"
+            )
+        )
     context = links.context_of(session, platform, data)
     teaches = _teaches(data)
     if message.is_deep_link_launch() and not teaches:
@@ -243,7 +252,11 @@ def tab(key: str) -> BaseResponse:
 
 
 def _restored(launch_id: str) -> tuple[FlaskMessageLaunch, dict[str, Any], LtiPlatform]:
-    """The instructor's launch kept by ``launch`` (404 once expired, 403 unless staff)."""
+    """The instructor's launch kept by ``launch`` (404 once expired, 403 unless staff). Only a
+    launch's id names one: the table keeping launches keeps the logins' nonces and states too,
+    which anyone gets from ``/lti/login`` (pylti1p3 read one of those as a launch: a 500)."""
+    if not launch_id.startswith(LAUNCH_ID_PREFIX) or len(launch_id) > 100:
+        abort(404, "this launch has expired: open the activity from the platform again")
     req, conf, nonces, storage = _parts()
     try:
         message = cast(
