@@ -676,3 +676,73 @@ def test_the_roster_from_the_platform_is_read_within_its_bounds(
     for junk in ([], {"members": {"a": 1}}, {"members": 5}, "text"):
         answers["members"] = lambda _url, junk=junk: junk
         assert members.sync_quietly(session, link) is None, junk
+
+
+def test_two_requests_setting_a_new_score_at_once_both_succeed(
+    app: Flask, linked: Callable[..., Any]
+) -> None:
+    """A student's first score set by two requests at the same moment (two attempts sent from
+    two tabs, a release while a submission arrives): the one that inserts the send second used
+    to fail with the unique constraint — a 500 after the submission was stored, and its score,
+    perhaps the newer one, never sent. It now updates the row the other made."""
+    from sqlalchemy import event
+    from sqlalchemy.orm import Session
+
+    with app.test_request_context():
+        made = linked(score=9.0)
+        session = db.session()
+
+        def meanwhile(*_: Any) -> None:  # another request's send of an older score, first
+            with Session(db.engine_of(app)) as other:
+                student_id, link_id = made["student"].id, made["link"].id
+                other.add(ScoreSend(link_id=link_id, student_id=student_id, score=1.0,
+                                    max_score=10.0, version=1, status="sent"))  # fmt: skip
+                other.commit()
+
+        event.listen(session, "before_flush", meanwhile, once=True)
+        assert passback.queue(session, made["assignment"]) == 1
+        row = session.query(ScoreSend).one()
+        assert (row.score, row.status, row.version) == (9.0, "pending", 2)
+
+
+def test_a_failed_send_of_an_older_score_does_not_delay_the_newer_one(
+    app: Flask, linked: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A send that fails while a newer score replaces the row's: the newer score stays due now
+    with its tries at 0 (the older send's failure was counted on it and put it off by the
+    retry's wait)."""
+    with app.test_request_context():
+        made = linked()
+        session = db.session()
+        passback.queue(session, made["assignment"])
+
+        def fails_while_a_new_score_arrives(session: Any, row: ScoreSend, http: Any) -> None:
+            sub = session.query(Submission).one()
+            sub.score = 9.0
+            session.commit()
+            passback.queue(session, made["assignment"])
+            raise passback.SendError("the platform could not be reached")
+
+        monkeypatch.setattr(passback, "send", fails_while_a_new_score_arrives)
+        assert passback.deliver_due() == {"sent": 0, "failed": 1}
+        row = session.query(ScoreSend).one()
+        assert (row.score, row.status, row.tries, row.claimed_until) == (9.0, "pending", 0, None)
+        assert row.next_try_at <= now()
+
+
+def test_the_retrier_waits_for_a_send_another_process_holds(
+    app: Flask, linked: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A due send claimed by another process (sending it, or dead until its lease ends): the
+    retrier waits for the lease, as for a send not due yet (it looked again every 50 ms, two
+    queries each, for up to five minutes)."""
+    with app.test_request_context():
+        made = linked()
+        session = db.session()
+        passback.queue(session, made["assignment"])
+        session.query(ScoreSend).update({"claimed_until": now() + passback.LEASE})
+        session.commit()
+    waits: list[float] = []
+    monkeypatch.setattr(passback.time, "sleep", waits.append)
+    assert passback._retry_round(app) is True
+    assert waits and waits[0] >= 59, waits

@@ -37,7 +37,8 @@ from pylti1p3.exception import LtiException
 from pylti1p3.grade import Grade
 from pylti1p3.lineitem import LineItem
 from pylti1p3.service_connector import ServiceConnector
-from sqlalchemy import or_, select, update
+from sqlalchemy import case, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from .. import access, db, regrade
@@ -125,12 +126,27 @@ def comment_of(row: Assignment, submission: Submission) -> str:
 
 def queue(session: Session, row: Assignment, student_ids: Iterable[int] | None = None) -> int:
     """Set the score each platform student of ``row`` (of ``student_ids``; None: all) is to see,
-    where it differs from what was set; committed. How many sends are now due."""
+    where it differs from what was set; committed. How many sends are now due.
+
+    Two requests setting a student's first score at one moment (two attempts from two tabs, a
+    release while a submission arrives) both insert the student's send: the second's insert
+    fails on the unique constraint, and it sets its score again on the row the first made (it
+    was a 500 after the submission was stored, and that score was never sent)."""
+    ids = None if student_ids is None else list(student_ids)
+    for _ in range(2):
+        try:
+            return _queue(session, row, ids)
+        except IntegrityError:
+            session.rollback()
+    return _queue(session, row, ids)
+
+
+def _queue(session: Session, row: Assignment, student_ids: list[int] | None) -> int:
     if not score_shown(row.score_visibility, bool(row.released)):
         return 0
     query = select(LtiUser).where(LtiUser.assignment_id == row.id)
     if student_ids is not None:
-        query = query.where(LtiUser.student_id.in_(list(student_ids)))
+        query = query.where(LtiUser.student_id.in_(student_ids))
     due = 0
     moment = now()
     for user in session.scalars(query).all():
@@ -314,10 +330,12 @@ def deliver_due(http: requests.Session | None = None) -> dict[str, int]:
                 Connector.tokens.clear()
             row = session.get(ScoreSend, send_id)
             assert row is not None
-            row.tries += 1
-            row.status, row.next_try_at = _retry_at(row)
-            row.next_try_at = row.next_try_at or now()
-            row.last_error, row.claimed_until = reason(e), None
+            if row.version == version:  # (a newer score set meanwhile is due as it was set)
+                row.tries += 1
+                row.status, row.next_try_at = _retry_at(row)
+                row.next_try_at = row.next_try_at or now()
+                row.last_error = reason(e)
+            row.claimed_until = None
             failed += 1
         else:
             session.execute(
@@ -401,12 +419,16 @@ def _retry_loop(app: Flask) -> None:
 
 
 def _next_try(app: Flask) -> Any:
+    """When the next pending send can be taken: its next try, or the end of the lease of the
+    sender holding it (a send held by another process is not due here before then: the retrier
+    looked again every 50 ms while it was held)."""
+    takeable = case(
+        (ScoreSend.claimed_until > ScoreSend.next_try_at, ScoreSend.claimed_until),
+        else_=ScoreSend.next_try_at,
+    )
     with app.app_context():
         return db.session().scalar(
-            select(ScoreSend.next_try_at)
-            .where(ScoreSend.status == "pending")
-            .order_by(ScoreSend.next_try_at)
-            .limit(1)
+            select(takeable).where(ScoreSend.status == "pending").order_by(takeable).limit(1)
         )
 
 
