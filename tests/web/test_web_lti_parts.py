@@ -746,3 +746,57 @@ def test_the_retrier_waits_for_a_send_another_process_holds(
     monkeypatch.setattr(passback.time, "sleep", waits.append)
     assert passback._retry_round(app) is True
     assert waits and waits[0] >= 59, waits
+
+
+def test_an_issuer_or_client_id_with_a_nul_finds_no_platform(client: Any) -> None:
+    """A login or launch naming an issuer or client id with a NUL finds no platform (PostgreSQL
+    refuses a NUL in text: a 500 from anyone, before any signature is checked)."""
+    import jwt
+
+    with client.application.app_context():
+        register_platform()
+    for iss, client_id in (("https://p.example\x00", "c"), ("https://p.example", "c\x00")):
+        login = {"iss": iss, "client_id": client_id, "login_hint": "h",
+                 "target_link_uri": "http://localhost/lti/launch"}  # fmt: skip
+        assert client.get("/lti/login", query_string=login).status_code == 400
+        asked = _login(client)
+        token = jwt.encode({"nonce": asked["nonce"], "iss": iss, "aud": client_id}, "k" * 32)
+        r = client.post("/lti/launch", data={"id_token": token, "state": asked["state"]})
+        assert r.status_code == 403, r.get_data(as_text=True)[-300:]
+
+
+def test_a_platform_registered_with_what_does_not_fit_is_refused(app: Flask) -> None:
+    """A registration (``handcalc lti register``, or a platform's answer to the dynamic one) with
+    an issuer or client id over 255 characters, or a NUL anywhere, is an input error saying
+    which (PostgreSQL refused the row: a 500 on /lti/register; SQLite kept what no launch can
+    find)."""
+    from handcalc.web.errors import InputError
+
+    fine = {
+        "name": "P",
+        "issuer": "https://p.example",
+        "client_id": "c",
+        "auth_login_url": "https://p.example/auth",
+        "auth_token_url": "https://p.example/token",
+        "key_set_url": "https://p.example/jwks",
+        "deployments": ["1"],
+    }
+    with app.app_context():
+        for field, value in (
+            ("issuer", "https://p.example/" + "i" * 240),
+            ("client_id", "c" * 256),
+            ("name", "P\x00"),
+            ("client_id", "c\x00"),
+            ("key_set_url", "https://p.example/jwks\x00"),
+            ("deployments", ["1\x00"]),
+        ):
+            with pytest.raises(InputError):
+                registry.register(db.session(), **{**fine, field: value})
+            db.session().rollback()
+        assert registry.platforms(db.session()) == []
+        # a client id given with spaces is kept without them, and found again so (it was an
+        # IntegrityError: looked up with its spaces, inserted a second time without them)
+        registry.register(db.session(), **fine)
+        registry.register(db.session(), **{**fine, "client_id": " c ", "deployments": ["2"]})
+        (row,) = registry.platforms(db.session())
+        assert row.deployments == ["1", "2"]

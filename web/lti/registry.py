@@ -37,8 +37,11 @@ def registration_of(platform: LtiPlatform, key: ToolKey) -> Registration:
 
 def platform_of(session: Session, issuer: Any, client_id: Any) -> LtiPlatform | None:
     """The platform of ``issuer`` (and ``client_id``: one issuer may register the tool twice);
-    None for anything but text (a launch's claims are any JSON until checked)."""
+    None for anything but text (a launch's claims are any JSON until checked), and for text with
+    a NUL (no platform has one, and PostgreSQL refuses to look: a login naming one was a 500)."""
     if not isinstance(issuer, str) or not (client_id is None or isinstance(client_id, str)):
+        return None
+    if "\x00" in issuer or (client_id is not None and "\x00" in client_id):
         return None
     query = select(LtiPlatform).where(LtiPlatform.issuer == issuer)
     if client_id is not None:
@@ -93,7 +96,24 @@ def origin(url: Any) -> str | None:
     return f"{parts.scheme}://{parts.netloc}"
 
 
+#: the longest issuer and client id (their columns; PostgreSQL refuses a longer one)
+MAX_ID = 255
+
+
+def _fits(name: str, value: str, limit: int | None = None) -> str:
+    """``value``, refused unless it can be kept: within ``limit`` characters, no NUL (which
+    PostgreSQL refuses in any text)."""
+    if "\x00" in value:
+        raise InputError(f"{name}: {value[:80]!r} holds a NUL character")
+    if limit is not None and len(value) > limit:
+        raise InputError(
+            f"{name}: {len(value)} characters, more than the {limit} a platform may use"
+        )
+    return value
+
+
 def _url(name: str, value: str) -> str:
+    _fits(name, value)
     parts = urlsplit(value)
     if parts.scheme not in ("https", "http") or not parts.netloc:
         raise InputError(f"{name}: {value!r} is not an http(s) URL")
@@ -115,7 +135,12 @@ def register(
     added to those it had); committed."""
     if not name.strip() or not client_id.strip():
         raise InputError("a platform needs a name and the client id it gave the tool")
-    row = platform_of(session, issuer, client_id)
+    _fits("name", name)
+    _fits("issuer", issuer, MAX_ID)
+    _fits("client id", client_id.strip(), MAX_ID)
+    for deployment in deployments:
+        _fits("deployment", deployment)
+    row = platform_of(session, issuer, client_id.strip())  # (kept stripped: found so)
     if row is None:
         row = LtiPlatform(issuer=_url("issuer", issuer), client_id=client_id.strip())
         session.add(row)
