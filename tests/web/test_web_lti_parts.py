@@ -800,3 +800,85 @@ def test_a_platform_registered_with_what_does_not_fit_is_refused(app: Flask) -> 
         registry.register(db.session(), **{**fine, "client_id": " c ", "deployments": ["2"]})
         (row,) = registry.platforms(db.session())
         assert row.deployments == ["1", "2"]
+
+
+def test_one_instructor_launching_twice_at_once_gets_one_account(
+    app: Flask, linked: Callable[..., Any]
+) -> None:
+    """Two launches of one platform instructor at the same moment (a double click on a new
+    activity) both made their account, or both added the course to it: the second was a 500
+    (the unique login, the course's row). It now finds what the first made."""
+    import hashlib
+
+    from handcalc.web.models import Instructor, course_instructor
+    from sqlalchemy import event, insert
+    from sqlalchemy.orm import Session
+
+    with app.test_request_context():
+        made = linked()
+        session = db.session()
+        platform = made["link"].platform
+        course = session.get(Course, made["assignment"].course_id)
+
+        def login(sub: str) -> str:
+            return f"lti-{platform.id}-{hashlib.sha256(sub.encode()).hexdigest()[:32]}"
+
+        def meanwhile(sub: str, account: bool) -> Callable[..., None]:
+            def make(*_: Any) -> None:  # the other launch, first to commit
+                with Session(db.engine_of(app)) as other:
+                    if account:
+                        other.add(Instructor(login=login(sub), password_hash="x"))
+                        other.flush()
+                    found = other.query(Instructor).filter_by(login=login(sub)).one()
+                    other.execute(
+                        insert(course_instructor).values(
+                            course_id=course.id, instructor_id=found.id
+                        )
+                    )
+                    other.commit()
+
+            return make
+
+        # the account made meanwhile
+        event.listen(session, "before_flush", meanwhile("t-1", account=True), once=True)
+        found = links.instructor_of(session, platform, "t-1", course)
+        session.commit()
+        assert found.login == login("t-1") and [c.id for c in found.courses] == [course.id]
+        # the account there, the course added to it meanwhile
+        session.add(Instructor(login=login("t-2"), password_hash="x"))
+        session.commit()
+        event.listen(session, "before_flush", meanwhile("t-2", account=False), once=True)
+        found = links.instructor_of(session, platform, "t-2", course)
+        session.commit()
+        assert [c.id for c in found.courses] == [course.id]
+        assert session.query(Instructor).filter(Instructor.login.like("lti-%")).count() == 2
+
+
+def test_an_activity_bound_by_the_picker_opens_its_assignment_at_the_next_launch(
+    hostile: tuple[Any, dict[str, Any]],
+) -> None:
+    """The picker bound an activity under its resource link id as sent, but launches look it up
+    as kept (one line, at most 255 characters): an id with a trailing space or over 255
+    characters was never found again — its students were told to come back later, and the
+    instructor's next pick was a 500 (the id taken; on PostgreSQL the long one did not fit)."""
+    from urllib.parse import urlsplit
+
+    app, _ = hostile
+    for resource_id in ("rl-space ", "rl-" + "x" * 300):
+        claims = {"sub": "t-1", links.CLAIM + "roles": [ROLES[1]],
+                  links.CLAIM + "resource_link": {"id": resource_id},
+                  links.CLAIM + "custom": {}}  # fmt: skip
+        r = _signed(hostile, claims)
+        assert r.status_code == 303 and "/lti/pick/" in r.headers["Location"]
+        picker = urlsplit(r.headers["Location"]).path
+        form = {"assignment": "new", "title": "Backprop", "sizes": "2, 2, 2"}
+        picked = app.test_client().post(picker, data=form)
+        assert picked.status_code == 303, picked.get_data(as_text=True)[-300:]
+        student = {**claims, "sub": "s-1", links.CLAIM + "roles": [ROLES[0]]}
+        r = _signed(hostile, student)
+        assert r.status_code == 303 and "/s/" in r.headers["Location"], r.status_code
+    # an id that is no text, or blank, cannot be kept: refused at the launch (it went to the
+    # picker, whose choice no launch found)
+    for resource_id in (5, "  "):
+        r = _signed(hostile, {**claims, links.CLAIM + "resource_link": {"id": resource_id}})
+        assert r.status_code == 403 and "resource link" in r.get_data(as_text=True)

@@ -149,8 +149,7 @@ def link_of(
     A custom parameter naming an assignment of another course (the platform's course was copied,
     with its activities) gets a copy of that assignment in this course, so two courses never share
     one gradebook."""
-    resource = claim(data, "resource_link")
-    resource_id = _clean(resource.get("id"), 255)
+    resource_id = resource_link_id(data)
     if not resource_id:
         return None
 
@@ -177,6 +176,12 @@ def link_of(
     _keep_ags(row, data)
     session.flush()
     return row
+
+
+def resource_link_id(data: dict[str, Any]) -> str:
+    """The launch's activity (its resource link id) as kept and looked up: one line of at most
+    255 characters ("" without one)."""
+    return _clean(claim(data, "resource_link").get("id"), 255)
 
 
 def bind(
@@ -288,14 +293,22 @@ def student_of(session: Session, link: LtiLink, sub: str, name: str) -> Student:
 
 def instructor_of(session: Session, platform: LtiPlatform, sub: str, course: Course) -> Instructor:
     """The account of the platform's staff member ``sub``, made at their first launch with an
-    unusable password (they sign in through the platform), teaching ``course``."""
+    unusable password (they sign in through the platform), teaching ``course``; committed. Two
+    launches of one person at one moment (a double click) both make the account, or add the
+    course to it: the second finds what the first made (it was a 500)."""
     login = f"lti-{platform.id}-{hashlib.sha256(sub.encode()).hexdigest()[:32]}"
-    found = session.scalar(select(Instructor).where(Instructor.login == login))
-    if found is None:
-        found = Instructor(login=login, password_hash=hash_password(secrets.token_urlsafe(32)))
-        session.add(found)
-    found.active = True
-    if course not in found.courses:
-        found.courses.append(course)
-    session.flush()
-    return found
+    for _ in range(3):
+        found = session.scalar(select(Instructor).where(Instructor.login == login))
+        if found is None:
+            found = Instructor(login=login, password_hash=hash_password(secrets.token_urlsafe(32)))
+            session.add(found)
+        found.active = True
+        if course not in found.courses:
+            found.courses.append(course)
+        try:
+            session.commit()
+        except IntegrityError:
+            session.rollback()
+            continue
+        return found
+    raise InputError("your account could not be made; open the activity again")

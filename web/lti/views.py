@@ -166,6 +166,8 @@ def launch() -> BaseResponse | tuple[str, int]:
     teaches = _teaches(data)
     if message.is_deep_link_launch() and not teaches:
         return _refused(LtiException("only a course's instructors choose its activities"))
+    if not message.is_deep_link_launch() and not links.resource_link_id(data):
+        return _refused(LtiException("the launch names no activity (resource link id) to open"))
     if teaches:  # the instructor's pages of the course
         course = session.get(Course, context.course_id)
         assert course is not None
@@ -335,10 +337,11 @@ def picked(launch_id: str) -> BaseResponse | tuple[str, int]:  # here, this laun
         row = found
     if message.is_deep_link_launch():
         return _deep_link_answer(message, data, platform, row)
-    resource_id = links.claim(data, "resource_link").get("id")
+    resource_id = links.resource_link_id(data)  # as launches look it up (it was bound as sent)
     link = links.link_of(session, platform, context, data) or links.bind(
-        session, platform, context, str(resource_id), row, data
+        session, platform, context, resource_id, row, data
     )
+    session.commit()  # the link, whatever becomes of the account (made once: it may roll back)
     course = session.get(Course, context.course_id)
     assert course is not None
     instructor = links.instructor_of(session, platform, str(data["sub"]), course)
