@@ -882,3 +882,33 @@ def test_an_activity_bound_by_the_picker_opens_its_assignment_at_the_next_launch
     for resource_id in (5, "  "):
         r = _signed(hostile, {**claims, links.CLAIM + "resource_link": {"id": resource_id}})
         assert r.status_code == 403 and "resource link" in r.get_data(as_text=True)
+
+
+def test_platform_courses_of_one_title_get_names_of_their_own(app: Flask) -> None:
+    """A second platform course titled with a backslash was a 500 on PostgreSQL (the backslash
+    escaped a character of the LIKE pattern looking for the names taken, so the name taken was
+    chosen again); and two courses of one title made at the same moment (sections opening the
+    tool on the first day) were a 500 for the second: it now takes the next free name."""
+    from sqlalchemy import event
+    from sqlalchemy.orm import Session
+
+    with app.test_request_context():
+        session = db.session()
+        platform = register_platform()
+
+        def course(context_id: str, title: str) -> str:
+            data = {links.CLAIM + "context": {"id": context_id, "title": title}}
+            made = links.context_of(session, platform, data)
+            session.commit()
+            return session.get(Course, made.course_id).name
+
+        assert course("a", "C\\") == "C\\ · P"
+        assert course("b", "C\\") == "C\\ · P (2)"
+
+        def meanwhile(*_: Any) -> None:  # another section's first launch, committed first
+            with Session(db.engine_of(app)) as other:
+                other.add(Course(name="ML · P"))
+                other.commit()
+
+        event.listen(session, "before_flush", meanwhile, once=True)
+        assert course("c", "ML") == "ML · P (2)"

@@ -117,21 +117,25 @@ def context_of(session: Session, platform: LtiPlatform, data: dict[str, Any]) ->
 
 def _made_once(session: Session, make: Callable[[], T], find: Callable[[], T | None]) -> T:
     """``make()`` committed, or — when another request made the same row at the same moment
-    (the class clicking a new activity at once) — the row it made."""
-    try:
-        made = make()
-        session.commit()
-        return made
-    except IntegrityError:
-        session.rollback()
-        found = find()
-        if found is None:
-            raise
-        return found
+    (the class clicking a new activity at once) — the row it made. A clash that made no such
+    row (another platform course of the same title took the name chosen) makes it again."""
+    for _ in range(3):
+        try:
+            made = make()
+            session.commit()
+            return made
+        except IntegrityError:
+            session.rollback()
+            found = find()
+            if found is not None:
+                return found
+    raise InputError("this activity's course could not be made here; open it again")
 
 
 def _free_course_name(session: Session, name: str) -> str:
-    taken = set(session.scalars(select(Course.name).where(Course.name.startswith(name))).all())
+    # (autoescape: a backslash in a title escaped the pattern's next character on PostgreSQL)
+    like = Course.name.startswith(name, autoescape=True)
+    taken = set(session.scalars(select(Course.name).where(like)).all())
     if name not in taken:
         return name
     return next(f"{name} ({n})" for n in range(2, 10_000) if f"{name} ({n})" not in taken)
