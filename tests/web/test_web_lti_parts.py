@@ -912,3 +912,28 @@ def test_platform_courses_of_one_title_get_names_of_their_own(app: Flask) -> Non
 
         event.listen(session, "before_flush", meanwhile, once=True)
         assert course("c", "ML") == "ML · P (2)"
+
+
+def test_a_score_waiting_to_be_sent_is_held_back_once_scores_are_hidden(
+    app: Flask, linked: Callable[..., Any]
+) -> None:
+    """A score waiting to be sent (the platform down) when the instructor hides scores until
+    release was still sent at its next try: the gradebook got what the assignment hides (the
+    README: nothing at all while it hides scores). Hiding withdraws what is unsent; the
+    release sets it again."""
+    with app.test_request_context():
+        made = linked()
+        session = db.session()
+        row: Assignment = made["assignment"]
+        assert passback.queue(session, row) == 1
+        assert passback.deliver_due() == {"sent": 0, "failed": 1}  # the platform is down
+        row.score_visibility = "hidden_until_release"
+        session.commit()
+        assert passback.queue(session, row) == 0  # (what saving the settings does)
+        session.query(ScoreSend).update({"next_try_at": now()})
+        session.commit()
+        assert passback.deliver_due() == {"sent": 0, "failed": 0}  # nothing tried
+        assert session.query(ScoreSend).filter(ScoreSend.status != "sent").count() == 0
+        row.released = True
+        session.commit()
+        assert passback.queue(session, row) == 1

@@ -37,7 +37,7 @@ from pylti1p3.exception import LtiException
 from pylti1p3.grade import Grade
 from pylti1p3.lineitem import LineItem
 from pylti1p3.service_connector import ServiceConnector
-from sqlalchemy import case, or_, select, update
+from sqlalchemy import case, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -143,6 +143,15 @@ def queue(session: Session, row: Assignment, student_ids: Iterable[int] | None =
 
 def _queue(session: Session, row: Assignment, student_ids: list[int] | None) -> int:
     if not score_shown(row.score_visibility, bool(row.released)):
+        # scores hidden until release: what is not sent yet is withdrawn (it was sent at its
+        # next try), and the release sets it again
+        session.execute(
+            delete(ScoreSend).where(
+                ScoreSend.status != "sent",
+                ScoreSend.link_id.in_(select(LtiLink.id).where(LtiLink.assignment_id == row.id)),
+            )
+        )
+        session.commit()
         return 0
     query = select(LtiUser).where(LtiUser.assignment_id == row.id)
     if student_ids is not None:
@@ -329,7 +338,8 @@ def deliver_due(http: requests.Session | None = None) -> dict[str, int]:
             if _status(e) == 401:  # the platform forgot our token (restarted): ask anew
                 Connector.tokens.clear()
             row = session.get(ScoreSend, send_id)
-            assert row is not None
+            if row is None:  # withdrawn meanwhile (the assignment's scores hidden)
+                continue
             if row.version == version:  # (a newer score set meanwhile is due as it was set)
                 row.tries += 1
                 row.status, row.next_try_at = _retry_at(row)
