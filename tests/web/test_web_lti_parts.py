@@ -937,3 +937,42 @@ def test_a_score_waiting_to_be_sent_is_held_back_once_scores_are_hidden(
         row.released = True
         session.commit()
         assert passback.queue(session, row) == 1
+
+
+def test_sends_are_retried_after_a_round_the_database_failed(
+    app: Flask, linked: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A round of sends that failed on the database (SQLite busy past its timeout, PostgreSQL
+    restarting) stopped the retrier, and a send after a response whose round failed started
+    none: the scores waiting were not sent until the next submission or restart. Now the
+    retrier starts anyway, and waits a little and goes on after a round that failed."""
+    import time
+
+    from sqlalchemy.exc import OperationalError
+
+    with app.test_request_context():
+        made = linked()
+        passback.queue(db.session(), made["assignment"])
+    deliver = passback.deliver_due
+    rounds: list[int] = []
+
+    def busy_twice(http: Any = None) -> dict[str, int]:
+        rounds.append(1)
+        if len(rounds) <= 2:  # the send after the response's, then the retrier's first
+            raise OperationalError("SELECT", {}, Exception("database is locked"))
+        return deliver(http)
+
+    monkeypatch.setattr(passback, "deliver_due", busy_twice)
+    monkeypatch.setattr(passback, "send", lambda session, row, http=None: None)  # arrives
+    monkeypatch.setattr(passback, "ERROR_WAIT", 0.05)
+    with pytest.raises(OperationalError):
+        passback.soon(app)  # (outside a request: at once)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with app.app_context():
+            if db.session().query(ScoreSend).one().status == "sent":
+                break
+        time.sleep(0.05)
+    assert len(rounds) >= 3
+    with app.app_context():
+        assert db.session().query(ScoreSend).one().status == "sent"

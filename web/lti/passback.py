@@ -61,6 +61,8 @@ GIVE_UP_AFTER = timedelta(days=3)
 LEASE = timedelta(minutes=5)
 #: seconds to connect, seconds to read: a platform that hangs costs a send this much at most
 TIMEOUT = (5, 15)
+#: seconds the retrier waits after a round that failed (the database busy or away)
+ERROR_WAIT = 30.0
 #: sends taken per round (the rest wait for the next round, a second later)
 BATCH = 50
 log = logging.getLogger(__name__)
@@ -383,9 +385,11 @@ def soon(app: Flask) -> None:
     running in this process while sends wait."""
 
     def run() -> None:
-        with app.app_context():
-            deliver_due()
-        _retrier(app)
+        try:
+            with app.app_context():
+                deliver_due()
+        finally:  # (a round that failed on the database leaves its sends to the retrier)
+            _retrier(app)
 
     if has_request_context():
 
@@ -414,18 +418,20 @@ def _retrier(app: Flask) -> None:
 
 
 def _retry_loop(app: Flask) -> None:
-    try:
-        while True:
+    """Rounds of sends while any waits. A round that fails (the database busy or away) is tried
+    again after ``ERROR_WAIT``: a retrier that stopped left the sends waiting until the next
+    submission or restart."""
+    while True:
+        try:
             if _retry_round(app):
                 continue
             with _LOCK:  # a send that failed meanwhile found this thread alive: look again
                 if _next_try(app) is None:
                     _RETRIERS.pop(id(app), None)
                     return
-    except Exception:  # the database went away, say: the next send starts another retrier
-        log.warning("the score retrier stopped", exc_info=True)
-        with _LOCK:
-            _RETRIERS.pop(id(app), None)
+        except Exception:
+            log.warning("a round of score sends failed; again in %g s", ERROR_WAIT, exc_info=True)
+            time.sleep(ERROR_WAIT)
 
 
 def _next_try(app: Flask) -> Any:
