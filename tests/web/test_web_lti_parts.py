@@ -976,3 +976,33 @@ def test_sends_are_retried_after_a_round_the_database_failed(
     assert len(rounds) >= 3
     with app.app_context():
         assert db.session().query(ScoreSend).one().status == "sent"
+
+
+def test_a_send_another_process_finished_meanwhile_is_not_claimed_again(
+    app: Flask, linked: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sender reads the due sends, then claims each: one that another process claimed, sent
+    and let go between the two was claimed again (the claim looked at the lease only) and its
+    score sent a second time. A claim takes a send that is still due only."""
+    from sqlalchemy import event, text
+
+    with app.test_request_context():
+        made = linked()
+        passback.queue(db.session(), made["assignment"])
+    sent: list[int] = []
+    monkeypatch.setattr(passback, "send", lambda session, row, http=None: sent.append(row.id))
+    engine = db.engine_of(app)
+    done: list[int] = []
+
+    def finished_meanwhile(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        if not done and statement.startswith("UPDATE lti_score_send SET claimed_until"):
+            done.append(1)
+            with engine.connect() as other:  # the other process's send, done
+                other.execute(text("UPDATE lti_score_send SET status = 'sent'"))
+                other.commit()
+
+    event.listen(engine, "before_cursor_execute", finished_meanwhile)
+    with app.app_context():
+        assert passback.deliver_due() == {"sent": 0, "failed": 0}
+    event.remove(engine, "before_cursor_execute", finished_meanwhile)
+    assert done and sent == []

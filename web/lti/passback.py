@@ -305,10 +305,12 @@ def _claim(session: Session) -> list[tuple[int, int]]:
     ).all()
     mine = []
     for send_id, version in due:
-        claimed = session.execute(
+        claimed = session.execute(  # still due: another sender may have sent it and let go
             update(ScoreSend)
             .where(
                 ScoreSend.id == send_id,
+                ScoreSend.status == "pending",
+                ScoreSend.next_try_at <= moment,
                 or_(ScoreSend.claimed_until.is_(None), ScoreSend.claimed_until < moment),
             )
             .values(claimed_until=moment + LEASE)
