@@ -632,10 +632,11 @@ def test_the_roster_from_the_platform_is_read_within_its_bounds(
     answering: tuple[dict[str, Any], list[str], Any],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """A platform's roster is read up to MAX_MEMBERS members and MAX_PAGES pages (pylti1p3's
-    get_members read every page before the bound was looked at: a platform whose next page
-    never ends held the instructor's launch forever); members that are not objects are left
-    out, and an answer that is no roster is the platform not giving one (they were 500s)."""
+    """A platform's roster is read up to MAX_MEMBERS members, MAX_PAGES pages and
+    ROSTER_SECONDS (pylti1p3's get_members read every page before the bound was looked at: a
+    platform whose next page never ends held the instructor's launch forever); members that
+    are not objects are left out, and an answer that is no roster is the platform not giving
+    one (they were 500s)."""
     from handcalc.web.lti import members
 
     answers, asked, url = answering
@@ -669,6 +670,21 @@ def test_the_roster_from_the_platform_is_read_within_its_bounds(
     answers["members"] = lambda _url: fake_page([], f"{url}/members")  # empty pages, endless
     assert members.sync_quietly(session, link) == 0
     assert asked.count("members") == members.MAX_PAGES
+    # a platform slow to give each page is read for ROSTER_SECONDS at most (each request's
+    # own timeout let 500 slow pages hold the launch for hours)
+    import time
+
+    def slow(_url: str) -> Any:
+        time.sleep(0.1)
+        return fake_page([], f"{url}/members")
+
+    asked.clear()
+    answers["members"] = slow
+    monkeypatch.setattr(members, "MAX_PAGES", 1000)
+    monkeypatch.setattr(members, "ROSTER_SECONDS", 0.35)
+    started = time.monotonic()
+    assert members.sync_quietly(session, link) == 0
+    assert time.monotonic() - started < 1.5 and asked.count("members") <= 5
     monkeypatch.setattr(members, "MAX_MEMBERS", 10)
     odd = ["x", 5, None, {"user_id": "w", "roles": 5}, {"user_id": "v", "roles": [learner]}]
     answers["members"] = lambda _url: {"members": odd}

@@ -5,6 +5,7 @@ gradebook, the class PDFs and the exports have the whole class before anyone has
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -27,6 +28,9 @@ MAX_MEMBERS = 5000
 #: the most pages of it read (Canvas gives 10 members a page unless asked for more; a platform
 #: whose next page never ends is read up to here)
 MAX_PAGES = 500
+#: the most seconds spent reading it (an instructor's launch waits for it; each request's own
+#: timeout lets a platform slow to give every page hold it for as long as it has pages)
+ROSTER_SECONDS = 20.0
 log = logging.getLogger(__name__)
 
 
@@ -65,13 +69,14 @@ def sync(session: Session, link: LtiLink, http: requests.Session | None = None) 
 def _members(
     service: NamesRolesProvisioningService, url: str | None, platform: str
 ) -> Iterator[dict[str, Any]]:
-    """The roster's members that are objects, page by page, within ``MAX_MEMBERS`` and
-    ``MAX_PAGES`` (pylti1p3's ``get_members`` reads every page before returning: a platform
-    whose next page never ends held the launch forever). ``ValueError`` for an answer that is
-    no roster."""
+    """The roster's members that are objects, page by page, within ``MAX_MEMBERS``,
+    ``MAX_PAGES`` and ``ROSTER_SECONDS`` (pylti1p3's ``get_members`` reads every page before
+    returning: a platform whose next page never ends held the launch forever). ``ValueError``
+    for an answer that is no roster."""
     seen = pages = 0
+    deadline = time.monotonic() + ROSTER_SECONDS
     while url:
-        if pages == MAX_PAGES or seen == MAX_MEMBERS:
+        if pages == MAX_PAGES or seen == MAX_MEMBERS or time.monotonic() > deadline:
             log.warning("the roster from %s stops at %d members, %d pages", platform, seen, pages)
             return
         answer = service.get_nrps_data(url)
