@@ -1022,3 +1022,24 @@ def test_a_send_another_process_finished_meanwhile_is_not_claimed_again(
         assert passback.deliver_due() == {"sent": 0, "failed": 0}
     event.remove(engine, "before_cursor_execute", finished_meanwhile)
     assert done and sent == []
+
+
+def test_a_platform_error_page_with_a_nul_is_kept_as_the_send_s_reason(
+    linked: Callable[..., Any], answering: tuple[dict[str, Any], list[str], Any]
+) -> None:
+    """The reason kept for the instructor quotes the platform's answer; one with a NUL could
+    not be stored on PostgreSQL, so the failed try was never recorded: the round stopped there
+    and the send was claimed again and again, never counted, never given up."""
+    from flask import Response
+
+    answers, _, url = answering
+    made = linked()
+    session = db.session()
+    made["link"].platform.auth_token_url = url + "/token"
+    session.commit()
+    answers["token"] = lambda _url: Response("down\x00for maintenance", status=503)
+    passback.Connector.tokens.clear()
+    passback.queue(session, made["assignment"])
+    assert passback.deliver_due() == {"sent": 0, "failed": 1}
+    row = session.query(ScoreSend).one()
+    assert row.tries == 1 and "down for maintenance" in row.last_error, row.last_error

@@ -209,7 +209,12 @@ def _status(error: Exception) -> int | None:
 
 
 def reason(error: Exception) -> str:
-    """What went wrong, in a line an instructor can act on."""
+    """What went wrong, in a line an instructor can act on (without NUL characters: it quotes
+    the platform's answer, and PostgreSQL refused to keep one, so the failed try went unkept)."""
+    return _reason(error).replace("\x00", " ")
+
+
+def _reason(error: Exception) -> str:
     if isinstance(error, requests.Timeout):
         return "the platform did not answer in time"
     if isinstance(error, requests.ConnectionError):
