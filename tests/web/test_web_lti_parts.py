@@ -1043,3 +1043,34 @@ def test_a_platform_error_page_with_a_nul_is_kept_as_the_send_s_reason(
     assert passback.deliver_due() == {"sent": 0, "failed": 1}
     row = session.query(ScoreSend).one()
     assert row.tries == 1 and "down for maintenance" in row.last_error, row.last_error
+
+
+def test_a_gradebook_column_made_with_an_id_that_is_no_url_is_a_failed_try(
+    linked: Callable[..., Any], answering: tuple[dict[str, Any], list[str], Any]
+) -> None:
+    """A platform answering the column it made with an id that is not text, or has a NUL,
+    could not be kept (PostgreSQL; SQLite kept a number): the error left deliver_due and the
+    send went on failing unrecorded. It is a failed try saying why, and the next try looks the
+    column up again."""
+    from flask import request
+
+    answers, _, url = answering
+    made = linked()
+    session = db.session()
+    link: LtiLink = made["link"]
+    link.platform.auth_token_url = url + "/token"
+    link.lineitem_url, link.lineitems_url = None, url + "/lineitems"
+    session.commit()
+    answers["token"] = lambda _url: {"access_token": "t", "expires_in": 3600}
+    passback.queue(session, made["assignment"])
+    for made_id in ("https://p.example/items/1\x00", 5):
+        answers["lineitems"] = lambda _url, made_id=made_id: (
+            [] if request.method == "GET" else {"id": made_id}
+        )
+        session.query(ScoreSend).update({"next_try_at": now()})
+        session.commit()
+        assert passback.deliver_due() == {"sent": 0, "failed": 1}
+        row = session.query(ScoreSend).one()
+        assert "column" in row.last_error, row.last_error
+        session.refresh(link)
+        assert link.lineitem_url is None and link.creating_since is None

@@ -260,10 +260,12 @@ def _lineitem(session: Session, link: LtiLink, ags: AssignmentsGradesService, to
         link.creating_since = None
         session.commit()
         raise
-    link.lineitem_url, link.creating_since = made.get_id(), None
+    made_id = made.get_id()  # (the platform's answer: kept only if it can be, else asked again)
+    usable = isinstance(made_id, str) and made_id and "\x00" not in made_id
+    link.lineitem_url, link.creating_since = made_id if usable else None, None
     session.commit()
     if not link.lineitem_url:
-        raise SendError("the platform made a gradebook column without an id")
+        raise SendError("the platform made a gradebook column without an id (a URL)")
     return link.lineitem_url
 
 
