@@ -1074,3 +1074,33 @@ def test_a_gradebook_column_made_with_an_id_that_is_no_url_is_a_failed_try(
         assert "column" in row.last_error, row.last_error
         session.refresh(link)
         assert link.lineitem_url is None and link.creating_since is None
+
+
+def test_a_process_whose_first_request_found_the_database_busy_resumes_at_the_next(
+    make_app: Callable[..., Flask], linked: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sends left waiting by a restart are resumed at a process's first request; when that
+    request's look found the database busy, the process counted itself resumed anyway and its
+    retrier never started. The next request looks again."""
+    from sqlalchemy.exc import OperationalError
+
+    first = make_app()
+    with first.test_request_context():
+        made = linked()
+        passback.queue(db.session(), made["assignment"])  # waiting, never tried
+    later = make_app()
+    started: list[Flask] = []
+    monkeypatch.setattr(passback, "_retrier", started.append)
+    real_select, calls = passback.select, []
+
+    def busy_once(*args: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 1:
+            raise OperationalError("SELECT", {}, Exception("database is locked"))
+        return real_select(*args)
+
+    monkeypatch.setattr(passback, "select", busy_once)
+    client = later.test_client()
+    assert client.get("/healthz").status_code == 503  # (the database busy: send again)
+    assert client.get("/healthz").status_code == 200
+    assert started == [later]

@@ -503,9 +503,9 @@ def init_app(app: Flask) -> None:
     def resume() -> None:
         if resumed == [os.getpid()]:
             return
-        resumed[:] = [os.getpid()]
         waiting = db.session().scalar(
             select(ScoreSend.id).where(ScoreSend.status == "pending").limit(1)
         )
+        resumed[:] = [os.getpid()]  # (once looked: a look the database refused is made again)
         if waiting is not None:
             _retrier(app)
