@@ -1104,3 +1104,24 @@ def test_a_process_whose_first_request_found_the_database_busy_resumes_at_the_ne
     assert client.get("/healthz").status_code == 503  # (the database busy: send again)
     assert client.get("/healthz").status_code == 200
     assert started == [later]
+
+
+def test_a_token_answer_not_understood_is_the_platform_not_giving_its_roster(
+    linked: Callable[..., Any], answering: tuple[dict[str, Any], list[str], Any]
+) -> None:
+    """A token endpoint answering 200 without a token (pylti1p3: a KeyError, a TypeError) when
+    the roster is read: the instructor's launch and the roster button were a 500; it is the
+    platform not giving its roster (logged), as a platform that does not answer is."""
+    from handcalc.web.lti import members
+
+    answers, _, url = answering
+    made = linked()
+    session = db.session()
+    link = made["link"]
+    link.platform.auth_token_url = url + "/token"
+    session.get(LtiContext, link.context_id).memberships_url = url + "/members"
+    session.commit()
+    for body in ({}, [], {"access_token": ["t"]}):
+        answers["token"] = lambda _url, body=body: body
+        passback.Connector.tokens.clear()
+        assert members.sync_quietly(session, link) is None, body

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from ..models import LtiContext, LtiLink, LtiUser
 from .keys import tool_key
 from .links import person_name, student_of, usable_sub
-from .passback import Connector, Platforms
+from .passback import NOT_UNDERSTOOD, Connector, Platforms
 from .registry import registration_of
 
 SCOPE = "https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly"
@@ -93,11 +93,12 @@ def _members(
 
 
 def sync_quietly(session: Session, link: LtiLink) -> int | None:
-    """``sync``, or None (logged) when the platform does not answer: an instructor's launch never
-    fails for it."""
+    """``sync``, or None (logged) when the platform does not answer, or answers what pylti1p3
+    does not understand (a token answer without a token): an instructor's launch never fails
+    for it."""
     try:
         return sync(session, link)
-    except (LtiException, requests.RequestException, ValueError) as e:
+    except (LtiException, requests.RequestException, ValueError, *NOT_UNDERSTOOD) as e:
         session.rollback()
         log.warning("the roster from %s could not be read: %s", link.platform.name, e)
         return None
