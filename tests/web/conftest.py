@@ -32,6 +32,11 @@ from web_support import (
 
 import handcalc
 
+try:  # the LTI tool (the ``lms`` extra): each test's app's score retrier is stopped after it
+    from handcalc.web.lti import passback as lti
+except ImportError:  # pragma: no cover - a bench without the extra
+    lti = None  # type: ignore[assignment]
+
 #: the databases every test with an app runs on (``HANDCALC_TEST_DATABASES``, comma-separated)
 DATABASES = tuple(
     name.strip()
@@ -108,8 +113,10 @@ def make_app(database: str) -> Iterator[Callable[..., Flask]]:
         return app
 
     yield make
-    for app in made:  # the connections closed before the database is dropped
-        db.engine_of(app).dispose()
+    for app in made:
+        if lti is not None:  # its score retrier would take the next test's sends, with its key
+            lti.stop(app)
+        db.engine_of(app).dispose()  # the connections closed before the database is dropped
 
 
 @pytest.fixture

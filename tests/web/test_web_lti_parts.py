@@ -515,7 +515,7 @@ def test_a_key_no_row_can_have_is_refused_not_a_500(client: Any) -> None:
         register_platform()
     asked = _login(client)
     assert client.post("/lti/launch", data={"state": "a\x00b", "id_token": "x"}).status_code == 403
-    token = jwt.encode({"nonce": "n\x00", "iss": "https://p.example", "aud": "c"}, "k")
+    token = jwt.encode({"nonce": "n\x00", "iss": "https://p.example", "aud": "c"}, "k" * 32)
     r = client.post("/lti/launch", data={"id_token": token, "state": asked["state"]})
     assert r.status_code == 403, r.get_data(as_text=True)[:300]
     assert client.get("/lti/pick/lti1p3-launch-a%00b").status_code == 404
@@ -747,7 +747,7 @@ def test_a_failed_send_of_an_older_score_does_not_delay_the_newer_one(
 
 
 def test_the_retrier_waits_for_a_send_another_process_holds(
-    app: Flask, linked: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+    app: Flask, linked: Callable[..., Any]
 ) -> None:
     """A due send claimed by another process (sending it, or dead until its lease ends): the
     retrier waits for the lease, as for a send not due yet (it looked again every 50 ms, two
@@ -758,9 +758,14 @@ def test_the_retrier_waits_for_a_send_another_process_holds(
         passback.queue(session, made["assignment"])
         session.query(ScoreSend).update({"claimed_until": now() + passback.LEASE})
         session.commit()
-    waits: list[float] = []
-    monkeypatch.setattr(passback.time, "sleep", waits.append)
-    assert passback._retry_round(app) is True
+
+    class Waits(list[float]):  # the retrier's stop event: its waits, none ended early
+        def wait(self, seconds: float) -> bool:
+            self.append(seconds)
+            return False
+
+    waits = Waits()
+    assert passback._retry_round(app, waits) is True
     assert waits and waits[0] >= 59, waits
 
 

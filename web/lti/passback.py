@@ -415,11 +415,24 @@ _RETRIERS: dict[int, threading.Thread] = {}
 _LOCK = threading.Lock()
 
 
+def _stopped(app: Flask) -> threading.Event:
+    """Set when ``app``'s retrier is to end (see :func:`stop`)."""
+    event: threading.Event = app.extensions.setdefault("lti_retrier_stop", threading.Event())
+    return event
+
+
+def stop(app: Flask) -> None:
+    """End ``app``'s retrier at its next wait, and start none again: for an app that is done
+    (a test's, whose database the next test empties and fills again: its retrier would take
+    the next test's sends, with its own key), or a process shutting down."""
+    _stopped(app).set()
+
+
 def _retrier(app: Flask) -> None:
     """A daemon thread of this process that sends what falls due while anything waits."""
     with _LOCK:
         running = _RETRIERS.get(id(app))
-        if running is not None and running.is_alive():
+        if (running is not None and running.is_alive()) or _stopped(app).is_set():
             return
         thread = threading.Thread(target=_retry_loop, args=(app,), daemon=True, name="lti-retry")
         _RETRIERS[id(app)] = thread
@@ -430,9 +443,10 @@ def _retry_loop(app: Flask) -> None:
     """Rounds of sends while any waits. A round that fails (the database busy or away) is tried
     again after ``ERROR_WAIT``: a retrier that stopped left the sends waiting until the next
     submission or restart."""
-    while True:
+    stopped = _stopped(app)
+    while not stopped.is_set():
         try:
-            if _retry_round(app):
+            if _retry_round(app, stopped):
                 continue
             with _LOCK:  # a send that failed meanwhile found this thread alive: look again
                 if _next_try(app) is None:
@@ -440,7 +454,9 @@ def _retry_loop(app: Flask) -> None:
                     return
         except Exception:
             log.warning("a round of score sends failed; again in %g s", ERROR_WAIT, exc_info=True)
-            time.sleep(ERROR_WAIT)
+            stopped.wait(ERROR_WAIT)
+    with _LOCK:
+        _RETRIERS.pop(id(app), None)
 
 
 def _next_try(app: Flask) -> Any:
@@ -457,12 +473,14 @@ def _next_try(app: Flask) -> Any:
         )
 
 
-def _retry_round(app: Flask) -> bool:
-    """Wait for the next pending send, then send what is due; False when nothing waits."""
+def _retry_round(app: Flask, stopped: threading.Event) -> bool:
+    """Wait for the next pending send, then send what is due; False when nothing waits (or the
+    retrier is stopped meanwhile)."""
     nxt = _next_try(app)
     if nxt is None:
         return False
-    time.sleep(min(max((nxt - now()).total_seconds(), 0.05), 60.0))
+    if stopped.wait(min(max((nxt - now()).total_seconds(), 0.05), 60.0)):
+        return False
     with app.app_context():
         deliver_due()
     return True
