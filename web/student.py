@@ -3,6 +3,8 @@ the score as far as the assignment shows them (``regrade.student_report``)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
@@ -12,6 +14,7 @@ from .gradebook import latest
 from .lti.status import status_of
 from .models import Student
 from .regrade import student_report
+from .reports import score_shown
 
 bp = Blueprint("student", __name__)
 
@@ -32,9 +35,17 @@ def sheet(row: Student, token: str) -> str:
         left=max(0, row.assignment.max_attempts - used),
         attempt=last.attempt if last else None,
         report=report,
-        gradebook=status_of(db.session(), row.id),
+        gradebook=_gradebook(row),
         sheet=forms.sheet(problem, row.assignment.title, last.answers if last else None, report),
     )
+
+
+def _gradebook(row: Student) -> dict[str, Any] | None:
+    """Whether the student's score reached their learning platform; the score itself only while
+    the assignment shows it (one sent before the scores were hidden is not shown again)."""
+    found = status_of(db.session(), row.id)
+    shown = score_shown(row.assignment.score_visibility, bool(row.assignment.released))
+    return found if found is None or shown else {**found, "score": None}
 
 
 @bp.post("/s/<token>")

@@ -177,6 +177,18 @@ def test_deep_linking_a_student_launch_and_the_score_at_the_platform_through_a_f
     seen = student.get(url + "/api/v1" + page, timeout=30).json()["gradebook"]
     assert seen["status"] == "sent" and seen["platform"] == "Test platform"
     assert seen["sent_at"].endswith("Z")
+    said = f"Your score {score:g} / {top:g} reached Test platform"
+    assert said in student.get(url + page, timeout=30).text
+    # scores hidden afterwards: the page says the score went, not what it was
+    r = requests.post(
+        f"{url}/api/v1/assignments/{assignment}/settings",
+        headers=AUTH,
+        json={"score": "hidden_until_release"},
+        timeout=30,
+    )
+    assert r.status_code == 200, r.text
+    shown = student.get(url + page, timeout=30).text
+    assert "Your score reached Test platform" in shown and f"{score:g} / {top:g}" not in shown
 
 
 def test_refused_launches(tool: tuple[str, Flask], platform: Platform) -> None:
