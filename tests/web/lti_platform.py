@@ -81,6 +81,8 @@ class Platform:
     claimed_issuer: str | None = None
     fail_scores: int = 0
     failed: int = 0
+    #: how often the tool fetched the platform's key set
+    jwks_reads: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
@@ -237,6 +239,7 @@ class Platform:
 
         @app.get("/jwks")
         def jwks() -> Any:
+            self.jwks_reads += 1
             return jsonify({"keys": [self.jwk]})
 
         @app.post("/token")

@@ -191,6 +191,29 @@ def test_deep_linking_a_student_launch_and_the_score_at_the_platform_through_a_f
     assert "Your score reached Test platform" in shown and f"{score:g} / {top:g}" not in shown
 
 
+def test_a_class_launching_asks_the_platform_for_its_keys_once(
+    tool: tuple[str, Flask], platform: Platform
+) -> None:
+    """The platform's key set is kept: the launches after the first do not fetch it again; a
+    platform that changed its key is asked again, and the new key's launch is accepted."""
+    url, _ = tool
+    item, _ = deep_link(platform, url)
+    assert platform.jwks_reads == 1  # the instructor's deep-linking launch
+    for n in range(3):
+        claims = platform.claims(f"s-{n}", name=f"Student {n}", custom=item["custom"])
+        answer, _ = platform.launch(requests.Session(), claims)
+        assert answer.status_code == 303, answer.text
+    assert platform.jwks_reads == 1
+    platform.pem, platform.jwk, platform.kid = rsa_key()  # the platform's new key
+    claims = platform.claims("s-0", name="Student 0", custom=item["custom"])
+    answer, _ = platform.launch(requests.Session(), claims)
+    assert answer.status_code == 303, answer.text
+    assert platform.jwks_reads == 2
+    # a key it never had: asked again, and refused
+    forged, _ = platform.launch(requests.Session(), claims, key=rsa_key()[0], kid="nobody")
+    assert forged.status_code == 403 and platform.jwks_reads == 3
+
+
 def test_refused_launches(tool: tuple[str, Flask], platform: Platform) -> None:
     url, _ = tool
     assignment = new_assignment(url)

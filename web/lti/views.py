@@ -10,6 +10,7 @@ a 400/403 page saying why; nothing a launch sends is trusted before it is verifi
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from typing import Any, cast
 from urllib.parse import urlsplit
@@ -59,6 +60,8 @@ SCOPES = (
 LAUNCH_SECONDS = 3600
 #: how pylti1p3's launch ids begin (the picker's address is one)
 LAUNCH_ID_PREFIX = "lti1p3-launch-"
+#: how long a platform's key set is kept (fetched again sooner for a key it does not hold)
+KEY_SET_SECONDS = 3600
 #: a framed instructor's button to their page (it signs them in, once): its key, how long
 TAB_KEY, TAB_SECONDS = "tab-", 600
 
@@ -74,6 +77,25 @@ class Launch(FlaskMessageLaunch):
         aud = self._get_jwt_body().get("aud")
         first = aud[0] if isinstance(aud, list) and aud else aud
         return first if isinstance(first, str) else ""
+
+    def fetch_public_key(self, key_set_url: str) -> Any:
+        """The platform's key set, kept ``KEY_SET_SECONDS`` while it holds the key the launch
+        names (its ``kid``), fetched again when it does not (a platform that changed its key):
+        a class launching at once asks its platform once, not once a student."""
+        storage = DatabaseStorage()
+        name = "key-set-" + hashlib.sha256(key_set_url.encode()).hexdigest()
+        kept = storage.get_value(name)
+        kid = self._jwt.get("header", {}).get("kid")
+        keys = kept.get("keys") if isinstance(kept, dict) else None
+        held = isinstance(keys, list) and any(
+            isinstance(k, dict) and k.get("kid") == kid for k in keys
+        )
+        if held:
+            return kept
+        found = super().fetch_public_key(key_set_url)  # (pylti1p3's own cache is not set)
+        if isinstance(found, dict) and isinstance(found.get("keys"), list):
+            storage.set_value(name, found, exp=KEY_SET_SECONDS)
+        return found
 
 
 #: what pylti1p3 raises on claims of the wrong type (its checks assume well-typed JSON): a launch
