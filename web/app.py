@@ -48,6 +48,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         {
             "check": app.config["CHECKS_PER_MINUTE"],
             "practice": app.config["PRACTICE_PER_MINUTE"],
+            "lti": app.config["LTI_PER_MINUTE"],
             "login": app.config["LOGIN_FAILURES_PER_MINUTE"],  # wrong tokens only
         },
         app.config.get("REDIS_URL"),

@@ -188,6 +188,9 @@ def from_env(
         # per token and per process: a class behind one address shares nothing but its address
         "CHECKS_PER_MINUTE": _int_env(env, "HANDCALC_CHECKS_PER_MINUTE", 120),
         "PRACTICE_PER_MINUTE": _int_env(env, "HANDCALC_PRACTICE_PER_MINUTE", 600),
+        # LTI logins and launches per address (a login and a launch each): a lecture hall
+        # behind one campus address opening the activity at once
+        "LTI_PER_MINUTE": _int_env(env, "HANDCALC_LTI_PER_MINUTE", 3000),
         "DEFAULT_MAX_ATTEMPTS": _int_env(env, "HANDCALC_MAX_ATTEMPTS", 3),
         # where requests per minute are counted for every process and instance (else per process)
         "REDIS_URL": redis_url(env),

@@ -195,8 +195,11 @@ def test_a_class_launching_asks_the_platform_for_its_keys_once(
     tool: tuple[str, Flask], platform: Platform
 ) -> None:
     """The platform's key set is kept: the launches after the first do not fetch it again; a
-    platform that changed its key is asked again, and the new key's launch is accepted."""
-    url, _ = tool
+    platform that changed its key is asked again, and the new key's launch is accepted; forged
+    launches naming keys nobody has make us ask at most once in ``KEY_SET_AGAIN``."""
+    from handcalc.web.models import LtiLaunchData
+
+    url, app = tool
     item, _ = deep_link(platform, url)
     assert platform.jwks_reads == 1  # the instructor's deep-linking launch
     for n in range(3):
@@ -204,14 +207,44 @@ def test_a_class_launching_asks_the_platform_for_its_keys_once(
         answer, _ = platform.launch(requests.Session(), claims)
         assert answer.status_code == 303, answer.text
     assert platform.jwks_reads == 1
+    nobody = {"key": rsa_key()[0], "kid": "nobody"}
+    forged, _ = platform.launch(requests.Session(), claims, **nobody)
+    assert forged.status_code == 403 and platform.jwks_reads == 1  # fetched just now
+
+    with app.app_context():  # KEY_SET_AGAIN later
+        session = db.session()
+        session.query(LtiLaunchData).filter(LtiLaunchData.key.like("%-fresh")).delete(
+            synchronize_session=False
+        )
+        session.commit()
     platform.pem, platform.jwk, platform.kid = rsa_key()  # the platform's new key
-    claims = platform.claims("s-0", name="Student 0", custom=item["custom"])
     answer, _ = platform.launch(requests.Session(), claims)
     assert answer.status_code == 303, answer.text
     assert platform.jwks_reads == 2
-    # a key it never had: asked again, and refused
-    forged, _ = platform.launch(requests.Session(), claims, key=rsa_key()[0], kid="nobody")
-    assert forged.status_code == 403 and platform.jwks_reads == 3
+    forged, _ = platform.launch(requests.Session(), claims, **nobody)
+    assert forged.status_code == 403 and platform.jwks_reads == 2
+
+
+def test_a_lecture_hall_behind_one_address_launches_at_once(
+    make_app: Callable[..., Flask],
+) -> None:
+    """LTI logins and launches have a per-address limit of their own (``LTI_PER_MINUTE``, 3000
+    by default: 1500 students' launches a minute behind one campus address); past it, 429."""
+    app = make_app(LTI_PER_MINUTE=4)  # two launches of a login and a launch each
+    assert make_app().config["LTI_PER_MINUTE"] == 3000
+    with served(app) as url, running(url) as platform:
+        with app.app_context():
+            registry.register(db.session(), **platform.registration())
+        assignment = new_assignment(url)
+        custom = {"handcalc_assignment": str(assignment)}
+        for n in range(2):
+            claims = platform.claims(f"s-{n}", custom=custom)
+            answer, _ = platform.launch(requests.Session(), claims)
+            assert answer.status_code == 303, answer.text
+        r = requests.get(url + "/lti/login", params=platform.login("h"), timeout=30)
+        assert r.status_code == 429 and "Retry-After" in r.headers
+        # the practice pages' limit is another one
+        assert requests.get(url + "/", timeout=30).status_code == 200
 
 
 def test_refused_launches(tool: tuple[str, Flask], platform: Platform) -> None:

@@ -60,8 +60,9 @@ SCOPES = (
 LAUNCH_SECONDS = 3600
 #: how pylti1p3's launch ids begin (the picker's address is one)
 LAUNCH_ID_PREFIX = "lti1p3-launch-"
-#: how long a platform's key set is kept (fetched again sooner for a key it does not hold)
-KEY_SET_SECONDS = 3600
+#: how long a platform's key set is kept (fetched again sooner for a key it does not hold), and
+#: how long after a fetch it is not fetched again whatever key a launch names
+KEY_SET_SECONDS, KEY_SET_AGAIN = 3600, 10
 #: a framed instructor's button to their page (it signs them in, once): its key, how long
 TAB_KEY, TAB_SECONDS = "tab-", 600
 
@@ -80,8 +81,10 @@ class Launch(FlaskMessageLaunch):
 
     def fetch_public_key(self, key_set_url: str) -> Any:
         """The platform's key set, kept ``KEY_SET_SECONDS`` while it holds the key the launch
-        names (its ``kid``), fetched again when it does not (a platform that changed its key):
-        a class launching at once asks its platform once, not once a student."""
+        names (its ``kid``), fetched again when it does not (a platform that changed its key)
+        but not sooner than ``KEY_SET_AGAIN`` after the last fetch (forged launches naming
+        keys nobody has would make us ask the platform as often as they come): a class
+        launching at once asks its platform once, not once a student."""
         storage = DatabaseStorage()
         name = "key-set-" + hashlib.sha256(key_set_url.encode()).hexdigest()
         kept = storage.get_value(name)
@@ -90,11 +93,12 @@ class Launch(FlaskMessageLaunch):
         held = isinstance(keys, list) and any(
             isinstance(k, dict) and k.get("kid") == kid for k in keys
         )
-        if held:
+        if held or (keys is not None and storage.check_value(name + "-fresh")):
             return kept
         found = super().fetch_public_key(key_set_url)  # (pylti1p3's own cache is not set)
         if isinstance(found, dict) and isinstance(found.get("keys"), list):
             storage.set_value(name, found, exp=KEY_SET_SECONDS)
+            storage.set_value(name + "-fresh", True, exp=KEY_SET_AGAIN)
         return found
 
 
@@ -123,7 +127,7 @@ def _refused(error: Exception, status: int = 403) -> Response:
 def login() -> BaseResponse | tuple[str, int]:
     """OIDC login initiation: the platform names itself; we answer with a redirect to its
     authorisation endpoint carrying a fresh state (in a cookie) and nonce (kept here)."""
-    access.limit("practice", "lti " + access.client())
+    access.limit("lti", access.client())
     req, conf, nonces, storage = _parts()
     oidc = FlaskOIDCLogin(req, conf, session_service=nonces, launch_data_storage=storage)
     try:
@@ -154,7 +158,7 @@ def _teaches(data: dict[str, Any]) -> bool:
 def launch() -> BaseResponse | tuple[str, int]:
     """The platform's launch: verified, then the student's worksheet or the instructor's page
     (or the picker, for deep linking and for an activity without an assignment yet)."""
-    access.limit("practice", "lti " + access.client())
+    access.limit("lti", access.client())
     req, conf, nonces, storage = _parts()
     message = Launch(
         req,
