@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
@@ -291,6 +292,22 @@ def test_refused_launches(tool: tuple[str, Flask], platform: Platform) -> None:
         timeout=30,
     )
     assert r.status_code == 400 and "registration" in r.text
+    # the login's cookie lost on its way back (a frame whose cookies the browser blocks, another
+    # browser): refused, saying why and what to do
+    for where, said in (("iframe", "open the activity in a new window"), ("document", "again")):
+        platform.pending["lost"] = claims
+        login = platform.login("lost")
+        r = requests.get(url + "/lti/login", params=login, allow_redirects=False, timeout=30)
+        asked = {k: v[0] for k, v in parse_qs(urlsplit(r.headers["Location"]).query).items()}
+        answer = requests.post(
+            asked["redirect_uri"],
+            data=platform.signed_launch(asked),
+            headers={"Sec-Fetch-Dest": where},
+            allow_redirects=False,
+            timeout=30,
+        )
+        assert answer.status_code == 403 and "State not found" not in answer.text
+        assert said in html.unescape(answer.text), where
 
 
 def test_roster_from_the_platform_a_line_item_made_once_and_the_score_policy(

@@ -171,7 +171,7 @@ def launch() -> BaseResponse | tuple[str, int]:
     try:
         data: dict[str, Any] = dict(message.get_launch_data())
     except (LtiException, ValueError) as e:
-        return _refused(e)
+        return _refused(LtiException(_lost_cookie()) if str(e) == "State not found" else e)
     except MALFORMED as e:
         return _refused(LtiException(f"a malformed launch ({type(e).__name__}): {e}"[:300]))
     session = db.session()
@@ -222,6 +222,23 @@ def launch() -> BaseResponse | tuple[str, int]:
     assignment = session.get(Assignment, link.assignment_id)
     assert assignment is not None
     return _arrive(data, platform, student_link(assignment, student), None)
+
+
+def _lost_cookie() -> str:
+    """Why a launch came back without the login's cookie (pylti1p3's "State not found"), and
+    what to do: in a frame, the browser keeps a frame's cookies from the tool (Safari does,
+    and other browsers set so)."""
+    if request.headers.get("Sec-Fetch-Dest") in ("iframe", "frame"):
+        return (
+            "your browser keeps the learning platform's frame from holding this tool's cookie, "
+            "which the launch needs: open the activity in a new window (your instructor can set "
+            "it to open in one), or allow the platform's frames their cookies"
+        )
+    return (
+        "the launch came back without the cookie its login left in your browser (it expires "
+        "after 5 minutes, and a private window or another browser has none): open the "
+        "activity again from your course"
+    )
 
 
 def _in_frame(data: dict[str, Any]) -> bool:
