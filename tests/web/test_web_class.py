@@ -34,7 +34,8 @@ def sign_in(client: FlaskClient) -> str:
 
 def flashes(page: str) -> list[tuple[str, str]]:
     """The page's messages: flashed (a success) or an error shown with its form."""
-    found = re.findall(r'<p class="flash (flash-\w+)" role="(?:status|alert)">([^<]*)</p>', page)
+    shown = r'<p class="flash (flash-\w+)" role="(?:status|alert)"[^>]*>([^<]*)</p>'
+    found = re.findall(shown, page)
     return [(kind, html.unescape(text)) for kind, text in found]
 
 

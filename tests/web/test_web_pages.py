@@ -272,8 +272,10 @@ def test_instructor_form_errors_keep_what_was_typed(client: FlaskClient) -> None
     html = client.get("/instructor/").get_data(as_text=True)
     form = {"csrf_token": csrf_of(html), "title": "", "sizes": "2,2"}
     r = client.post("/instructor/assignments", data=form)
-    assert r.status_code == 400 and 'role="alert"' in r.get_data(as_text=True)
-    assert "title" in r.get_data(as_text=True)
+    # the error above the form, focused: the browser scrolls down to it
+    said = r.get_data(as_text=True)
+    assert r.status_code == 400 and 'role="alert" tabindex="-1" autofocus' in said
+    assert "title" in said
     typed = {**form, "title": "Week 3", "sizes": "2,3,2", "lr": "1/20", "max_attempts": "0"}
     r = client.post("/instructor/assignments", data=typed)
     page = r.get_data(as_text=True)
