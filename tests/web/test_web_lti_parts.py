@@ -960,6 +960,37 @@ def test_a_score_waiting_to_be_sent_is_held_back_once_scores_are_hidden(
         assert passback.queue(session, row) == 1
 
 
+def test_feedback_shown_after_the_due_date_reaches_the_platform_then(
+    app: Flask, linked: Callable[..., Any]
+) -> None:
+    """Feedback shown after the due date: the score is sent at once without it, and at the due
+    date set again with it (nothing did: the gradebook never got the feedback). The retrier
+    wakes at the due date; a process that starts after it sets them at its first request."""
+    with app.test_request_context():
+        made = linked()
+        session = db.session()
+        row: Assignment = made["assignment"]
+        row.feedback, row.due_at = "after_due", now() + timedelta(hours=1)
+        session.commit()
+        assert passback.queue(session, row) == 1
+        send = session.query(ScoreSend).one()
+        assert send.comment == ""  # withheld until the due date
+        send.status, send.sent_at = "sent", now()  # the platform took it
+        session.commit()
+        woken = passback._next_try(app)
+        assert woken is not None and abs((woken - row.due_at).total_seconds()) < 1
+        assert passback.deliver_due() == {"sent": 0, "failed": 0}  # not yet
+        assert session.query(ScoreSend).one().comment == ""
+        row.due_at = now() - timedelta(seconds=1)  # the due date passes
+        session.commit()
+        assert passback._next_try(app) is None  # (a passed one is the next round's to set)
+    app.test_client().get("/")  # a process's first request after it
+    with app.app_context():
+        send = db.session().query(ScoreSend).one()
+        assert send.comment.startswith("Attempt 1: 0 of 0 cells right")
+        assert send.version == 2 and send.status == "pending"
+
+
 def test_sends_are_retried_after_a_round_the_database_failed(
     app: Flask, linked: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:

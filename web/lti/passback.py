@@ -37,7 +37,7 @@ from pylti1p3.exception import LtiException
 from pylti1p3.grade import Grade
 from pylti1p3.lineitem import LineItem
 from pylti1p3.service_connector import ServiceConnector
-from sqlalchemy import case, delete, or_, select, update
+from sqlalchemy import case, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -328,9 +328,37 @@ def _claim(session: Session) -> list[tuple[int, int]]:
     return mine
 
 
+def _withheld() -> Any:
+    """The due dates of the assignments whose feedback shows after them, with scores set
+    without it (an empty comment: feedback was hidden then) that the platform may see: at the
+    due date, their comments are set again, with the feedback (nothing else would set them)."""
+    return (
+        select(Assignment.id, Assignment.due_at)
+        .join(LtiLink, LtiLink.assignment_id == Assignment.id)
+        .join(ScoreSend, ScoreSend.link_id == LtiLink.id)
+        .where(
+            Assignment.feedback == "after_due",
+            Assignment.due_at.is_not(None),
+            or_(Assignment.score_visibility == "shown", Assignment.released.is_(True)),
+            ScoreSend.comment == "",
+        )
+        .distinct()
+    )
+
+
+def _feedback_due(session: Session) -> None:
+    """Set again the scores of assignments whose due date has passed since their feedback was
+    withheld (see :func:`_withheld`): their comments now carry the feedback."""
+    for assignment_id, _ in session.execute(_withheld().where(Assignment.due_at <= now())).all():
+        row = session.get(Assignment, assignment_id)
+        if row is not None:
+            queue(session, row)
+
+
 def deliver_due(http: requests.Session | None = None) -> dict[str, int]:
     """Send every due score (in the app's context); how many arrived and how many did not."""
     session = db.session()
+    _feedback_due(session)
     sent = failed = 0
     for send_id, version in _claim(session):
         row = session.get(ScoreSend, send_id)
@@ -462,15 +490,26 @@ def _retry_loop(app: Flask) -> None:
 def _next_try(app: Flask) -> Any:
     """When the next pending send can be taken: its next try, or the end of the lease of the
     sender holding it (a send held by another process is not due here before then: the retrier
-    looked again every 50 ms while it was held)."""
+    looked again every 50 ms while it was held); or the next due date that releases withheld
+    feedback, whichever comes first."""
     takeable = case(
         (ScoreSend.claimed_until > ScoreSend.next_try_at, ScoreSend.claimed_until),
         else_=ScoreSend.next_try_at,
     )
     with app.app_context():
-        return db.session().scalar(
+        session = db.session()
+        send = session.scalar(
             select(takeable).where(ScoreSend.status == "pending").order_by(takeable).limit(1)
         )
+        due = _next_release(session)
+    return min((t for t in (send, due) if t is not None), default=None)
+
+
+def _next_release(session: Session) -> Any:
+    """The next due date (to come: one passed is :func:`_feedback_due`'s at the next round)
+    that releases withheld feedback; None when none waits."""
+    dates = _withheld().where(Assignment.due_at > now()).subquery()
+    return session.scalar(select(func.min(dates.c.due_at)))
 
 
 def _retry_round(app: Flask, stopped: threading.Event) -> bool:
@@ -521,9 +560,10 @@ def init_app(app: Flask) -> None:
     def resume() -> None:
         if resumed == [os.getpid()]:
             return
-        waiting = db.session().scalar(
-            select(ScoreSend.id).where(ScoreSend.status == "pending").limit(1)
-        )
+        session = db.session()
+        _feedback_due(session)  # due dates passed while no process ran
+        waiting = session.scalar(select(ScoreSend.id).where(ScoreSend.status == "pending").limit(1))
+        release = _next_release(session)
         resumed[:] = [os.getpid()]  # (once looked: a look the database refused is made again)
-        if waiting is not None:
+        if waiting is not None or release is not None:
             _retrier(app)
