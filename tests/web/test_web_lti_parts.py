@@ -991,6 +991,39 @@ def test_feedback_shown_after_the_due_date_reaches_the_platform_then(
         assert send.version == 2 and send.status == "pending"
 
 
+def test_no_answer_from_a_platform_is_read_past_its_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A platform (or the URL a registration names) answering without end would fill the
+    worker's memory: an answer is read up to ``MAX_ANSWER_BYTES``, then refused; answers within
+    it read as before."""
+    from flask import Response
+    from web_support import served
+
+    monkeypatch.setattr(passback, "MAX_ANSWER_BYTES", 256 * 1024)
+    sent: list[int] = []
+    platform = Flask("endless")
+
+    @platform.get("/endless")
+    def endless() -> Response:
+        def chunks() -> Iterator[bytes]:
+            for _ in range(10_000):  # 640 MiB, were it all read
+                sent.append(1)
+                yield b"x" * 65536
+
+        return Response(chunks(), mimetype="application/json")
+
+    @platform.get("/keys")
+    def small() -> Any:
+        return {"keys": [{"kid": "k"}]}
+
+    with served(platform) as url:
+        http = passback.Platforms()
+        assert http.get(url + "/keys").json() == {"keys": [{"kid": "k"}]}
+        with pytest.raises(passback.TooLarge) as raised:
+            http.get(url + "/endless")
+        assert passback.reason(raised.value) == "the platform's answer is larger than 0.25 MiB"
+    assert len(sent) < 1000  # stopped early (what the sockets buffer aside), not read to the end
+
+
 def test_sends_are_retried_after_a_round_the_database_failed(
     app: Flask, linked: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -74,12 +74,33 @@ NOT_UNDERSTOOD = (TypeError, KeyError, AttributeError, IndexError)
 MAX_COMMENT = 1000
 
 
+#: the largest answer read from a platform (a key set, a roster page, a configuration, a token:
+#: kilobytes); a larger one is refused, read no further
+MAX_ANSWER_BYTES = 4 * 1024 * 1024
+
+
+class TooLarge(requests.RequestException):
+    """A platform's answer larger than ``MAX_ANSWER_BYTES``."""
+
+
 class Platforms(requests.Session):
-    """The HTTP session the tool talks to platforms with: every request has a timeout."""
+    """The HTTP session the tool talks to platforms with: every request has a timeout, and no
+    answer is read past ``MAX_ANSWER_BYTES`` (a platform, or the URL a registration names,
+    answering without end would fill the worker's memory)."""
 
     def request(self, *args: Any, **kwargs: Any) -> requests.Response:
         kwargs.setdefault("timeout", TIMEOUT)
-        return super().request(*args, **kwargs)
+        kwargs["stream"] = True
+        response = super().request(*args, **kwargs)
+        body = bytearray()
+        with response:
+            for chunk in response.iter_content(64 * 1024):
+                body += chunk
+                if len(body) > MAX_ANSWER_BYTES:
+                    mib = MAX_ANSWER_BYTES / 2**20
+                    raise TooLarge(f"the platform's answer is larger than {mib:g} MiB")
+        response._content = bytes(body)  # read: as requests keeps a body read at once
+        return response
 
 
 class Connector(ServiceConnector):
