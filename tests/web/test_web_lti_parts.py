@@ -627,6 +627,17 @@ def test_a_platform_answer_not_understood_is_a_failed_try_with_its_reason(
         assert "not understood" in row.last_error, row.last_error
 
 
+def roster_at(linked: Callable[..., Any], url: str) -> tuple[Any, LtiLink]:
+    """A linked activity whose platform's token endpoint and roster answer at ``url``."""
+    made = linked()
+    session = db.session()
+    link = made["link"]
+    link.platform.auth_token_url = url + "/token"
+    session.get(LtiContext, link.context_id).memberships_url = url + "/members"
+    session.commit()
+    return session, link
+
+
 def test_the_roster_from_the_platform_is_read_within_its_bounds(
     linked: Callable[..., Any],
     answering: tuple[dict[str, Any], list[str], Any],
@@ -640,12 +651,7 @@ def test_the_roster_from_the_platform_is_read_within_its_bounds(
     from handcalc.web.lti import members
 
     answers, asked, url = answering
-    made = linked()
-    session = db.session()
-    link = made["link"]
-    link.platform.auth_token_url = url + "/token"
-    session.get(LtiContext, link.context_id).memberships_url = url + "/members"
-    session.commit()
+    session, link = roster_at(linked, url)
     answers["token"] = lambda _url: {"access_token": "t", "expires_in": 3600}
     learner = "http://purl.imsglobal.org/vocab/lis/v2/membership#Learner"
     pages = iter(range(10**6))
@@ -1184,12 +1190,7 @@ def test_a_token_answer_not_understood_is_the_platform_not_giving_its_roster(
     from handcalc.web.lti import members
 
     answers, _, url = answering
-    made = linked()
-    session = db.session()
-    link = made["link"]
-    link.platform.auth_token_url = url + "/token"
-    session.get(LtiContext, link.context_id).memberships_url = url + "/members"
-    session.commit()
+    session, link = roster_at(linked, url)
     for body in ({}, [], {"access_token": ["t"]}):
         answers["token"] = lambda _url, body=body: body
         passback.Connector.tokens.clear()
