@@ -18,7 +18,7 @@ from .cells import field_name
 from .errors import HandcalcError
 from .graph import PHASES
 from .layout import Sheet, build_sheet, on_paper
-from .layout.model import FILL, MONO_FILL, TONES
+from .layout.model import FILL, MONO_FILL, MONO_TONES, TONES
 from .pages import (
     LEGEND_STYLES,
     LEGEND_TONES,
@@ -223,7 +223,7 @@ def box_css() -> str:
     for tone, (ink, line) in TONES.items():
         out.append(f".t-{tone} {{ color: {ink}; border-color: {line}; }}")
     mono = ", ".join(f".mono .t-{tone}" for tone in TONES)
-    out.append(f"{mono} {{ color: #111111; border-color: {MONO_LINE}; }}")
+    out.append(f"{mono} {{ color: {MONO_INK}; border-color: {MONO_LINE}; }}")
     for fill, body in ((FILL, ""), (MONO_FILL, ".mono")):
         out.append(f"{body} .b.given {{ background-color: {fill['given']}; }}")
         out.append(f"{body} .b.work {{ background-color: {fill['work']}; }}")
@@ -231,7 +231,8 @@ def box_css() -> str:
     return "\n".join(out)
 
 
-MONO_LINE = "#666666"
+#: the black ink and grey line of ``--mono`` (the photocopier's roles)
+MONO_INK, MONO_LINE = MONO_TONES["none"]
 #: an answer block's right and bottom border (boxes.css), and the share of an entry's side its
 #: tile's line covers (stroke 0.5 of a 10-unit tile, centred on the edge: half of it inside)
 RULE_MM, TILE_LINE = 0.25, 0.025

@@ -63,6 +63,8 @@ LAUNCH_ID_PREFIX = "lti1p3-launch-"
 #: how long a platform's key set is kept (fetched again sooner for a key it does not hold), and
 #: how long after a fetch it is not fetched again whatever key a launch names
 KEY_SET_SECONDS, KEY_SET_AGAIN = 3600, 10
+#: what a browser (``Sec-Fetch-Dest``) or a platform (``document_target``) calls a frame
+FRAMES = ("iframe", "frame")
 #: a framed instructor's button to their page (it signs them in, once): its key, how long
 TAB_KEY, TAB_SECONDS = "tab-", 600
 
@@ -124,7 +126,7 @@ def _refused(error: Exception, status: int = 403) -> Response:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-def login() -> BaseResponse | tuple[str, int]:
+def login() -> BaseResponse:
     """OIDC login initiation: the platform names itself; we answer with a redirect to its
     authorisation endpoint carrying a fresh state (in a cookie) and nonce (kept here)."""
     access.limit("lti", access.client())
@@ -155,7 +157,7 @@ def _teaches(data: dict[str, Any]) -> bool:
 
 
 @bp.post("/launch")
-def launch() -> BaseResponse | tuple[str, int]:
+def launch() -> BaseResponse:
     """The platform's launch: verified, then the student's worksheet or the instructor's page
     (or the picker, for deep linking and for an activity without an assignment yet)."""
     access.limit("lti", access.client())
@@ -228,7 +230,7 @@ def _lost_cookie() -> str:
     """Why a launch came back without the login's cookie (pylti1p3's "State not found"), and
     what to do: in a frame, the browser keeps a frame's cookies from the tool (Safari does,
     and other browsers set so)."""
-    if request.headers.get("Sec-Fetch-Dest") in ("iframe", "frame"):
+    if request.headers.get("Sec-Fetch-Dest") in FRAMES:
         return (
             "your browser keeps the learning platform's frame from holding this tool's cookie, "
             "which the launch needs: open the activity in a new window (your instructor can set "
@@ -246,8 +248,8 @@ def _in_frame(data: dict[str, Any]) -> bool:
     or, from a browser that does not say, as the platform's launch presentation says."""
     destination = request.headers.get("Sec-Fetch-Dest")
     if destination:
-        return destination in ("iframe", "frame")
-    return links.claim(data, "launch_presentation").get("document_target") in ("iframe", "frame")
+        return destination in FRAMES
+    return links.claim(data, "launch_presentation").get("document_target") in FRAMES
 
 
 def _arrive(
@@ -360,7 +362,7 @@ def _picker(
 
 
 @bp.post("/pick/<launch_id>")  # no CSRF token: the launch id is the credential (random, kept
-def picked(launch_id: str) -> BaseResponse | tuple[str, int]:  # here, this launch only
+def picked(launch_id: str) -> BaseResponse:  # here, this launch only
     """The chosen (or new) assignment: for deep linking, the signed answer posted back to the
     platform; for an activity without an assignment, the link made and the assignment's page."""
     message, data, platform = _restored(launch_id)
